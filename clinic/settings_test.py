@@ -1,0 +1,15 @@
+"""Test settings: the real PostgreSQL and Redis of this machine by default.
+
+Only defaults are set here; clinic.settings still reads the environment, so
+DATABASE_URL and CELERY_BROKER_URL can point the tests elsewhere.
+"""
+
+import os
+
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/clinic")
+os.environ.setdefault("CELERY_BROKER_URL", "redis://127.0.0.1:6379/15")
+os.environ.setdefault("SECRET_KEY", "test-only-secret-key")  # noqa: S105
+
+from clinic.settings import *  # noqa: E402,F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -1,0 +1,33 @@
+import json
+
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
+
+from intake.partners import create_partner
+
+
+class Command(BaseCommand):
+    help = "Create a partner clinic and print its API key and webhook secret (shown once)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("name")
+        parser.add_argument("--webhook-url", default="")
+        parser.add_argument("--json", action="store_true", dest="as_json", help="print one JSON object")
+
+    def handle(self, *args, name: str, webhook_url: str, as_json: bool, **options):
+        try:
+            partner, key = create_partner(name=name, webhook_url=webhook_url)
+        except ValidationError as exc:
+            raise CommandError("; ".join(m for ms in exc.message_dict.values() for m in ms)) from exc
+        if as_json:
+            payload = {
+                "id": str(partner.id),
+                "api_key": key,
+                "webhook_secret": partner.webhook_secret,
+            }
+            self.stdout.write(json.dumps(payload))
+            return
+        self.stdout.write(f"Partner:        {partner.name} ({partner.id})")
+        self.stdout.write(f"API key:        {key}")
+        self.stdout.write(f"Webhook secret: {partner.webhook_secret}")
+        self.stdout.write("Store both now: they are not shown again.")

@@ -1,0 +1,69 @@
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+
+
+class Command(BaseCommand):
+    help = (
+        "Run the whole service on this machine: migrate, seed demo data, then the web "
+        "server, a Celery worker and Celery beat, until Ctrl-C."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--no-seed", action="store_true", help="do not (re)seed demo data")
+
+    def handle(self, *args, port: int, no_seed: bool, **options):
+        if not settings.DEBUG:
+            raise CommandError("quickstart is for local use: run it with DEBUG=1.")
+        settings.VAR_DIR.mkdir(parents=True, exist_ok=True)
+        call_command("migrate", interactive=False, verbosity=0)
+        if not no_seed:
+            call_command("seed_demo")
+        python = sys.executable
+        commands = {
+            "web": [python, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
+            "worker": [
+                python,
+                "-m",
+                "celery",
+                "-A",
+                "clinic",
+                "worker",
+                "--loglevel=INFO",
+                "--concurrency=2",
+            ],
+            "beat": [python, "-m", "celery", "-A", "clinic", "beat", "--loglevel=INFO"],
+        }
+        env = {**os.environ, "DEBUG": "1"}
+        procs = {
+            name: subprocess.Popen(cmd, cwd=settings.BASE_DIR, env=env)  # noqa: S603
+            for name, cmd in commands.items()
+        }
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Serving on http://127.0.0.1:{port}/ (admin at /admin/); Ctrl-C stops everything."
+            )
+        )
+        try:
+            while all(proc.poll() is None for proc in procs.values()):
+                time.sleep(0.5)
+            dead = [name for name, proc in procs.items() if proc.poll() is not None]
+            self.stderr.write(f"{', '.join(dead)} stopped; stopping the rest.")
+        except KeyboardInterrupt:
+            pass
+        finally:
+            for proc in procs.values():
+                if proc.poll() is None:
+                    proc.send_signal(signal.SIGTERM)
+            for proc in procs.values():
+                try:
+                    proc.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    proc.kill()

@@ -1,0 +1,44 @@
+import secrets
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+
+from intake.models import Partner
+from intake.partners import create_partner, issue_api_key
+
+DEMO_USERS = {"desk": "Front desk", "specialist": "Specialists"}
+DEMO_PARTNER = "Demo Partner Clinic"
+
+
+class Command(BaseCommand):
+    help = "Create demo users (front desk, specialist) and a demo partner; print their secrets."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--force", action="store_true", help="run even with DEBUG off")
+
+    @transaction.atomic
+    def handle(self, *args, force: bool, **options):
+        if not settings.DEBUG and not force:
+            raise CommandError(
+                "seed_demo makes accounts with known passwords; with DEBUG off, "
+                "pass --force if you really mean it."
+            )
+        User = get_user_model()
+        for username, group_name in DEMO_USERS.items():
+            password = secrets.token_urlsafe(9)
+            user, _ = User.objects.get_or_create(username=username)
+            user.is_staff = group_name == "Specialists"
+            user.set_password(password)
+            user.save()
+            user.groups.set([Group.objects.get(name=group_name)])
+            self.stdout.write(f"{group_name:<12} user: {username:<11} password: {password}")
+        partner = Partner.objects.filter(name=DEMO_PARTNER).first()
+        if partner is None:
+            partner, key = create_partner(name=DEMO_PARTNER)
+        else:
+            key = issue_api_key(partner=partner, name="demo key")
+        self.stdout.write(f"Partner      {partner.name}: API key {key}")
+        self.stdout.write(f"             webhook secret {partner.webhook_secret}")

@@ -1,0 +1,233 @@
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from rest_framework_api_key.models import AbstractAPIKey
+
+
+class ImmutableRecordError(Exception):
+    """Raised when code tries to change or delete a row of the permanent record."""
+
+
+class AppendOnlyQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise ImmutableRecordError(f"{self.model.__name__} rows are append-only; they cannot be updated.")
+
+    def delete(self):
+        raise ImmutableRecordError(f"{self.model.__name__} rows are append-only; they cannot be deleted.")
+
+
+class AppendOnlyModel(models.Model):
+    """A row that is written once and never changed or deleted through the ORM."""
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise ImmutableRecordError(
+                f"{type(self).__name__} {self.pk} is part of the permanent record and cannot be changed."
+            )
+        kwargs["force_insert"] = True
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ImmutableRecordError(
+            f"{type(self).__name__} {self.pk} is part of the permanent record and cannot be deleted."
+        )
+
+
+class Sex(models.TextChoices):
+    FEMALE = "female", "Female"
+    MALE = "male", "Male"
+    OTHER = "other", "Other"
+    UNKNOWN = "unknown", "Unknown"
+
+
+class Patient(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    mrn = models.CharField("MRN", max_length=32, unique=True)
+    given_name = models.CharField(max_length=100)
+    family_name = models.CharField(max_length=100)
+    birth_date = models.DateField()
+    sex = models.CharField(max_length=10, choices=Sex.choices)
+    phone = models.CharField(max_length=32, blank=True)
+    email = models.EmailField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["family_name", "given_name"]
+        indexes = [
+            models.Index(fields=["birth_date"]),
+            models.Index(fields=["family_name", "given_name"]),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(sex__in=Sex.values), name="patient_sex_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.family_name}, {self.given_name} ({self.mrn})"
+
+
+class Partner(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=200, unique=True)
+    webhook_url = models.URLField(blank=True, max_length=500)
+    # Kept readable: the service signs every webhook with it.
+    webhook_secret = models.CharField(max_length=100, blank=True)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PartnerAPIKey(AbstractAPIKey):
+    """A hashed API key; a partner may hold several so a key can be rotated."""
+
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="api_keys")
+
+    class Meta(AbstractAPIKey.Meta):
+        verbose_name = "partner API key"
+        verbose_name_plural = "partner API keys"
+
+
+class CaseStatus(models.TextChoices):
+    RECEIVED = "received", "Received"
+    DRAFTING = "drafting", "Drafting"
+    DRAFT_FAILED = "draft_failed", "Draft failed"
+    AWAITING_REVIEW = "awaiting_review", "Awaiting review"
+    NEEDS_INFORMATION = "needs_information", "Needs information"
+    DECIDED = "decided", "Decided"
+    WITHDRAWN = "withdrawn", "Withdrawn"
+
+
+class CaseSource(models.TextChoices):
+    FRONT_DESK = "front_desk", "Front desk"
+    PARTNER = "partner", "Partner"
+
+
+class Priority(models.IntegerChoices):
+    # Stored as a number so that ordering by it puts urgent first and an index serves it.
+    URGENT = 1, "Urgent"
+    ROUTINE = 2, "Routine"
+
+
+CONTRAINDICATIONS = (
+    "active_malignancy",
+    "active_infection",
+    "pregnant",
+    "anticoagulant_therapy",
+    "bleeding_disorder",
+    "immunosuppressed",
+)
+
+
+class Case(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="cases")
+    source = models.CharField(max_length=16, choices=CaseSource.choices)
+    partner = models.ForeignKey(
+        Partner, on_delete=models.PROTECT, null=True, blank=True, related_name="cases"
+    )
+    # NULL, not "", for desk cases: the unique (partner, external_id) constraint skips NULLs.
+    external_id = models.CharField(max_length=100, null=True, blank=True)  # noqa: DJ001
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    condition_code = models.CharField("ICD-10 code", max_length=10)
+    condition_text = models.CharField("condition description", max_length=500, blank=True)
+    affected_sites = models.JSONField(default=list, blank=True)
+    active_malignancy = models.BooleanField()
+    active_infection = models.BooleanField()
+    pregnant = models.BooleanField()
+    anticoagulant_therapy = models.BooleanField()
+    bleeding_disorder = models.BooleanField()
+    immunosuppressed = models.BooleanField()
+    consent_obtained = models.BooleanField()
+    consent_form_version = models.CharField(max_length=32, blank=True)
+    goals = models.TextField(blank=True)
+    notes = models.TextField(blank=True)
+
+    status = models.CharField(
+        max_length=20, choices=CaseStatus.choices, default=CaseStatus.RECEIVED, editable=False
+    )
+    priority = models.PositiveSmallIntegerField(choices=Priority.choices, default=Priority.ROUTINE)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    status_changed_at = models.DateTimeField(auto_now_add=True)
+    due_at = models.DateTimeField()
+    # When a draft task was last queued for the case; the sweep reads it.
+    draft_enqueued_at = models.DateTimeField(default=timezone.now, editable=False)
+    # The open question while the case needs information.
+    open_question = models.TextField(blank=True, editable=False)
+
+    class Meta:
+        ordering = ["priority", "created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status__in=CaseStatus.values), name="case_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(priority__in=Priority.values), name="case_priority_valid"
+            ),
+            models.CheckConstraint(
+                condition=(
+                    models.Q(source=CaseSource.PARTNER, partner__isnull=False)
+                    | models.Q(source=CaseSource.FRONT_DESK, partner__isnull=True)
+                ),
+                name="case_source_matches_partner",
+            ),
+            models.UniqueConstraint(
+                fields=["partner", "external_id"],
+                condition=models.Q(external_id__isnull=False),
+                name="case_unique_partner_external_id",
+            ),
+        ]
+        indexes = [
+            # The review queue and the board: one status, urgent first, oldest first.
+            models.Index(fields=["status", "priority", "created_at"], name="case_queue_idx"),
+            models.Index(fields=["status", "status_changed_at"], name="case_status_age_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Case {str(self.id)[:8]} ({self.get_status_display()})"
+
+    @property
+    def contraindications(self) -> dict[str, bool]:
+        return {name: getattr(self, name) for name in CONTRAINDICATIONS}
+
+
+class CaseEvent(AppendOnlyModel):
+    """The timeline and audit trail of a case: one row per step, never changed."""
+
+    class Kind(models.TextChoices):
+        STATUS = "status", "Status change"
+        NOTE = "note", "Note"
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="events")
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.STATUS)
+    from_status = models.CharField(max_length=20, blank=True)
+    to_status = models.CharField(max_length=20, blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    # Who or what acted when it was not a user: "system", "partner: Name", "worker".
+    actor_label = models.CharField(max_length=200)
+    note = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["case", "id"]
+        indexes = [models.Index(fields=["case", "id"])]
+
+    def __str__(self) -> str:
+        if self.kind == self.Kind.STATUS:
+            return f"{self.from_status or '-'} -> {self.to_status} by {self.actor_label}"
+        return f"{self.actor_label}: {self.note[:40]}"

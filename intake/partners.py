@@ -1,0 +1,45 @@
+"""Partner use cases: create a partner, issue and revoke its API keys."""
+
+import base64
+import secrets
+
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
+from django.db import transaction
+
+from intake.models import Partner, PartnerAPIKey
+
+
+def new_webhook_secret() -> str:
+    """A Standard Webhooks secret: `whsec_` and base64 of 24 random bytes."""
+    return "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
+
+
+def validate_webhook_url(url: str) -> str:
+    url = url.strip()
+    if url:
+        URLValidator(schemes=["http", "https"])(url)
+    return url
+
+
+@transaction.atomic
+def issue_api_key(*, partner: Partner, name: str = "") -> str:
+    """Issue a key and return it in clear; only its hash is stored, so it is shown once."""
+    _, key = PartnerAPIKey.objects.create_key(partner=partner, name=name or f"{partner.name} key")
+    return key
+
+
+@transaction.atomic
+def create_partner(*, name: str, webhook_url: str = "") -> tuple[Partner, str]:
+    """Create a partner with its first API key; returns the partner and the key in clear."""
+    name = name.strip()
+    if not name:
+        raise ValidationError({"name": ["A partner needs a name."]})
+    if Partner.objects.filter(name__iexact=name).exists():
+        raise ValidationError({"name": [f"A partner named “{name}” already exists."]})
+    partner = Partner.objects.create(
+        name=name,
+        webhook_url=validate_webhook_url(webhook_url),
+        webhook_secret=new_webhook_secret(),
+    )
+    return partner, issue_api_key(partner=partner)

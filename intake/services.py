@@ -1,0 +1,153 @@
+"""Intake use cases: register patients, open cases, withdraw them."""
+
+import secrets
+from datetime import date, timedelta
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from intake.body_sites import BODY_SITES
+from intake.models import (
+    CONTRAINDICATIONS,
+    Case,
+    CaseSource,
+    CaseStatus,
+    Partner,
+    Patient,
+    Priority,
+)
+from intake.workflow import Actor, transition
+from recommendations.engine import normalize_icd10
+from recommendations.tasks import enqueue_draft
+
+
+def _new_mrn() -> str:
+    return f"MRN{secrets.randbelow(10**8):08d}"
+
+
+@transaction.atomic
+def create_patient(
+    *,
+    given_name: str,
+    family_name: str,
+    birth_date: date,
+    sex: str,
+    phone: str = "",
+    email: str = "",
+    mrn: str = "",
+) -> Patient:
+    """Register a patient; an MRN is issued when the clinic did not give one."""
+    fields = dict(
+        given_name=given_name.strip(),
+        family_name=family_name.strip(),
+        birth_date=birth_date,
+        sex=sex,
+        phone=phone.strip(),
+        email=email.strip().lower(),
+    )
+    if mrn:
+        patient = Patient(mrn=mrn.strip(), **fields)
+        patient.full_clean()
+        patient.save()
+        return patient
+    for _ in range(5):
+        patient = Patient(mrn=_new_mrn(), **fields)
+        patient.full_clean(exclude=["mrn"])
+        try:
+            with transaction.atomic():
+                patient.save()
+            return patient
+        except IntegrityError:
+            continue  # an issued MRN collided; draw another
+    raise RuntimeError("Could not issue a unique MRN after 5 attempts.")
+
+
+def validate_clinical(
+    *, condition_code: str, affected_sites: list[str], contraindications: dict[str, bool | None]
+) -> str:
+    """Check the clinical answers; return the condition code in canonical form."""
+    errors: dict[str, list[str]] = {}
+    code = normalize_icd10(condition_code or "")
+    if code is None:
+        errors["condition_code"] = [
+            f"“{condition_code}” is not an ICD-10 code. Use a letter, two digits and an optional "
+            "dot and up to four more characters, for example M17.11."
+        ]
+    unknown_sites = [site for site in affected_sites if site not in BODY_SITES]
+    if unknown_sites:
+        errors["affected_sites"] = [
+            f"Unknown body site(s): {', '.join(map(str, unknown_sites))}. "
+            "Use names from the published list, for example right_knee."
+        ]
+    for name in CONTRAINDICATIONS:
+        if contraindications.get(name) not in (True, False):
+            errors[name] = ["Answer yes or no; a missing answer is not taken as no."]
+    if errors:
+        raise ValidationError(errors)
+    return code
+
+
+def _due_at(priority: int):
+    hours = (
+        settings.REVIEW_DUE_HOURS_URGENT if priority == Priority.URGENT else settings.REVIEW_DUE_HOURS_ROUTINE
+    )
+    return timezone.now() + timedelta(hours=hours)
+
+
+@transaction.atomic
+def create_case(
+    *,
+    patient: Patient,
+    actor: Actor,
+    condition_code: str,
+    affected_sites: list[str],
+    contraindications: dict[str, bool | None],
+    consent_obtained: bool,
+    condition_text: str = "",
+    consent_form_version: str = "",
+    goals: str = "",
+    notes: str = "",
+    priority: int = Priority.ROUTINE,
+    partner: Partner | None = None,
+    external_id: str | None = None,
+) -> Case:
+    """Open a case and, once the transaction commits, queue its draft."""
+    code = validate_clinical(
+        condition_code=condition_code,
+        affected_sites=affected_sites,
+        contraindications=contraindications,
+    )
+    case = Case.objects.create(
+        patient=patient,
+        source=CaseSource.PARTNER if partner else CaseSource.FRONT_DESK,
+        partner=partner,
+        external_id=external_id,
+        created_by=actor.user,
+        condition_code=code,
+        condition_text=condition_text.strip(),
+        affected_sites=list(dict.fromkeys(affected_sites)),
+        consent_obtained=consent_obtained,
+        consent_form_version=consent_form_version.strip(),
+        goals=goals.strip(),
+        notes=notes.strip(),
+        priority=priority,
+        due_at=_due_at(priority),
+        **{name: contraindications[name] for name in CONTRAINDICATIONS},
+    )
+    case.events.create(
+        to_status=CaseStatus.RECEIVED,
+        actor=actor.user,
+        actor_label=actor.label,
+        note="Intake received",
+    )
+    enqueue_draft(case.pk)
+    return case
+
+
+@transaction.atomic
+def withdraw_case(*, case: Case, actor: Actor, reason: str) -> Case:
+    if not reason.strip():
+        raise ValidationError({"reason": ["Say why the case is withdrawn."]})
+    return transition(case=case, to_status=CaseStatus.WITHDRAWN, actor=actor, note=reason.strip())

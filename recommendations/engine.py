@@ -1,0 +1,254 @@
+"""The draft engine: rule set v1 as data plus one pure function.
+
+No ORM, no Celery, no clock: everything the rules need comes in as plain data
+(the intake date included), and the same input always gives the same draft.
+"""
+
+import re
+from dataclasses import asdict, dataclass, field
+from datetime import date
+
+from recommendations.vocabulary import VocabularyEntry, lookup
+
+RULESET_VERSION = "v1"
+
+
+class Route:
+    LOCAL_INJECTION = "local_injection"
+    INTRAVENOUS = "intravenous"
+    NOT_RECOMMENDED = "not_recommended"
+    NEEDS_INFORMATION = "needs_information"
+
+
+class Flag:
+    BLEEDING_RISK = "bleeding_risk"
+    IMMUNOSUPPRESSED = "immunosuppressed"
+    MINOR = "minor"
+    CONSENT_MISSING = "consent_missing"
+
+
+DESIGN = "Clinic design, rule set v1"
+REFERENCE = "Clinic reference text: injection vs intravenous delivery of stem cells"
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    text: str
+    source: str
+
+
+RULES: tuple[Rule, ...] = (
+    Rule(
+        "HS-MALIGNANCY",
+        "Active malignancy is a hard stop: stem cell therapy is not recommended.",
+        DESIGN,
+    ),
+    Rule(
+        "HS-INFECTION",
+        "Active infection is a hard stop: stem cell therapy is not recommended.",
+        DESIGN,
+    ),
+    Rule(
+        "HS-PREGNANCY",
+        "Pregnancy is a hard stop: stem cell therapy is not recommended.",
+        DESIGN,
+    ),
+    Rule(
+        "COND-UNKNOWN",
+        "The condition code is valid but not in the clinic's vocabulary, so no route can be "
+        "drafted until the condition is described.",
+        DESIGN,
+    ),
+    Rule(
+        "COND-SYSTEMIC",
+        "Systemic condition: intravenous infusion reaches the whole body, whatever sites are listed.",
+        REFERENCE,
+    ),
+    Rule(
+        "LOC-NO-SITE",
+        "Localized condition with no affected site named: an injection cannot be planned without the site.",
+        DESIGN,
+    ),
+    Rule(
+        "LOC-FEW-SITES",
+        "Localized condition at one or two sites: local injection puts a concentrated dose "
+        "where it is needed.",
+        REFERENCE,
+    ),
+    Rule(
+        "LOC-MULTIPLE-SITES",
+        "Localized condition at three or more sites affects multiple areas: injection may not "
+        "suit it, intravenous infusion is systemic.",
+        REFERENCE,
+    ),
+    Rule(
+        "FLAG-BLEEDING-RISK",
+        "Caution: anticoagulant therapy or a bleeding disorder raises the bleeding risk of an injection.",
+        DESIGN,
+    ),
+    Rule(
+        "FLAG-IMMUNOSUPPRESSED",
+        "Caution: the patient is immunosuppressed.",
+        DESIGN,
+    ),
+    Rule(
+        "FLAG-MINOR",
+        "Caution: the patient was under the age of majority at intake.",
+        DESIGN,
+    ),
+    Rule(
+        "FLAG-CONSENT-MISSING",
+        "Caution: no consent is recorded for this case.",
+        DESIGN,
+    ),
+)
+RULES_BY_ID: dict[str, Rule] = {rule.id: rule for rule in RULES}
+
+GENERIC_NOTICE = (
+    "Investigational: no FDA-approved stem cell product exists for this condition; "
+    "treatment is offered only under the clinic's protocols and informed consent."
+)
+
+ICD10_FORM = re.compile(r"^[A-Z][0-9][0-9A-Z](?:[0-9A-Z]{1,4})?$")
+
+
+def normalize_icd10(raw: str) -> str | None:
+    """The code in canonical form (upper case, dot after the third character), or None
+    when it is not of ICD-10 form. Accepts any case, with or without the dot, padded."""
+    compact = raw.strip().upper().replace(".", "", 1)
+    if not ICD10_FORM.match(compact):
+        return None
+    return compact if len(compact) == 3 else f"{compact[:3]}.{compact[3:]}"
+
+
+@dataclass(frozen=True)
+class Intake:
+    """What the rules read: plain data, no model objects."""
+
+    condition_code: str
+    affected_sites: tuple[str, ...]
+    active_malignancy: bool
+    active_infection: bool
+    pregnant: bool
+    anticoagulant_therapy: bool
+    bleeding_disorder: bool
+    immunosuppressed: bool
+    consent_obtained: bool
+    birth_date: date
+    intake_date: date
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    multiple_sites_threshold: int = 3
+    age_of_majority: int = 18
+
+
+@dataclass(frozen=True)
+class FiredRule:
+    id: str
+    text: str
+    source: str
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class Draft:
+    route: str
+    rules: tuple[FiredRule, ...]
+    flags: tuple[str, ...]
+    ruleset_version: str
+    notice: str
+    # What a specialist should ask when the route is needs_information.
+    missing: str = ""
+    condition: dict = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        data = asdict(self)
+        data["rules"] = [asdict(rule) for rule in self.rules]
+        data["flags"] = list(self.flags)
+        return data
+
+
+def _fire(rule_id: str, detail: str = "") -> FiredRule:
+    rule = RULES_BY_ID[rule_id]
+    return FiredRule(id=rule.id, text=rule.text, source=rule.source, detail=detail)
+
+
+def age_on(birth_date: date, day: date) -> int:
+    before_birthday = (day.month, day.day) < (birth_date.month, birth_date.day)
+    return day.year - birth_date.year - before_birthday
+
+
+def _route(intake: Intake, entry: VocabularyEntry | None, config: EngineConfig):
+    hard_stops = [
+        rule_id
+        for rule_id, present in (
+            ("HS-MALIGNANCY", intake.active_malignancy),
+            ("HS-INFECTION", intake.active_infection),
+            ("HS-PREGNANCY", intake.pregnant),
+        )
+        if present
+    ]
+    if hard_stops:
+        return Route.NOT_RECOMMENDED, [_fire(rule_id) for rule_id in hard_stops], ""
+    if entry is None:
+        missing = (
+            f"The condition code {intake.condition_code} is not in the clinic's vocabulary: "
+            "describe the condition and say whether it is localized or systemic."
+        )
+        return Route.NEEDS_INFORMATION, [_fire("COND-UNKNOWN", intake.condition_code)], missing
+    matched = f"{intake.condition_code} matched {entry.prefix} {entry.label} ({entry.category})"
+    if entry.category == "systemic":
+        return Route.INTRAVENOUS, [_fire("COND-SYSTEMIC", matched)], ""
+    sites = sorted(set(intake.affected_sites))
+    if not sites:
+        missing = "Which body sites are affected? The condition is localized and no site was named."
+        return Route.NEEDS_INFORMATION, [_fire("LOC-NO-SITE", matched)], missing
+    detail = f"{matched}; {len(sites)} distinct site(s): {', '.join(sites)}"
+    if len(sites) >= config.multiple_sites_threshold:
+        return Route.INTRAVENOUS, [_fire("LOC-MULTIPLE-SITES", detail)], ""
+    return Route.LOCAL_INJECTION, [_fire("LOC-FEW-SITES", detail)], ""
+
+
+def draft(intake: Intake, config: EngineConfig = EngineConfig()) -> Draft:  # noqa: B008
+    """Draft a delivery route for one intake under rule set v1."""
+    entry = lookup(intake.condition_code)
+    route, fired, missing = _route(intake, entry, config)
+
+    flags: list[str] = []
+    if route == Route.LOCAL_INJECTION and (intake.anticoagulant_therapy or intake.bleeding_disorder):
+        flags.append(Flag.BLEEDING_RISK)
+        fired.append(_fire("FLAG-BLEEDING-RISK"))
+    if intake.immunosuppressed:
+        flags.append(Flag.IMMUNOSUPPRESSED)
+        fired.append(_fire("FLAG-IMMUNOSUPPRESSED"))
+    age = age_on(intake.birth_date, intake.intake_date)
+    if age < config.age_of_majority:
+        flags.append(Flag.MINOR)
+        fired.append(_fire("FLAG-MINOR", f"age {age} at intake"))
+    if not intake.consent_obtained:
+        flags.append(Flag.CONSENT_MISSING)
+        fired.append(_fire("FLAG-CONSENT-MISSING"))
+
+    condition = (
+        {
+            "code": intake.condition_code,
+            "prefix": entry.prefix,
+            "label": entry.label,
+            "category": entry.category,
+            "source": entry.source,
+        }
+        if entry
+        else {"code": intake.condition_code}
+    )
+    return Draft(
+        route=route,
+        rules=tuple(fired),
+        flags=tuple(flags),
+        ruleset_version=RULESET_VERSION,
+        notice=entry.regulatory if entry else GENERIC_NOTICE,
+        missing=missing,
+        condition=condition,
+    )

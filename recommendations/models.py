@@ -1,0 +1,107 @@
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+from intake.models import AppendOnlyModel, Case
+
+
+class DraftRoute(models.TextChoices):
+    LOCAL_INJECTION = "local_injection", "Local injection"
+    INTRAVENOUS = "intravenous", "Intravenous infusion"
+    NOT_RECOMMENDED = "not_recommended", "Not recommended"
+    NEEDS_INFORMATION = "needs_information", "Needs information"
+
+
+class FinalRoute(models.TextChoices):
+    LOCAL_INJECTION = "local_injection", "Local injection"
+    INTRAVENOUS = "intravenous", "Intravenous infusion"
+    NOT_RECOMMENDED = "not_recommended", "Not recommended"
+
+
+class Outcome(models.TextChoices):
+    APPROVED = "approved", "Approved as drafted"
+    AMENDED = "amended", "Amended to another route"
+    DECLINED = "declined", "Declined"
+
+
+class Recommendation(AppendOnlyModel):
+    """A draft: written once by the engine, stored with everything it said."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="recommendations")
+    # 1 for the first draft of a case, 2 after new information, ...
+    sequence = models.PositiveIntegerField()
+    route = models.CharField(max_length=20, choices=DraftRoute.choices)
+    rules = models.JSONField()
+    flags = models.JSONField(default=list)
+    ruleset_version = models.CharField(max_length=20)
+    notice = models.TextField()
+    missing = models.TextField(blank=True)
+    condition = models.JSONField(default=dict)
+    # The plain data the engine read, so the draft can be explained and replayed.
+    engine_input = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["case", "-sequence"]
+        constraints = [
+            models.UniqueConstraint(fields=["case", "sequence"], name="recommendation_unique_sequence"),
+            models.CheckConstraint(
+                condition=models.Q(route__in=DraftRoute.values), name="recommendation_route_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Draft {self.sequence} of {self.case_id}: {self.route}"
+
+
+class Decision(AppendOnlyModel):
+    """The specialist's final word on a case: one per case, never changed."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    case = models.OneToOneField(Case, on_delete=models.PROTECT, related_name="decision")
+    recommendation = models.ForeignKey(Recommendation, on_delete=models.PROTECT, related_name="decisions")
+    route = models.CharField(max_length=20, choices=FinalRoute.choices)
+    outcome = models.CharField(max_length=10, choices=Outcome.choices)
+    reason = models.TextField(blank=True)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    decided_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        permissions = [("decide_case", "Can decide cases (approve, amend, decline, ask)")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(route__in=FinalRoute.values), name="decision_route_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(outcome__in=Outcome.values), name="decision_outcome_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(outcome=Outcome.APPROVED) | ~models.Q(reason=""),
+                name="decision_reason_unless_approved",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_outcome_display()}: {self.get_route_display()}"
+
+
+class Addendum(AppendOnlyModel):
+    """A correction appended to a decision; the decision itself never changes."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    decision = models.ForeignKey(Decision, on_delete=models.PROTECT, related_name="addenda")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    reason = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name_plural = "addenda"
+        ordering = ["decision", "created_at"]
+        constraints = [
+            models.CheckConstraint(condition=~models.Q(reason=""), name="addendum_reason_required"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Addendum by {self.author_id} at {self.created_at:%Y-%m-%d %H:%M}"

@@ -1,0 +1,71 @@
+"""Celery tasks: thin wrappers that call the drafting services."""
+
+import logging
+import uuid
+from functools import partial
+
+from celery import Task, shared_task
+from django.conf import settings
+from django.db import InterfaceError, OperationalError, transaction
+from kombu.exceptions import OperationalError as BrokerError
+
+from recommendations.services import find_stuck_cases, make_draft, mark_draft_failed, note_requeued
+
+log = logging.getLogger(__name__)
+
+# Only errors that a later attempt can cure are retried; a bug fails at once.
+RETRYABLE = (OperationalError, InterfaceError)
+
+
+class DraftTask(Task):
+    def on_failure(self, exc, task_id, args, kwargs, einfo):  # noqa: ANN001
+        case_id = kwargs.get("case_id") or (args[0] if args else None)
+        if case_id is None:
+            return
+        try:
+            mark_draft_failed(case_id=case_id, error=f"{type(exc).__name__}: {exc}")
+        except RETRYABLE:
+            # The database is still away: the case stays received/drafting and
+            # the sweep queues it again once it is back.
+            log.exception("could not mark case %s as draft_failed", case_id)
+
+
+@shared_task(
+    name="recommendations.draft_case",
+    base=DraftTask,
+    acks_late=True,
+    autoretry_for=RETRYABLE,
+    retry_backoff=2,
+    retry_backoff_max=300,
+    retry_jitter=True,
+    max_retries=settings.DRAFT_MAX_RETRIES,
+)
+def draft_case(case_id: str) -> None:
+    make_draft(case_id=case_id)
+
+
+@shared_task(name="recommendations.sweep_stuck_cases", acks_late=True)
+def sweep_stuck_cases() -> int:
+    case_ids = find_stuck_cases()
+    queued = []
+    for case_id in case_ids:
+        try:
+            draft_case.delay(str(case_id))
+        except BrokerError:
+            log.exception("sweep could not queue case %s", case_id)
+            break
+        queued.append(case_id)
+    if queued:
+        note_requeued(case_ids=queued)
+        log.info("sweep re-queued %d stuck case(s)", len(queued))
+    return len(queued)
+
+
+def enqueue_draft(case_id: uuid.UUID) -> None:
+    """Queue the draft once the surrounding transaction commits.
+
+    robust=True: the intake is already committed when this runs, so a broker
+    outage must not turn the user's request into an error; the sweep will
+    queue the case later.
+    """
+    transaction.on_commit(partial(draft_case.delay, str(case_id)), robust=True)
