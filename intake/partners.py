@@ -18,7 +18,12 @@ def new_webhook_secret() -> str:
 def validate_webhook_url(url: str) -> str:
     url = url.strip()
     if url:
-        URLValidator(schemes=["http", "https"])(url)
+        try:
+            URLValidator(schemes=["http", "https"])(url)
+        except ValidationError as exc:
+            raise ValidationError(
+                {"webhook_url": ["Enter a valid URL starting with http:// or https://."]}
+            ) from exc
     return url
 
 

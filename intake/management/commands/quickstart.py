@@ -42,6 +42,8 @@ class Command(BaseCommand):
             "beat": [python, "-m", "celery", "-A", "clinic", "beat", "--loglevel=INFO"],
         }
         env = {**os.environ, "DEBUG": "1"}
+        # A plain `kill` of this command must stop its children too, not orphan them.
+        signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
         procs = {
             name: subprocess.Popen(cmd, cwd=settings.BASE_DIR, env=env)  # noqa: S603
             for name, cmd in commands.items()
@@ -67,3 +69,7 @@ class Command(BaseCommand):
                     proc.wait(timeout=15)
                 except subprocess.TimeoutExpired:
                     proc.kill()
+
+
+def _raise_keyboard_interrupt(signum, frame):
+    raise KeyboardInterrupt

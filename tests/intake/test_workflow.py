@@ -1,0 +1,116 @@
+import threading
+
+import pytest
+from django.db import connection
+
+from intake.models import Case, CaseEvent, CaseStatus
+from intake.workflow import TRANSITIONS, Actor, TransitionError, transition
+from tests.factories import make_case
+
+ALLOWED = [(src, dst) for src, targets in TRANSITIONS.items() for dst in sorted(targets)]
+FORBIDDEN = [
+    (src, dst) for src in CaseStatus.values for dst in CaseStatus.values if dst not in TRANSITIONS[src]
+]
+ACTOR = Actor(label="tester")
+
+
+def case_in(status: str) -> Case:
+    case = make_case()
+    # Test setup only: place the case directly in the state under test.
+    Case.objects.filter(pk=case.pk).update(status=status)
+    case.refresh_from_db()
+    return case
+
+
+def test_the_table_matches_the_design():
+    assert TRANSITIONS == {
+        "received": {"drafting", "withdrawn"},
+        "drafting": {"awaiting_review", "draft_failed", "withdrawn"},
+        "awaiting_review": {"decided", "needs_information", "withdrawn"},
+        "needs_information": {"drafting", "withdrawn"},
+        "draft_failed": {"withdrawn"},
+        "decided": set(),
+        "withdrawn": set(),
+    }
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("src", "dst"), ALLOWED)
+def test_allowed_move_changes_status_and_writes_its_event(src, dst):
+    case = case_in(src)
+
+    transition(case=case, to_status=dst, actor=ACTOR, note="why")
+
+    case.refresh_from_db()
+    assert case.status == dst
+    event = case.events.order_by("-id").first()
+    assert (event.from_status, event.to_status, event.actor_label, event.note) == (
+        src,
+        dst,
+        "tester",
+        "why",
+    )
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("src", "dst"), FORBIDDEN)
+def test_forbidden_move_is_refused_and_leaves_no_trace(src, dst):
+    case = case_in(src)
+    events_before = case.events.count()
+
+    with pytest.raises(TransitionError, match="cannot become"):
+        transition(case=case, to_status=dst, actor=ACTOR)
+
+    case.refresh_from_db()
+    assert case.status == src
+    assert case.events.count() == events_before
+
+
+@pytest.mark.django_db
+def test_a_stale_copy_loses_the_compare_and_set():
+    case = case_in(CaseStatus.AWAITING_REVIEW)
+    stale = Case.objects.get(pk=case.pk)
+    transition(case=case, to_status=CaseStatus.WITHDRAWN, actor=ACTOR)
+
+    with pytest.raises(TransitionError, match="already withdrawn"):
+        transition(case=stale, to_status=CaseStatus.DECIDED, actor=ACTOR)
+
+    assert Case.objects.get(pk=case.pk).status == CaseStatus.WITHDRAWN
+    assert CaseEvent.objects.filter(case=case, to_status=CaseStatus.DECIDED).count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_moves_on_postgres_have_exactly_one_winner():
+    assert connection.vendor == "postgresql"
+    case = case_in(CaseStatus.AWAITING_REVIEW)
+    targets = [CaseStatus.DECIDED, CaseStatus.WITHDRAWN, CaseStatus.NEEDS_INFORMATION] * 3
+    barrier = threading.Barrier(len(targets))
+    outcomes: list[str] = []
+
+    def move(to_status: str) -> None:
+        copy = Case.objects.get(pk=case.pk)
+        barrier.wait()
+        try:
+            transition(case=copy, to_status=to_status, actor=ACTOR)
+            outcomes.append("won")
+        except TransitionError:
+            outcomes.append("lost")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=move, args=(t,)) for t in targets]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert outcomes.count("won") == 1
+    assert CaseEvent.objects.filter(case=case, from_status=CaseStatus.AWAITING_REVIEW).count() == 1
+
+
+@pytest.mark.django_db
+def test_creating_a_case_records_its_first_event():
+    case = make_case()
+
+    (event,) = case.events.all()
+    assert (event.from_status, event.to_status, event.note) == ("", "received", "Intake received")

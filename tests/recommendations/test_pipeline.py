@@ -1,0 +1,29 @@
+import pytest
+
+from intake.models import Case, CaseStatus
+from recommendations.models import Recommendation
+from tests.factories import make_case
+from tests.support import wait_for
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_a_real_worker_drafts_a_committed_case_until_it_awaits_review(celery_worker_process):
+    # Given a case created in a committed transaction (the task is queued on commit)
+    case = make_case(condition_code="G35", affected_sites=[])
+
+    # When the worker on the Redis broker picks it up
+    status = wait_for(
+        lambda: Case.objects.filter(pk=case.pk, status=CaseStatus.AWAITING_REVIEW).exists(),
+        timeout=30,
+    )
+
+    # Then it awaits review with exactly one draft from the engine
+    assert status, f"case still {Case.objects.get(pk=case.pk).status}"
+    (draft,) = Recommendation.objects.filter(case=case)
+    assert draft.route == "intravenous"
+    assert list(case.events.values_list("to_status", flat=True)) == [
+        "received",
+        "drafting",
+        "awaiting_review",
+    ]
