@@ -14,6 +14,21 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def _read_dotenv(path: Path) -> None:
+    """Fill unset variables from a local `.env` (KEY=value lines); the real
+    environment always wins. Handy on a developer's machine, absent in production."""
+    if not path.is_file():
+        return
+    for line in path.read_text().splitlines():
+        key, sep, value = line.strip().partition("=")
+        if sep and key and not key.startswith("#"):
+            os.environ.setdefault(key.strip(), value.strip().strip("'\""))
+
+
+_read_dotenv(Path(os.environ.get("CLINIC_ENV_FILE", BASE_DIR / ".env")))
+
 VAR_DIR = Path(os.environ.get("CLINIC_VAR_DIR", BASE_DIR / ".var"))
 
 

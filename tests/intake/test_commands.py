@@ -78,7 +78,8 @@ def django_setup(env: dict[str, str]) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-c", "import django; django.setup()"],
         cwd=ROOT,
-        env=clean | {"DJANGO_SETTINGS_MODULE": "clinic.settings"} | env,
+        # No developer's .env either: this is how production starts.
+        env=clean | {"DJANGO_SETTINGS_MODULE": "clinic.settings", "CLINIC_ENV_FILE": "/dev/null"} | env,
         capture_output=True,
         text=True,
         timeout=60,
