@@ -208,6 +208,12 @@ DRAFT_AGE_OF_MAJORITY = env_int("DRAFT_AGE_OF_MAJORITY", 18)
 
 # --- API ------------------------------------------------------------------
 REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "intake.api.auth.PartnerAPIKeyAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    # Closed by default: a view that forgets its permissions admits partners only.
+    "DEFAULT_PERMISSION_CLASSES": ["intake.api.auth.IsPartner"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
 SPECTACULAR_SETTINGS = {

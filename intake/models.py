@@ -3,7 +3,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
-from rest_framework_api_key.models import AbstractAPIKey
+from rest_framework_api_key.models import AbstractAPIKey, BaseAPIKeyManager
 
 
 class ImmutableRecordError(Exception):
@@ -88,8 +88,16 @@ class Partner(models.Model):
         return self.name
 
 
+class PartnerAPIKeyManager(BaseAPIKeyManager):
+    def get_usable_keys(self) -> models.QuerySet:
+        # The partner is read on every request: fetch it with the key.
+        return super().get_usable_keys().select_related("partner")
+
+
 class PartnerAPIKey(AbstractAPIKey):
     """A hashed API key; a partner may hold several so a key can be rotated."""
+
+    objects = PartnerAPIKeyManager()
 
     partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="api_keys")
 

@@ -72,14 +72,14 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "LOC-FEW-SITES",
-        "Localized condition at one or two sites: local injection puts a concentrated dose "
-        "where it is needed.",
+        "Localized condition at fewer sites than the multiple-areas threshold (one or two by "
+        "default): local injection puts a concentrated dose where it is needed.",
         REFERENCE,
     ),
     Rule(
         "LOC-MULTIPLE-SITES",
-        "Localized condition at three or more sites affects multiple areas: injection may not "
-        "suit it, intravenous infusion is systemic.",
+        "Localized condition at the multiple-areas threshold of sites or more (three by default): "
+        "injection may not suit disease in multiple areas; intravenous infusion is systemic.",
         REFERENCE,
     ),
     Rule(
@@ -106,8 +106,8 @@ RULES: tuple[Rule, ...] = (
 RULES_BY_ID: dict[str, Rule] = {rule.id: rule for rule in RULES}
 
 GENERIC_NOTICE = (
-    "Investigational: no FDA-approved stem cell product exists for this condition; "
-    "treatment is offered only under the clinic's protocols and informed consent."
+    "Regulatory status unknown until the condition is identified: outside the clinic's vocabulary, "
+    "assume investigational use with no FDA-approved stem cell product."
 )
 
 ICD10_FORM = re.compile(r"^[A-Z][0-9][0-9A-Z](?:[0-9A-Z]{1,4})?$")
@@ -206,7 +206,10 @@ def _route(intake: Intake, entry: VocabularyEntry | None, config: EngineConfig):
     if not sites:
         missing = "Which body sites are affected? The condition is localized and no site was named."
         return Route.NEEDS_INFORMATION, [_fire("LOC-NO-SITE", matched)], missing
-    detail = f"{matched}; {len(sites)} distinct site(s): {', '.join(sites)}"
+    detail = (
+        f"{matched}; {len(sites)} distinct site(s): {', '.join(sites)}; "
+        f"threshold {config.multiple_sites_threshold}"
+    )
     if len(sites) >= config.multiple_sites_threshold:
         return Route.INTRAVENOUS, [_fire("LOC-MULTIPLE-SITES", detail)], ""
     return Route.LOCAL_INJECTION, [_fire("LOC-FEW-SITES", detail)], ""
@@ -232,17 +235,15 @@ def draft(intake: Intake, config: EngineConfig = EngineConfig()) -> Draft:  # no
         flags.append(Flag.CONSENT_MISSING)
         fired.append(_fire("FLAG-CONSENT-MISSING"))
 
-    condition = (
-        {
-            "code": intake.condition_code,
+    condition = {"code": intake.condition_code}
+    if entry:
+        condition |= {
             "prefix": entry.prefix,
             "label": entry.label,
             "category": entry.category,
             "source": entry.source,
+            "note": entry.note,
         }
-        if entry
-        else {"code": intake.condition_code}
-    )
     return Draft(
         route=route,
         rules=tuple(fired),

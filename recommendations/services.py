@@ -2,7 +2,7 @@
 
 import logging
 import uuid
-from datetime import timedelta
+from datetime import date, timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -130,3 +130,18 @@ def note_requeued(*, case_ids: list[uuid.UUID]) -> None:
         Case.objects.filter(pk__in=case_ids).update(draft_enqueued_at=now)
         for case in Case.objects.filter(pk__in=case_ids).only("id"):
             record_note(case=case, actor=Actor(label="sweep"), note="Re-queued for drafting")
+
+
+def preview_draft(*, referral: dict, intake_date: date) -> engine.Draft:
+    """The draft a validated referral body would get today; nothing is saved."""
+    return engine.draft(
+        engine.Intake(
+            condition_code=referral["condition"]["icd10"],
+            affected_sites=tuple(referral["affected_sites"]),
+            consent_obtained=referral["consent_obtained"],
+            birth_date=referral["patient"]["birth_date"],
+            intake_date=intake_date,
+            **referral["contraindications"],
+        ),
+        engine_config(),
+    )

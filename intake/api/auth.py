@@ -1,0 +1,73 @@
+"""Who is asking the API: a partner with an API key, or a signed-in staff member."""
+
+from dataclasses import dataclass
+
+from django.contrib.auth.models import AnonymousUser
+from rest_framework import authentication, exceptions, permissions
+
+from intake.models import Partner, PartnerAPIKey
+
+STAFF_GROUPS = ("Front desk", "Specialists")
+
+
+@dataclass(frozen=True)
+class PartnerPrincipal:
+    """Stands in for `request.user` when a partner's key authenticated the request."""
+
+    partner: Partner
+    is_authenticated: bool = True
+    is_anonymous: bool = False
+    is_staff: bool = False
+
+    def get_username(self) -> str:
+        return f"partner: {self.partner.name}"
+
+
+class PartnerAPIKeyAuthentication(authentication.BaseAuthentication):
+    """`Authorization: Api-Key <key>`; keys are hashed at rest (djangorestframework-api-key)."""
+
+    keyword = "Api-Key"
+
+    def authenticate(self, request):
+        header = authentication.get_authorization_header(request).decode("latin-1")
+        scheme, _, key = header.partition(" ")
+        if scheme != self.keyword:
+            return None
+        key = key.strip()
+        try:
+            api_key = PartnerAPIKey.objects.get_from_key(key)
+        except PartnerAPIKey.DoesNotExist:
+            raise exceptions.AuthenticationFailed("This API key is not valid or has been revoked.") from None
+        if api_key.has_expired:
+            raise exceptions.AuthenticationFailed("This API key has expired.")
+        if not api_key.partner.is_active:
+            raise exceptions.AuthenticationFailed("This partner account is not active.")
+        return PartnerPrincipal(api_key.partner), api_key
+
+    def authenticate_header(self, request) -> str:
+        return self.keyword
+
+
+def partner_of(request) -> Partner | None:
+    user = getattr(request, "user", AnonymousUser())
+    return user.partner if isinstance(user, PartnerPrincipal) else None
+
+
+class IsPartner(permissions.BasePermission):
+    message = "Only partner clinics, with their API key, may use this endpoint."
+
+    def has_permission(self, request, view) -> bool:
+        return partner_of(request) is not None
+
+
+class IsPartnerOrStaff(permissions.BasePermission):
+    message = "Sign in as clinic staff or send a partner API key."
+
+    def has_permission(self, request, view) -> bool:
+        if partner_of(request) is not None:
+            return True
+        user = request.user
+        return bool(
+            user.is_authenticated
+            and (user.is_superuser or user.groups.filter(name__in=STAFF_GROUPS).exists())
+        )

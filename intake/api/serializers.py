@@ -1,0 +1,102 @@
+"""Validation of the referral body of the partner contract (DESIGN.md), field by field."""
+
+import re
+from datetime import date
+
+from rest_framework import serializers
+
+from intake.body_sites import BODY_SITES
+from intake.models import CONTRAINDICATIONS, Sex
+from recommendations.engine import normalize_icd10
+
+PHONE = re.compile(r"^\+?[0-9][0-9 ()-]{5,30}$")
+
+
+class StrictBooleanField(serializers.BooleanField):
+    """Only JSON true/false: "no", 0 or "" must not pass for a clinical answer."""
+
+    default_error_messages = {"invalid": "Must be true or false."}
+
+    def to_internal_value(self, data):
+        if data is True or data is False:
+            return data
+        self.fail("invalid")
+
+
+class PatientSerializer(serializers.Serializer):
+    given_name = serializers.CharField(max_length=100)
+    family_name = serializers.CharField(max_length=100)
+    birth_date = serializers.DateField(
+        error_messages={"invalid": "Use the date format YYYY-MM-DD, for example 1961-04-02."}
+    )
+    sex = serializers.ChoiceField(
+        choices=Sex.values,
+        error_messages={"invalid_choice": f"“{{input}}” is not one of: {', '.join(Sex.values)}."},
+    )
+    phone = serializers.CharField(max_length=32, required=False, allow_blank=True, default="")
+    email = serializers.EmailField(required=False, allow_blank=True, default="")
+
+    def validate_birth_date(self, value: date) -> date:
+        today = self.context.get("today") or date.today()
+        if value > today:
+            raise serializers.ValidationError("The birth date is in the future.")
+        if value.year < 1900:
+            raise serializers.ValidationError("The birth date is before 1900; check the year.")
+        return value
+
+    def validate_phone(self, value: str) -> str:
+        if value and not PHONE.match(value):
+            raise serializers.ValidationError(
+                "Use digits with an optional leading +, for example +15551234567."
+            )
+        return value
+
+
+class ConditionSerializer(serializers.Serializer):
+    icd10 = serializers.CharField(max_length=16)
+    description = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+    def validate_icd10(self, value: str) -> str:
+        code = normalize_icd10(value)
+        if code is None:
+            raise serializers.ValidationError(
+                f"“{value}” is not an ICD-10 code: a letter, two characters, then optionally a "
+                "dot and up to four more, for example M17.11."
+            )
+        return code
+
+
+class ContraindicationsSerializer(serializers.Serializer):
+    def get_fields(self):
+        return {
+            name: StrictBooleanField(
+                error_messages={
+                    "required": "Answer true or false; a missing answer is not taken as false.",
+                    "null": "Answer true or false; null is not an answer.",
+                }
+            )
+            for name in CONTRAINDICATIONS
+        }
+
+
+class ReferralSerializer(serializers.Serializer):
+    external_id = serializers.CharField(max_length=100)
+    patient = PatientSerializer()
+    condition = ConditionSerializer()
+    affected_sites = serializers.ListField(
+        child=serializers.ChoiceField(
+            choices=list(BODY_SITES),
+            error_messages={"invalid_choice": "“{input}” is not a body site; see GET /api/v1/body-sites/."},
+        ),
+        max_length=len(BODY_SITES),
+        allow_empty=True,
+    )
+    contraindications = ContraindicationsSerializer()
+    consent_obtained = StrictBooleanField()
+    goals = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+    notes = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
+
+    def __init__(self, *args, require_external_id: bool = True, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not require_external_id:
+            self.fields["external_id"].required = False

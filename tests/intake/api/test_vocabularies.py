@@ -1,0 +1,56 @@
+import pytest
+from rest_framework.test import APIClient
+
+from intake.body_sites import BODY_SITES
+from recommendations.vocabulary import ENTRIES
+from tests.factories import make_partner, make_user
+
+
+def partner_client() -> APIClient:
+    _, key = make_partner()
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Api-Key {key}")
+    return client
+
+
+@pytest.mark.django_db
+def test_conditions_are_listed_and_searchable_by_code_or_words():
+    client = partner_client()
+
+    everything = client.get("/api/v1/conditions/").json()
+    by_code = client.get("/api/v1/conditions/", {"search": "g35"}).json()
+    by_words = client.get("/api/v1/conditions/", {"search": "heart failure"}).json()
+
+    assert len(everything) == len(ENTRIES)
+    assert [entry["prefix"] for entry in by_code] == ["G35"]
+    assert by_code[0]["category"] == "systemic" and by_code[0]["regulatory"]
+    assert [entry["prefix"] for entry in by_words] == ["I50"]
+
+
+@pytest.mark.django_db
+def test_body_sites_are_the_published_list():
+    response = partner_client().get("/api/v1/body-sites/")
+
+    codes = [site["code"] for site in response.json()]
+    assert codes == list(BODY_SITES)
+    assert {"left_knee", "right_foot", "cervical_spine", "skin"} <= set(codes)
+
+
+@pytest.mark.django_db
+def test_staff_signed_in_may_read_the_vocabularies_for_the_intake_form():
+    client = APIClient()
+    client.force_login(make_user(group="Front desk"))
+
+    assert client.get("/api/v1/conditions/", {"search": "knee"}).status_code == 200
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", ["/api/v1/conditions/", "/api/v1/body-sites/"])
+def test_nobody_else_may(path):
+    assert APIClient().get(path).status_code == 401
+    bad_key = APIClient()
+    bad_key.credentials(HTTP_AUTHORIZATION="Api-Key nope.nope")
+    assert bad_key.get(path).status_code == 401
+    signed_in_no_role = APIClient()
+    signed_in_no_role.force_login(make_user())
+    assert signed_in_no_role.get(path).status_code == 403

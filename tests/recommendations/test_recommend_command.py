@@ -1,0 +1,93 @@
+import json
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from intake.models import Case, Patient
+
+REFERRAL = {
+    "external_id": "RF-1001",
+    "patient": {
+        "given_name": "Ana",
+        "family_name": "Silva",
+        "birth_date": "1961-04-02",
+        "sex": "female",
+        "phone": "+15551234567",
+        "email": "ana@example.org",
+    },
+    "condition": {"icd10": "m1711", "description": "Primary OA, right knee"},
+    "affected_sites": ["right_knee"],
+    "contraindications": {
+        "active_malignancy": False,
+        "active_infection": False,
+        "pregnant": False,
+        "anticoagulant_therapy": True,
+        "bleeding_disorder": False,
+        "immunosuppressed": False,
+    },
+    "consent_obtained": True,
+    "goals": "walk without pain",
+    "notes": "",
+}
+
+
+def recommend(tmp_path, body, *extra: str) -> dict:
+    path = tmp_path / "referral.json"
+    path.write_text(body if isinstance(body, str) else json.dumps(body))
+    out = StringIO()
+    call_command("recommend", str(path), *extra, stdout=out)
+    return json.loads(out.getvalue())
+
+
+@pytest.mark.django_db
+def test_prints_the_draft_a_referral_would_get_and_saves_nothing(tmp_path):
+    result = recommend(tmp_path, REFERRAL)
+
+    assert result["route"] == "local_injection"
+    assert [rule["id"] for rule in result["rules"]] == ["LOC-FEW-SITES", "FLAG-BLEEDING-RISK"]
+    assert result["flags"] == ["bleeding_risk"]
+    assert result["ruleset_version"] == "v1"
+    assert result["notice"].startswith("Investigational")
+    assert not Case.objects.exists() and not Patient.objects.exists()
+
+
+def test_the_intake_date_decides_the_minor_flag(tmp_path):
+    young = REFERRAL | {"patient": REFERRAL["patient"] | {"birth_date": "2010-06-01"}}
+
+    assert "minor" in recommend(tmp_path, young, "--intake-date", "2028-05-31")["flags"]
+    assert "minor" not in recommend(tmp_path, young, "--intake-date", "2028-06-01")["flags"]
+
+
+def test_external_id_is_not_needed_for_a_preview(tmp_path):
+    body = {k: v for k, v in REFERRAL.items() if k != "external_id"}
+    assert recommend(tmp_path, body)["route"] == "local_injection"
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("{not json", "is not valid JSON: Expecting property name"),
+        ("[1, 2]", "must hold one JSON object"),
+        (REFERRAL | {"condition": {"icd10": "knee"}}, "condition.icd10: “knee” is not an ICD-10 code"),
+        (REFERRAL | {"affected_sites": ["nose"]}, "affected_sites.0: “nose” is not a body site"),
+        (
+            REFERRAL | {"contraindications": {**REFERRAL["contraindications"], "pregnant": None}},
+            "contraindications.pregnant: Answer true or false",
+        ),
+        (
+            REFERRAL | {"contraindications": {"active_malignancy": False}},
+            "contraindications.pregnant: Answer true or false; a missing answer is not taken as false",
+        ),
+        (REFERRAL | {"consent_obtained": "yes"}, "consent_obtained: Must be true or false"),
+    ],
+)
+def test_a_bad_file_is_a_readable_error(tmp_path, body, message):
+    with pytest.raises(CommandError) as raised:
+        recommend(tmp_path, body)
+    assert message in str(raised.value)
+
+
+def test_a_missing_file_is_a_readable_error(tmp_path):
+    with pytest.raises(CommandError, match="Cannot read .*No such file"):
+        call_command("recommend", str(tmp_path / "nope.json"))
