@@ -116,6 +116,9 @@ class CaseStatus(models.TextChoices):
     WITHDRAWN = "withdrawn", "Withdrawn"
 
 
+FINAL_STATUSES = frozenset({CaseStatus.DECIDED, CaseStatus.WITHDRAWN})
+
+
 class CaseSource(models.TextChoices):
     FRONT_DESK = "front_desk", "Front desk"
     PARTNER = "partner", "Partner"
@@ -127,14 +130,15 @@ class Priority(models.IntegerChoices):
     ROUTINE = 2, "Routine"
 
 
-CONTRAINDICATIONS = (
-    "active_malignancy",
-    "active_infection",
-    "pregnant",
-    "anticoagulant_therapy",
-    "bleeding_disorder",
-    "immunosuppressed",
-)
+CONTRAINDICATION_LABELS = {
+    "active_malignancy": "Active malignancy",
+    "active_infection": "Active infection",
+    "pregnant": "Pregnant",
+    "anticoagulant_therapy": "Anticoagulant therapy",
+    "bleeding_disorder": "Bleeding disorder",
+    "immunosuppressed": "Immunosuppressed",
+}
+CONTRAINDICATIONS = tuple(CONTRAINDICATION_LABELS)
 
 
 class Case(models.Model):
@@ -175,6 +179,25 @@ class Case(models.Model):
     draft_enqueued_at = models.DateTimeField(default=timezone.now, editable=False)
     # The open question while the case needs information.
     open_question = models.TextField(blank=True, editable=False)
+    # The newest draft, kept on the case so the queue reads it with one join.
+    current_draft = models.ForeignKey(
+        "recommendations.Recommendation",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+    )
+    # The specialist reviewing the case now, shown to the others.
+    claimed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+    )
+    claimed_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["priority", "created_at"]
@@ -211,6 +234,19 @@ class Case(models.Model):
     def contraindications(self) -> dict[str, bool]:
         return {name: getattr(self, name) for name in CONTRAINDICATIONS}
 
+    @property
+    def contraindication_answers(self) -> list[tuple[str, bool]]:
+        return [(label, getattr(self, name)) for name, label in CONTRAINDICATION_LABELS.items()]
+
+    @property
+    def is_overdue(self) -> bool:
+        return self.status not in FINAL_STATUSES and self.due_at < timezone.now()
+
+    @property
+    def patient_age(self) -> int:
+        born, today = self.patient.birth_date, timezone.localdate()
+        return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+
 
 class CaseEvent(AppendOnlyModel):
     """The timeline and audit trail of a case: one row per step, never changed."""
@@ -239,3 +275,40 @@ class CaseEvent(AppendOnlyModel):
         if self.kind == self.Kind.STATUS:
             return f"{self.from_status or '-'} -> {self.to_status} by {self.actor_label}"
         return f"{self.actor_label}: {self.note[:40]}"
+
+
+class PartnerNotification(models.Model):
+    """A status change a partner must be told about, written in the transaction that
+    made it (an outbox), so the webhook is sent even if the broker was down then.
+    Its id is the Standard Webhooks `webhook-id`, stable across retries."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Pending"
+        DELIVERED = "delivered", "Delivered"
+        FAILED = "failed", "Gave up"
+        NO_URL = "no_url", "No webhook URL"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="notifications")
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="notifications")
+    event_type = models.CharField(max_length=50)
+    payload = models.JSONField()
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at"]
+        indexes = [models.Index(fields=["state", "next_attempt_at"], name="notification_due_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(state__in=["pending", "delivered", "failed", "no_url"]),
+                name="notification_state_valid",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} for {self.partner} ({self.get_state_display()})"

@@ -151,3 +151,52 @@ def withdraw_case(*, case: Case, actor: Actor, reason: str) -> Case:
     if not reason.strip():
         raise ValidationError({"reason": ["Say why the case is withdrawn."]})
     return transition(case=case, to_status=CaseStatus.WITHDRAWN, actor=actor, note=reason.strip())
+
+
+@transaction.atomic
+def answer_information(
+    *,
+    case: Case,
+    actor: Actor,
+    answer: str,
+    condition_code: str | None = None,
+    condition_text: str | None = None,
+    affected_sites: list[str] | None = None,
+) -> Case:
+    """Answer a specialist's question and send the case back to drafting.
+
+    The answer may also correct the condition code, its description or the
+    affected sites; the next draft reads them, and the timeline says what changed."""
+    answer = (answer or "").strip()
+    if not answer:
+        raise ValidationError({"answer": ["Write the answer to the specialist's question."]})
+    if case.status != CaseStatus.NEEDS_INFORMATION:
+        raise ValidationError(
+            {"answer": [f"This case is {case.get_status_display().lower()}; there is no open question."]}
+        )
+    changes: dict[str, object] = {}
+    if condition_code is not None or affected_sites is not None:
+        code = validate_clinical(
+            condition_code=case.condition_code if condition_code is None else condition_code,
+            affected_sites=case.affected_sites if affected_sites is None else affected_sites,
+            contraindications=case.contraindications,
+        )
+        if code != case.condition_code:
+            changes["condition_code"] = code
+        if affected_sites is not None and list(dict.fromkeys(affected_sites)) != case.affected_sites:
+            changes["affected_sites"] = list(dict.fromkeys(affected_sites))
+    if condition_text is not None and condition_text.strip() != case.condition_text:
+        changes["condition_text"] = condition_text.strip()
+    changed = "; ".join(f"{name} now {value}" for name, value in changes.items())
+    note = f"Answer: {answer}" + (f" (changed: {changed})" if changed else "")
+    case = transition(
+        case=case,
+        to_status=CaseStatus.DRAFTING,
+        actor=actor,
+        note=note,
+        open_question="",
+        draft_enqueued_at=timezone.now(),
+        **changes,
+    )
+    enqueue_draft(case.pk)
+    return case

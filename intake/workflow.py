@@ -11,9 +11,11 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
-from intake.models import Case, CaseEvent, CaseStatus
+from intake.models import FINAL_STATUSES, Case, CaseEvent, CaseStatus
+from intake.notifications import PARTNER_EVENTS, record_partner_event
 
 S = CaseStatus
+__all__ = ["FINAL_STATUSES", "TRANSITIONS", "Actor", "TransitionError", "transition", "record_note"]
 
 TRANSITIONS: dict[str, frozenset[str]] = {
     S.RECEIVED: frozenset({S.DRAFTING, S.WITHDRAWN}),
@@ -24,8 +26,6 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     S.DECIDED: frozenset(),
     S.WITHDRAWN: frozenset(),
 }
-
-FINAL_STATUSES = frozenset(status for status, moves in TRANSITIONS.items() if not moves)
 
 
 class TransitionError(Exception):
@@ -91,6 +91,8 @@ def transition(*, case: Case, to_status: str, actor: Actor, note: str = "", **fi
             actor_label=actor.label,
             note=note,
         )
+        if to_status in PARTNER_EVENTS:
+            record_partner_event(case_id=case.pk)
     case.status = to_status
     case.status_changed_at = now
     for name, value in fields.items():

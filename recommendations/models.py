@@ -105,3 +105,12 @@ class Addendum(AppendOnlyModel):
 
     def __str__(self) -> str:
         return f"Addendum by {self.author_id} at {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class ReviewCase(Case):
+    """The review queue: cases awaiting a specialist, as the admin lists them."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "case awaiting review"
+        verbose_name_plural = "review queue"

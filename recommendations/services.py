@@ -88,6 +88,7 @@ def make_draft(*, case_id: uuid.UUID | str) -> Recommendation | None:
             to_status=CaseStatus.AWAITING_REVIEW,
             actor=WORKER,
             note=f"Draft {sequence} ready (rule set {draft.ruleset_version})",
+            current_draft=recommendation,
         )
     return recommendation
 

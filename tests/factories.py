@@ -29,10 +29,12 @@ def make_partner(name: str | None = None, **overrides) -> tuple[Partner, str]:
 
 
 def make_case(*, patient: Patient | None = None, actor: Actor = SYSTEM, **overrides) -> Case:
+    """A knee-osteoarthritis case; contraindications may be given one by one (pregnant=True)."""
+    answers = {name: overrides.pop(name) for name in CONTRAINDICATIONS if name in overrides}
     fields = dict(
         condition_code="M17.11",
         affected_sites=["right_knee"],
-        contraindications=no_contraindications(),
+        contraindications=no_contraindications(**answers),
         consent_obtained=True,
     )
     return create_case(patient=patient or make_patient(), actor=actor, **(fields | overrides))

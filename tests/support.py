@@ -1,5 +1,7 @@
 import time
 
+import pytest
+
 
 def wait_for(predicate, *, timeout: float = 30.0, interval: float = 0.1):
     """Poll until `predicate()` is truthy; return its last value."""
@@ -9,3 +11,9 @@ def wait_for(predicate, *, timeout: float = 30.0, interval: float = 0.1):
         time.sleep(interval)
         value = predicate()
     return value
+
+
+# For tests whose transactions must really commit (other threads, a worker, a
+# browser). The flush after such a test empties every table; serialized_rollback
+# puts back what migrations wrote (the roles) before the next one.
+committed_db = pytest.mark.django_db(transaction=True, serialized_rollback=True)

@@ -6,6 +6,7 @@ from django.db import connection
 from intake.models import Case, CaseEvent, CaseStatus
 from intake.workflow import TRANSITIONS, Actor, TransitionError, transition
 from tests.factories import make_case
+from tests.support import committed_db
 
 ALLOWED = [(src, dst) for src, targets in TRANSITIONS.items() for dst in sorted(targets)]
 FORBIDDEN = [
@@ -79,7 +80,7 @@ def test_a_stale_copy_loses_the_compare_and_set():
     assert CaseEvent.objects.filter(case=case, to_status=CaseStatus.DECIDED).count() == 0
 
 
-@pytest.mark.django_db(transaction=True)
+@committed_db
 def test_concurrent_moves_on_postgres_have_exactly_one_winner():
     assert connection.vendor == "postgresql"
     case = case_in(CaseStatus.AWAITING_REVIEW)

@@ -3,11 +3,11 @@ import pytest
 from intake.models import Case, CaseStatus
 from recommendations.models import Recommendation
 from tests.factories import make_case
-from tests.support import wait_for
+from tests.support import committed_db, wait_for
 
 
 @pytest.mark.worker
-@pytest.mark.django_db(transaction=True)
+@committed_db
 def test_a_real_worker_drafts_a_committed_case_until_it_awaits_review(celery_worker_process):
     # Given a case created in a committed transaction (the task is queued on commit)
     case = make_case(condition_code="G35", affected_sites=[])

@@ -1,0 +1,311 @@
+"""The specialists' review desk in the Django admin.
+
+The queue lists cases awaiting review; its change page is the review page
+(intake and draft side by side, actions, timeline). Decisions and addenda are
+shown here and never changed here: every action goes through
+`recommendations.review`.
+"""
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.timesince import timesince
+
+from intake.models import Case, CaseSource, CaseStatus, Partner, Priority
+from recommendations import review
+from recommendations.engine import Flag
+from recommendations.forms import AddendumForm, ReviewActionForm
+from recommendations.models import Addendum, Decision, DraftRoute, ReviewCase
+
+# The review queue needs the width more than a second navigation column.
+admin.site.enable_nav_sidebar = False
+admin.site.site_header = "Clinic review desk"
+admin.site.site_title = "Clinic review desk"
+
+FLAG_LABELS = {
+    Flag.BLEEDING_RISK: "Bleeding risk",
+    Flag.IMMUNOSUPPRESSED: "Immunosuppressed",
+    Flag.MINOR: "Minor",
+    Flag.CONSENT_MISSING: "Consent missing",
+}
+
+
+def flag_badges(flags: list[str]):
+    if not flags:
+        return "-"
+    return format_html_join(
+        " ", '<span class="flag flag-{}">{}</span>', ((f, FLAG_LABELS.get(f, f)) for f in flags)
+    )
+
+
+class SpecialistsOnly:
+    """Visible to specialists, changeable by nobody: changes go through the services."""
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return review.is_specialist(request.user)
+
+    def has_view_permission(self, request: HttpRequest, obj=None) -> bool:
+        return review.is_specialist(request.user)
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+class RouteFilter(admin.SimpleListFilter):
+    title = "draft route"
+    parameter_name = "route"
+
+    def lookups(self, request, model_admin):
+        return DraftRoute.choices
+
+    def queryset(self, request, queryset):
+        return queryset.filter(current_draft__route=self.value()) if self.value() else queryset
+
+
+class FlagFilter(admin.SimpleListFilter):
+    title = "flag"
+    parameter_name = "flag"
+
+    def lookups(self, request, model_admin):
+        return list(FLAG_LABELS.items())
+
+    def queryset(self, request, queryset):
+        if self.value() in FLAG_LABELS:
+            # Text match on the JSON list: works on PostgreSQL and on SQLite alike.
+            return queryset.filter(current_draft__flags__icontains=f'"{self.value()}"')
+        return queryset
+
+
+class SourceFilter(admin.SimpleListFilter):
+    title = "source"
+    parameter_name = "source"
+
+    def lookups(self, request, model_admin):
+        partners = Partner.objects.order_by("name").values_list("id", "name")
+        return [(CaseSource.FRONT_DESK, "Front desk")] + [(str(pk), name) for pk, name in partners]
+
+    def queryset(self, request, queryset):
+        if self.value() == CaseSource.FRONT_DESK:
+            return queryset.filter(source=CaseSource.FRONT_DESK)
+        if self.value():
+            return queryset.filter(partner_id=self.value())
+        return queryset
+
+
+class OverdueFilter(admin.SimpleListFilter):
+    title = "due"
+    parameter_name = "overdue"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Overdue"), ("no", "Not yet due")]
+
+    def queryset(self, request, queryset):
+        now = timezone.now()
+        if self.value() == "yes":
+            return queryset.filter(due_at__lt=now)
+        if self.value() == "no":
+            return queryset.filter(due_at__gte=now)
+        return queryset
+
+
+@admin.register(ReviewCase)
+class ReviewQueueAdmin(SpecialistsOnly, admin.ModelAdmin):
+    list_display = [
+        "patient_name",
+        "condition",
+        "draft_route",
+        "flags",
+        "source_label",
+        "waiting",
+        "due",
+        "claimed",
+    ]
+    list_display_links = ["patient_name"]
+    list_filter = [RouteFilter, FlagFilter, SourceFilter, OverdueFilter, "priority"]
+    search_fields = ["patient__family_name", "patient__given_name", "patient__mrn", "external_id"]
+    list_select_related = ["patient", "partner", "claimed_by", "current_draft"]
+    ordering = ["priority", "created_at"]
+    list_per_page = 50
+    # A full COUNT(*) of the unfiltered queue on every page view is not worth its cost.
+    show_full_result_count = False
+    change_form_template = "admin/recommendations/review.html"
+
+    class Media:
+        css = {"all": ["review/review.css"]}
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(status=CaseStatus.AWAITING_REVIEW)
+
+    def changelist_view(self, request, extra_context=None):
+        title = "Review queue: most urgent first, then oldest"
+        return super().changelist_view(request, {"title": title, **(extra_context or {})})
+
+    @admin.display(description="patient (age)", ordering="patient__family_name")
+    def patient_name(self, case: Case) -> str:
+        return f"{case.patient.family_name}, {case.patient.given_name} ({case.patient_age})"
+
+    @admin.display(description="condition", ordering="condition_code")
+    def condition(self, case: Case):
+        label = (case.current_draft.condition.get("label") if case.current_draft else "") or "unknown code"
+        return format_html("<strong>{}</strong> {}", case.condition_code, label)
+
+    @admin.display(description="draft route")
+    def draft_route(self, case: Case):
+        route = case.current_draft.route if case.current_draft else ""
+        return format_html('<span class="route route-{}">{}</span>', route, DraftRoute(route).label)
+
+    @admin.display(description="flags")
+    def flags(self, case: Case):
+        return flag_badges(case.current_draft.flags if case.current_draft else [])
+
+    @admin.display(description="source", ordering="source")
+    def source_label(self, case: Case) -> str:
+        return case.partner.name if case.partner else "Front desk"
+
+    @admin.display(description="waiting", ordering="created_at")
+    def waiting(self, case: Case) -> str:
+        return timesince(case.created_at, depth=1)
+
+    @admin.display(description="priority, due", ordering="due_at")
+    def due(self, case: Case):
+        urgent = (
+            format_html('<span class="urgent">{}</span> ', "Urgent")
+            if case.priority == Priority.URGENT
+            else ""
+        )
+        if case.is_overdue:
+            return format_html('{}<span class="overdue">Overdue {}</span>', urgent, timesince(case.due_at, depth=1))
+        return format_html("{}in {}", urgent or "Routine, ", timesince(timezone.now(), case.due_at, depth=1))
+
+    @admin.display(description="claimed by")
+    def claimed(self, case: Case) -> str:
+        return case.claimed_by.get_username() if case.claimed_by else "-"
+
+    # --- the review page -------------------------------------------------------------
+
+    def change_view(self, request: HttpRequest, object_id: str, form_url="", extra_context=None):
+        if not review.is_specialist(request.user):
+            raise PermissionDenied("Only specialists may review cases.")
+        case = get_object_or_404(
+            Case.objects.select_related("patient", "partner", "current_draft", "claimed_by"),
+            pk=object_id,
+        )
+        form, addendum_form = ReviewActionForm(), AddendumForm()
+        if request.method == "POST":
+            if "addendum" in request.POST:
+                addendum_form, done = self._add_addendum(request, case)
+            else:
+                form, done = self._act(request, case)
+            if done:
+                return HttpResponseRedirect(request.path)
+        return TemplateResponse(
+            request, self.change_form_template, self._context(request, case, form, addendum_form)
+        )
+
+    def _act(self, request: HttpRequest, case: Case):
+        form = ReviewActionForm(request.POST)
+        if not form.is_valid():
+            messages.error(request, "That action is not known; reload the page and try again.")
+            return form, False
+        data, user = form.cleaned_data, request.user
+        actions = {
+            "claim": (lambda: review.claim_case(case_id=case.pk, user=user), "You claimed this case."),
+            "release": (lambda: review.release_claim(case_id=case.pk, user=user), "Claim released."),
+            "approve": (lambda: review.approve_draft(case_id=case.pk, user=user), "Draft approved."),
+            "amend": (
+                lambda: review.amend_draft(
+                    case_id=case.pk, user=user, route=data["route"], reason=data["reason"]
+                ),
+                "Decision recorded: amended.",
+            ),
+            "decline": (
+                lambda: review.decline_case(case_id=case.pk, user=user, reason=data["reason"]),
+                "Decision recorded: declined.",
+            ),
+            "ask": (
+                lambda: review.request_information(case_id=case.pk, user=user, question=data["question"]),
+                "Question sent; the case now waits for information.",
+            ),
+        }
+        run, success = actions[data["action"]]
+        try:
+            run()
+        except review.ReviewError as exc:
+            messages.error(request, str(exc))
+            return form, True
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+            return form, False
+        messages.success(request, success)
+        return form, True
+
+    def _add_addendum(self, request: HttpRequest, case: Case):
+        form = AddendumForm(request.POST)
+        decision = getattr(case, "decision", None)
+        if decision is None:
+            messages.error(request, "Only a decided case takes an addendum.")
+            return form, True
+        if not form.is_valid():
+            return form, False
+        review.add_addendum(decision_id=decision.pk, user=request.user, reason=form.cleaned_data["reason"])
+        messages.success(request, "Addendum added.")
+        return form, True
+
+    def _context(self, request, case: Case, form, addendum_form) -> dict:
+        decision = Decision.objects.filter(case=case).select_related("decided_by", "recommendation").first()
+        earlier = (
+            Case.objects.filter(patient=case.patient)
+            .exclude(pk=case.pk)
+            .select_related("decision", "partner")
+            .order_by("-created_at")
+        )
+        return {
+            **self.admin_site.each_context(request),
+            "title": f"Review: {case.patient.family_name}, {case.patient.given_name}",
+            "opts": self.model._meta,
+            "case": case,
+            "draft": case.current_draft,
+            "drafts": case.recommendations.order_by("-sequence"),
+            "draft_flags": flag_badges(case.current_draft.flags) if case.current_draft else "-",
+            "events": case.events.order_by("id"),
+            "earlier_cases": earlier,
+            "decision": decision,
+            "addenda": decision.addenda.select_related("author") if decision else [],
+            "form": form,
+            "addendum_form": addendum_form,
+            "can_act": case.status == CaseStatus.AWAITING_REVIEW,
+            "claimed_by_me": case.claimed_by_id == request.user.pk,
+            "queue_url": reverse("admin:recommendations_reviewcase_changelist"),
+        }
+
+
+@admin.register(Decision)
+class DecisionAdmin(SpecialistsOnly, admin.ModelAdmin):
+    list_display = ["case_link", "outcome", "route", "decided_by", "decided_at"]
+    list_filter = ["outcome", "route"]
+    list_select_related = ["decided_by", "case"]
+    readonly_fields = ["case", "recommendation", "route", "outcome", "reason", "decided_by", "decided_at"]
+
+    @admin.display(description="case")
+    def case_link(self, decision: Decision):
+        url = reverse("admin:recommendations_reviewcase_change", args=[decision.case_id])
+        return format_html('<a href="{}">{}</a>', url, decision.case)
+
+
+@admin.register(Addendum)
+class AddendumAdmin(SpecialistsOnly, admin.ModelAdmin):
+    list_display = ["decision", "author", "created_at", "reason"]
+    list_select_related = ["author", "decision"]
+    readonly_fields = ["decision", "author", "reason", "created_at"]

@@ -1,0 +1,180 @@
+"""Specialist review: claim, approve, amend, decline, ask for information, addenda.
+
+Every action locks the case row, checks that it is still awaiting review, and
+writes its record and its timeline entry in one transaction, so two
+specialists acting at once produce exactly one outcome and the other gets a
+ReviewError saying what happened instead.
+"""
+
+import uuid
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from intake.models import Case, CaseStatus
+from intake.workflow import Actor, record_note, transition
+from recommendations.models import Addendum, Decision, DraftRoute, FinalRoute, Outcome
+
+DECIDE_PERMISSION = "recommendations.decide_case"
+
+
+class ReviewError(Exception):
+    """The action cannot be taken on the case as it stands now; the message says why."""
+
+
+def is_specialist(user: AbstractBaseUser) -> bool:
+    return bool(user and user.is_active and user.has_perm(DECIDE_PERMISSION))
+
+
+def _require_specialist(user: AbstractBaseUser) -> None:
+    if not is_specialist(user):
+        raise PermissionDenied("Only specialists may review cases.")
+
+
+def _locked_case_awaiting_review(case_id: uuid.UUID | str) -> Case:
+    case = (
+        Case.objects.select_for_update(of=("self",))
+        .select_related("current_draft", "claimed_by")
+        .get(pk=case_id)
+    )
+    if case.status != CaseStatus.AWAITING_REVIEW:
+        raise ReviewError(_why_not_reviewable(case))
+    return case
+
+
+def _why_not_reviewable(case: Case) -> str:
+    if case.status == CaseStatus.DECIDED:
+        decision = Decision.objects.select_related("decided_by").get(case=case)
+        return (
+            f"This case was already decided by {decision.decided_by.get_username()} at "
+            f"{timezone.localtime(decision.decided_at):%Y-%m-%d %H:%M} "
+            f"({decision.get_outcome_display().lower()}: {decision.get_route_display().lower()}). "
+            "Nothing was changed; add an addendum to correct it."
+        )
+    return f"This case is {case.get_status_display().lower()} now, not awaiting review. Nothing was changed."
+
+
+def _required(text: str, field: str, what: str) -> str:
+    text = (text or "").strip()
+    if not text:
+        raise ValidationError({field: [what]})
+    return text
+
+
+@transaction.atomic
+def claim_case(*, case_id: uuid.UUID | str, user: AbstractBaseUser) -> Case:
+    """Mark the case as being reviewed by `user`, so other specialists see it."""
+    _require_specialist(user)
+    case = _locked_case_awaiting_review(case_id)
+    if case.claimed_by_id == user.pk:
+        return case
+    if case.claimed_by_id is not None:
+        raise ReviewError(
+            f"{case.claimed_by.get_username()} claimed this case at "
+            f"{timezone.localtime(case.claimed_at):%H:%M}. Release it first, or decide it anyway."
+        )
+    case.claimed_by, case.claimed_at = user, timezone.now()
+    Case.objects.filter(pk=case.pk).update(claimed_by=user, claimed_at=case.claimed_at)
+    record_note(case=case, actor=Actor.of_user(user), note="Claimed for review")
+    return case
+
+
+@transaction.atomic
+def release_claim(*, case_id: uuid.UUID | str, user: AbstractBaseUser) -> Case:
+    """Give a claim back; any specialist may release a claim someone left behind."""
+    _require_specialist(user)
+    case = _locked_case_awaiting_review(case_id)
+    if case.claimed_by_id is None:
+        return case
+    previous = case.claimed_by.get_username()
+    Case.objects.filter(pk=case.pk).update(claimed_by=None, claimed_at=None)
+    case.claimed_by, case.claimed_at = None, None
+    record_note(case=case, actor=Actor.of_user(user), note=f"Released the claim of {previous}")
+    return case
+
+
+def _decide(case: Case, user: AbstractBaseUser, *, route: str, outcome: str, reason: str) -> Decision:
+    decision = Decision.objects.create(
+        case=case,
+        recommendation=case.current_draft,
+        route=route,
+        outcome=outcome,
+        reason=reason,
+        decided_by=user,
+    )
+    note = f"{decision.get_outcome_display()}: {decision.get_route_display()}"
+    transition(
+        case=case,
+        to_status=CaseStatus.DECIDED,
+        actor=Actor.of_user(user),
+        note=f"{note}. {reason}".strip(),
+        claimed_by=None,
+        claimed_at=None,
+    )
+    return decision
+
+
+@transaction.atomic
+def approve_draft(*, case_id: uuid.UUID | str, user: AbstractBaseUser) -> Decision:
+    """Accept the current draft's route as the final route."""
+    _require_specialist(user)
+    case = _locked_case_awaiting_review(case_id)
+    if case.current_draft.route == DraftRoute.NEEDS_INFORMATION:
+        raise ReviewError(
+            "A draft that needs information cannot be approved as it stands: ask for the "
+            "information, amend it to a route, or decline."
+        )
+    return _decide(case, user, route=case.current_draft.route, outcome=Outcome.APPROVED, reason="")
+
+
+@transaction.atomic
+def amend_draft(*, case_id: uuid.UUID | str, user: AbstractBaseUser, route: str, reason: str) -> Decision:
+    """Decide on another route than the draft's, with a reason."""
+    _require_specialist(user)
+    reason = _required(reason, "reason", "Say why you chose another route.")
+    if route not in FinalRoute.values:
+        raise ValidationError({"route": ["Choose local injection, intravenous infusion or not recommended."]})
+    case = _locked_case_awaiting_review(case_id)
+    if route == case.current_draft.route:
+        raise ValidationError({"route": ["That is the drafted route: approve the draft instead."]})
+    return _decide(case, user, route=route, outcome=Outcome.AMENDED, reason=reason)
+
+
+@transaction.atomic
+def decline_case(*, case_id: uuid.UUID | str, user: AbstractBaseUser, reason: str) -> Decision:
+    """Decline therapy for the case, with a reason."""
+    _require_specialist(user)
+    reason = _required(reason, "reason", "Say why the case is declined.")
+    case = _locked_case_awaiting_review(case_id)
+    return _decide(case, user, route=FinalRoute.NOT_RECOMMENDED, outcome=Outcome.DECLINED, reason=reason)
+
+
+@transaction.atomic
+def request_information(*, case_id: uuid.UUID | str, user: AbstractBaseUser, question: str) -> Case:
+    """Send the case back to whoever referred it with a question; it is re-drafted
+    once they answer."""
+    _require_specialist(user)
+    question = _required(question, "question", "Write the question the front desk or partner should answer.")
+    case = _locked_case_awaiting_review(case_id)
+    return transition(
+        case=case,
+        to_status=CaseStatus.NEEDS_INFORMATION,
+        actor=Actor.of_user(user),
+        note=f"Question: {question}",
+        open_question=question,
+        claimed_by=None,
+        claimed_at=None,
+    )
+
+
+@transaction.atomic
+def add_addendum(*, decision_id: uuid.UUID | str, user: AbstractBaseUser, reason: str) -> Addendum:
+    """Append a correction to a decision; the decision itself never changes."""
+    _require_specialist(user)
+    reason = _required(reason, "reason", "Write the correction and why it is needed.")
+    decision = Decision.objects.select_related("case").get(pk=decision_id)
+    addendum = Addendum.objects.create(decision=decision, author=user, reason=reason)
+    record_note(case=decision.case, actor=Actor.of_user(user), note=f"Addendum: {reason}")
+    return addendum
