@@ -185,7 +185,9 @@ class ReviewQueueAdmin(SpecialistsOnly, admin.ModelAdmin):
             else ""
         )
         if case.is_overdue:
-            return format_html('{}<span class="overdue">Overdue {}</span>', urgent, timesince(case.due_at, depth=1))
+            return format_html(
+                '{}<span class="overdue">Overdue {}</span>', urgent, timesince(case.due_at, depth=1)
+            )
         return format_html("{}in {}", urgent or "Routine, ", timesince(timezone.now(), case.due_at, depth=1))
 
     @admin.display(description="claimed by")
