@@ -147,7 +147,9 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "staticfiles"))
 
-LOGIN_URL = "/admin/login/"
+LOGIN_URL = "desk:login"
+LOGIN_REDIRECT_URL = "desk:board"
+LOGOUT_REDIRECT_URL = "desk:login"
 
 # --- Celery ---------------------------------------------------------------
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "filesystem://")

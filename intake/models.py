@@ -5,6 +5,8 @@ from django.db import models
 from django.utils import timezone
 from rest_framework_api_key.models import AbstractAPIKey, BaseAPIKeyManager
 
+from intake.body_sites import BODY_SITES
+
 
 class ImmutableRecordError(Exception):
     """Raised when code tries to change or delete a row of the permanent record."""
@@ -55,14 +57,20 @@ class Patient(models.Model):
     birth_date = models.DateField()
     sex = models.CharField(max_length=10, choices=Sex.choices)
     phone = models.CharField(max_length=32, blank=True)
+    # The phone's last nine digits, for the duplicate check (intake.matching.phone_key).
+    phone_key = models.CharField(max_length=16, blank=True, editable=False)
     email = models.EmailField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # The desk form's one-time token: a double click or a resubmit finds this row.
+    submission_key = models.UUIDField(null=True, blank=True, unique=True, editable=False)
 
     class Meta:
         ordering = ["family_name", "given_name"]
         indexes = [
             models.Index(fields=["birth_date"]),
             models.Index(fields=["family_name", "given_name"]),
+            models.Index(fields=["phone_key"]),
+            models.Index(fields=["email"]),
         ]
         constraints = [
             models.CheckConstraint(condition=models.Q(sex__in=Sex.values), name="patient_sex_valid"),
@@ -153,6 +161,10 @@ class Case(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
+    # The desk form's one-time token: a double click or a resubmit finds this row.
+    submission_key = models.UUIDField(null=True, blank=True, unique=True, editable=False)
+    # Set when the patient could not be matched with certainty (partner referrals).
+    patient_needs_review = models.BooleanField(default=False)
 
     condition_code = models.CharField("ICD-10 code", max_length=10)
     condition_text = models.CharField("condition description", max_length=500, blank=True)
@@ -235,6 +247,10 @@ class Case(models.Model):
         return {name: getattr(self, name) for name in CONTRAINDICATIONS}
 
     @property
+    def affected_site_labels(self) -> list[str]:
+        return [BODY_SITES.get(site, site) for site in self.affected_sites]
+
+    @property
     def contraindication_answers(self) -> list[tuple[str, bool]]:
         return [(label, getattr(self, name)) for name, label in CONTRAINDICATION_LABELS.items()]
 
@@ -275,6 +291,10 @@ class CaseEvent(AppendOnlyModel):
         if self.kind == self.Kind.STATUS:
             return f"{self.from_status or '-'} -> {self.to_status} by {self.actor_label}"
         return f"{self.actor_label}: {self.note[:40]}"
+
+    @property
+    def to_status_label(self) -> str:
+        return CaseStatus(self.to_status).label if self.to_status else ""
 
 
 class PartnerNotification(models.Model):

@@ -1,6 +1,7 @@
 """Intake use cases: register patients, open cases, withdraw them."""
 
 import secrets
+import uuid
 from datetime import date, timedelta
 
 from django.conf import settings
@@ -9,6 +10,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from intake.body_sites import BODY_SITES
+from intake.matching import phone_key
 from intake.models import (
     CONTRAINDICATIONS,
     Case,
@@ -27,6 +29,23 @@ def _new_mrn() -> str:
     return f"MRN{secrets.randbelow(10**8):08d}"
 
 
+def _insert_once(model, submission_key: uuid.UUID | None, save):
+    """Run `save()` in a savepoint; when a row with the same one-time key exists
+    (a double click, a resubmit, the back button), return that row instead."""
+    if submission_key:
+        existing = model.objects.filter(submission_key=submission_key).first()
+        if existing is not None:
+            return existing
+    try:
+        with transaction.atomic():
+            return save()
+    except IntegrityError:
+        existing = submission_key and model.objects.filter(submission_key=submission_key).first()
+        if existing:
+            return existing
+        raise
+
+
 @transaction.atomic
 def create_patient(
     *,
@@ -37,6 +56,7 @@ def create_patient(
     phone: str = "",
     email: str = "",
     mrn: str = "",
+    submission_key: uuid.UUID | None = None,
 ) -> Patient:
     """Register a patient; an MRN is issued when the clinic did not give one."""
     fields = dict(
@@ -45,23 +65,29 @@ def create_patient(
         birth_date=birth_date,
         sex=sex,
         phone=phone.strip(),
+        phone_key=phone_key(phone),
         email=email.strip().lower(),
+        submission_key=submission_key,
     )
-    if mrn:
+    if mrn.strip():
+        if Patient.objects.filter(mrn__iexact=mrn.strip()).exists():
+            raise ValidationError({"mrn": [f"MRN {mrn.strip()} belongs to another patient."]})
         patient = Patient(mrn=mrn.strip(), **fields)
-        patient.full_clean()
-        patient.save()
-        return patient
+        patient.full_clean(exclude=["submission_key"])
+        return _insert_once(Patient, submission_key, lambda: _saved(patient))
     for _ in range(5):
         patient = Patient(mrn=_new_mrn(), **fields)
-        patient.full_clean(exclude=["mrn"])
+        patient.full_clean(exclude=["mrn", "submission_key"])
         try:
-            with transaction.atomic():
-                patient.save()
-            return patient
+            return _insert_once(Patient, submission_key, lambda p=patient: _saved(p))
         except IntegrityError:
             continue  # an issued MRN collided; draw another
     raise RuntimeError("Could not issue a unique MRN after 5 attempts.")
+
+
+def _saved(instance):
+    instance.save()
+    return instance
 
 
 def validate_clinical(
@@ -112,14 +138,19 @@ def create_case(
     priority: int = Priority.ROUTINE,
     partner: Partner | None = None,
     external_id: str | None = None,
+    submission_key: uuid.UUID | None = None,
+    patient_needs_review: bool = False,
 ) -> Case:
-    """Open a case and, once the transaction commits, queue its draft."""
+    """Open a case and, once the transaction commits, queue its draft.
+
+    With a `submission_key`, a second call with the same key returns the first
+    case instead of opening another."""
     code = validate_clinical(
         condition_code=condition_code,
         affected_sites=affected_sites,
         contraindications=contraindications,
     )
-    case = Case.objects.create(
+    case = Case(
         patient=patient,
         source=CaseSource.PARTNER if partner else CaseSource.FRONT_DESK,
         partner=partner,
@@ -134,8 +165,13 @@ def create_case(
         notes=notes.strip(),
         priority=priority,
         due_at=_due_at(priority),
+        submission_key=submission_key,
+        patient_needs_review=patient_needs_review,
         **{name: contraindications[name] for name in CONTRAINDICATIONS},
     )
+    saved = _insert_once(Case, submission_key, lambda: _saved(case))
+    if saved is not case:
+        return saved  # the same form was submitted twice: one case
     case.events.create(
         to_status=CaseStatus.RECEIVED,
         actor=actor.user,

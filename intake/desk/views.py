@@ -1,0 +1,233 @@
+"""Front-desk pages. Each view checks who is asking, validates, calls a service."""
+
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from intake import board as status_board
+from intake.api.auth import STAFF_GROUPS
+from intake.desk.forms import AnswerForm, IntakeForm, NewPatientForm, PatientSearchForm, WithdrawForm
+from intake.matching import likely_duplicates, search_patients
+from intake.models import Case, CaseStatus, Patient
+from intake.services import answer_information, create_case, create_patient, withdraw_case
+from intake.workflow import FINAL_STATUSES, Actor, TransitionError
+
+PROGRESS_STEPS = [
+    (CaseStatus.RECEIVED, "Received"),
+    (CaseStatus.DRAFTING, "Drafting"),
+    (CaseStatus.AWAITING_REVIEW, "Waiting for a specialist"),
+    (CaseStatus.DECIDED, "Decided"),
+]
+
+
+def is_desk_user(user) -> bool:
+    return bool(
+        user.is_authenticated
+        and user.is_active
+        and (user.is_superuser or user.groups.filter(name__in=STAFF_GROUPS).exists())
+    )
+
+
+def desk_required(view):
+    """Front desk or specialist accounts only; anyone else is sent to sign in."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs):
+        if not is_desk_user(request.user):
+            if request.user.is_authenticated:
+                messages.error(request, "This account has no access to the front desk.")
+            return redirect_to_login(request.get_full_path())
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _apply_errors(form, exc: ValidationError) -> None:
+    for field, errors in exc.message_dict.items():
+        form.add_error(field if field in form.fields else None, errors)
+
+
+@require_GET
+@desk_required
+def board(request: HttpRequest) -> HttpResponse:
+    groups = status_board.board()
+    context = {"groups": groups, "polling": status_board.any_in_progress(groups)}
+    template = "desk/_board.html" if request.GET.get("fragment") else "desk/board.html"
+    return render(request, template, context)
+
+
+@require_GET
+@desk_required
+def patient_search(request: HttpRequest) -> HttpResponse:
+    form = PatientSearchForm(request.GET or None)
+    results = search_patients(form.cleaned_data["q"]) if form.is_valid() else []
+    return render(request, "desk/patient_search.html", {"form": form, "results": results})
+
+
+@desk_required
+def new_patient(request: HttpRequest) -> HttpResponse:
+    form = NewPatientForm(request.POST or None)
+    matches = []
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        if not data["confirm_new"]:
+            matches = likely_duplicates(
+                given_name=data["given_name"],
+                family_name=data["family_name"],
+                birth_date=data["birth_date"],
+                phone=data["phone"],
+                email=data["email"],
+            )
+        if not matches:
+            try:
+                patient = create_patient(
+                    given_name=data["given_name"],
+                    family_name=data["family_name"],
+                    birth_date=data["birth_date"],
+                    sex=data["sex"],
+                    phone=data["phone"],
+                    email=data["email"],
+                    mrn=data["mrn"],
+                    submission_key=data["submission_key"],
+                )
+            except ValidationError as exc:
+                _apply_errors(form, exc)
+            else:
+                messages.success(
+                    request, f"Registered {patient.given_name} {patient.family_name}, MRN {patient.mrn}."
+                )
+                return redirect("desk:new-case", patient_id=patient.pk)
+    return render(request, "desk/patient_new.html", {"form": form, "matches": matches})
+
+
+@desk_required
+def new_case(request: HttpRequest, patient_id) -> HttpResponse:
+    patient = get_object_or_404(Patient, pk=patient_id)
+    form = IntakeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            case = create_case(
+                patient=patient,
+                actor=Actor.of_user(request.user),
+                condition_code=data["condition_code"],
+                condition_text=data["condition_text"],
+                affected_sites=data["affected_sites"],
+                contraindications=form.contraindications(),
+                consent_obtained=data["consent_obtained"],
+                consent_form_version=data["consent_form_version"],
+                goals=data["goals"],
+                notes=data["notes"],
+                priority=data["priority"],
+                submission_key=data["submission_key"],
+            )
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+        else:
+            return redirect("desk:case", case_id=case.pk)
+    earlier = patient.cases.order_by("-created_at")[:5]
+    return render(request, "desk/case_new.html", {"form": form, "patient": patient, "earlier": earlier})
+
+
+def _case(case_id) -> Case:
+    return get_object_or_404(
+        Case.objects.select_related("patient", "partner", "decision", "decision__decided_by"), pk=case_id
+    )
+
+
+@require_GET
+@desk_required
+def case_detail(request: HttpRequest, case_id) -> HttpResponse:
+    case = _case(case_id)
+    return render(request, "desk/case_detail.html", _case_context(case))
+
+
+# How far along the progress bar each status is (withdrawn: not on it).
+PROGRESS_INDEX = {
+    CaseStatus.RECEIVED: 0,
+    CaseStatus.DRAFTING: 1,
+    CaseStatus.DRAFT_FAILED: 1,
+    CaseStatus.AWAITING_REVIEW: 2,
+    CaseStatus.NEEDS_INFORMATION: 2,
+    CaseStatus.DECIDED: 3,
+    CaseStatus.WITHDRAWN: -1,
+}
+
+
+def _case_context(case: Case, answer_form=None, withdraw_form=None) -> dict:
+    reached = PROGRESS_INDEX[case.status]
+    return {
+        "case": case,
+        "decision": getattr(case, "decision", None) if case.status == CaseStatus.DECIDED else None,
+        "events": case.events.select_related("actor").order_by("id"),
+        "steps": [(label, i < reached, i == reached) for i, (_, label) in enumerate(PROGRESS_STEPS)],
+        "in_progress": case.status in status_board.IN_PROGRESS,
+        "answer_form": answer_form
+        or AnswerForm(initial={"condition_code": case.condition_code, "affected_sites": case.affected_sites}),
+        "withdraw_form": withdraw_form or WithdrawForm(),
+        "can_withdraw": case.status not in FINAL_STATUSES,
+    }
+
+
+@require_POST
+@desk_required
+def answer(request: HttpRequest, case_id) -> HttpResponse:
+    case = _case(case_id)
+    form = AnswerForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            answer_information(
+                case=case,
+                actor=Actor.of_user(request.user),
+                answer=data["answer"],
+                condition_code=data["condition_code"] or None,
+                affected_sites=data["affected_sites"],
+            )
+        except TransitionError as exc:  # someone else moved the case meanwhile
+            messages.error(request, str(exc))
+            return redirect("desk:case", case_id=case.pk)
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+        else:
+            messages.success(request, "Answer sent; the case is being drafted again.")
+            return redirect("desk:case", case_id=case.pk)
+    return render(request, "desk/case_detail.html", _case_context(case, answer_form=form), status=400)
+
+
+@require_POST
+@desk_required
+def withdraw(request: HttpRequest, case_id) -> HttpResponse:
+    case = _case(case_id)
+    form = WithdrawForm(request.POST)
+    if form.is_valid():
+        try:
+            withdraw_case(case=case, actor=Actor.of_user(request.user), reason=form.cleaned_data["reason"])
+        except TransitionError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, "The case was withdrawn.")
+        return redirect("desk:case", case_id=case.pk)
+    return render(request, "desk/case_detail.html", _case_context(case, withdraw_form=form), status=400)
+
+
+@require_GET
+@desk_required
+def case_status(request: HttpRequest, case_id) -> JsonResponse:
+    status = get_object_or_404(Case.objects.only("status"), pk=case_id).status
+    return JsonResponse({"status": status, "label": CaseStatus(status).label})
+
+
+@require_GET
+@desk_required
+def case_print(request: HttpRequest, case_id) -> HttpResponse:
+    case = _case(case_id)
+    if case.status != CaseStatus.DECIDED:
+        messages.error(request, "There is no decision to print yet.")
+        return redirect("desk:case", case_id=case.pk)
+    return render(request, "desk/case_print.html", {"case": case, "decision": case.decision})

@@ -1,0 +1,86 @@
+// Front-desk behaviour: no framework, no CDN. Each part is optional: the pages
+// work without JavaScript, this only saves clicks and keeps them current.
+(function () {
+  "use strict";
+
+  // A form marked data-once cannot be sent twice by a double click; the server
+  // also refuses a repeat (one-time submission key).
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!form.hasAttribute("data-once")) return;
+    if (form.dataset.sent) { event.preventDefault(); return; }
+    form.dataset.sent = "1";
+    form.querySelectorAll("button[type=submit]").forEach(function (b) { b.disabled = true; });
+  });
+
+  document.addEventListener("click", function (event) {
+    if (event.target.matches("[data-print]")) window.print();
+  });
+
+  // The board refreshes its own contents while cases are being drafted.
+  var board = document.getElementById("board");
+  if (board) {
+    var refreshBoard = function () {
+      var inner = board.querySelector(".board");
+      if (!inner || inner.dataset.polling !== "on") return;
+      fetch(board.dataset.fragmentUrl, { credentials: "same-origin" })
+        .then(function (r) { return r.ok ? r.text() : null; })
+        .then(function (html) { if (html) board.innerHTML = html; })
+        .finally(function () { setTimeout(refreshBoard, 2000); });
+    };
+    setTimeout(refreshBoard, 2000);
+  }
+
+  // A case being drafted reloads itself when its status moves on, unless the
+  // user is typing in a form on it.
+  var panel = document.querySelector("[data-poll-url]");
+  if (panel) {
+    var poll = function () {
+      fetch(panel.dataset.pollUrl, { credentials: "same-origin" })
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (data) {
+          if (!data) return;
+          document.getElementById("case-status").textContent = data.label;
+          var typing = Array.from(document.querySelectorAll("textarea, input[type=text]"))
+            .some(function (el) { return el.value; });
+          if (data.status !== panel.dataset.status && !typing) location.reload();
+        })
+        .finally(function () { setTimeout(poll, 1500); });
+    };
+    setTimeout(poll, 1500);
+  }
+
+  // Condition search over the clinic's vocabulary, as the user types.
+  var code = document.getElementById("id_condition_code");
+  var urlNode = document.getElementById("conditions-url");
+  if (code && urlNode) {
+    var url = JSON.parse(urlNode.textContent);
+    var list = document.getElementById("condition-options");
+    var match = document.getElementById("condition-match");
+    var timer = null;
+    code.addEventListener("input", function () {
+      clearTimeout(timer);
+      timer = setTimeout(function () {
+        var q = code.value.trim();
+        if (q.length < 2) { list.innerHTML = ""; match.textContent = ""; return; }
+        fetch(url + "?search=" + encodeURIComponent(q), { credentials: "same-origin" })
+          .then(function (r) { return r.ok ? r.json() : []; })
+          .then(function (entries) {
+            list.innerHTML = "";
+            entries.slice(0, 20).forEach(function (e) {
+              var option = document.createElement("option");
+              option.value = e.prefix;
+              option.label = e.prefix + " " + e.label + " (" + e.category + ")";
+              option.textContent = option.label;
+              list.appendChild(option);
+            });
+            var exact = entries.find(function (e) {
+              return q.toUpperCase().replace(".", "").indexOf(e.prefix.replace(".", "")) === 0;
+            });
+            match.textContent = exact ? exact.prefix + ": " + exact.label + " (" + exact.category + ")"
+              : entries.length ? entries.length + " matching conditions; pick one from the list." : "Not in the clinic's vocabulary: a specialist will ask about it.";
+          });
+      }, 200);
+    });
+  }
+})();
