@@ -13,3 +13,6 @@ os.environ.setdefault("SECRET_KEY", "test-only-secret-key")  # noqa: S105
 from clinic.settings import *  # noqa: E402,F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# Tests never run collectstatic: no manifest to look names up in.
+STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}  # noqa: F405
