@@ -1,10 +1,20 @@
 from django.contrib import admin
 from django.urls import include, path
+from django.views import defaults
 from django.views.generic import RedirectView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from intake.api.problems import api_aware
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/desk/", permanent=False)),
     path("admin/", admin.site.urls),
     path("desk/", include("intake.desk.urls")),
     path("api/v1/", include("intake.api.urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
 ]
+
+# Under /api/ even Django's own errors answer in problem+json.
+handler404 = api_aware(defaults.page_not_found, 404, "No such resource, or it belongs to another partner.")
+handler500 = api_aware(defaults.server_error, 500, "Something went wrong on our side; it has been logged.")

@@ -1,8 +1,10 @@
 from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
+from rest_framework_api_key.admin import APIKeyModelAdmin
 
-from intake.models import Case, Partner, Patient
+from intake import webhooks
+from intake.models import Case, Partner, PartnerAPIKey, PartnerNotification, Patient, WebhookAttempt
 
 
 @admin.register(Patient)
@@ -42,3 +44,58 @@ class CaseAdmin(admin.ModelAdmin):
     def review_link(self, case: Case):
         url = reverse("admin:recommendations_reviewcase_change", args=[case.pk])
         return format_html('<a href="{}">Review page</a>', url)
+
+
+@admin.register(PartnerAPIKey)
+class PartnerAPIKeyAdmin(APIKeyModelAdmin):
+    """Issue (the key is shown once, on saving), rotate and revoke partner keys."""
+
+    list_display = [*APIKeyModelAdmin.list_display, "partner"]
+    list_filter = [*APIKeyModelAdmin.list_filter, "partner"]
+    list_select_related = ["partner"]
+
+
+class WebhookAttemptInline(admin.TabularInline):
+    model = WebhookAttempt
+    fields = ["attempted_at", "url", "status_code", "error", "duration_ms"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(PartnerNotification)
+class PartnerNotificationAdmin(admin.ModelAdmin):
+    """Every webhook the partners are owed, with each attempt; resend from here."""
+
+    list_display = [
+        "created_at",
+        "partner",
+        "event_type",
+        "state",
+        "attempts",
+        "next_attempt_at",
+        "delivered_at",
+    ]
+    list_filter = ["state", "event_type", "partner"]
+    list_select_related = ["partner"]
+    readonly_fields = [f.name for f in PartnerNotification._meta.fields]
+    inlines = [WebhookAttemptInline]
+    actions = ["resend_now"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description="Send the selected notifications again now")
+    def resend_now(self, request, queryset):
+        for notification_id in queryset.values_list("id", flat=True):
+            webhooks.resend(notification_id=notification_id)
+        self.message_user(request, f"{queryset.count()} notification(s) queued for delivery.")

@@ -332,3 +332,44 @@ class PartnerNotification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_type} for {self.partner} ({self.get_state_display()})"
+
+
+class WebhookAttempt(AppendOnlyModel):
+    """One try at delivering a notification: kept, never changed."""
+
+    notification = models.ForeignKey(
+        PartnerNotification, on_delete=models.PROTECT, related_name="attempt_log"
+    )
+    attempted_at = models.DateTimeField(auto_now_add=True)
+    url = models.CharField(max_length=500)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    duration_ms = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["notification", "attempted_at"]
+
+    def __str__(self) -> str:
+        return f"{self.attempted_at:%Y-%m-%d %H:%M:%S} {self.status_code or self.error[:40]}"
+
+
+class IdempotencyRecord(models.Model):
+    """The first response to a partner's `Idempotency-Key`, replayed for a retry."""
+
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    request_hash = models.CharField(max_length=64)
+    # NULL while the first request is still being processed.
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_body = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["partner", "key"], name="idempotency_unique_partner_key"),
+        ]
+        indexes = [models.Index(fields=["expires_at"], name="idempotency_expiry_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.partner_id}:{self.key}"

@@ -5,6 +5,7 @@ import uuid
 from django.utils import timezone
 
 from intake.models import Case, CaseStatus, PartnerNotification
+from intake.webhooks import enqueue_delivery
 
 PARTNER_EVENTS: dict[str, str] = {
     CaseStatus.DECIDED: "referral.decided",
@@ -42,7 +43,7 @@ def record_partner_event(*, case_id: uuid.UUID) -> PartnerNotification | None:
     if case.partner is None:
         return None
     event_type = PARTNER_EVENTS[case.status]
-    return PartnerNotification.objects.create(
+    notification = PartnerNotification.objects.create(
         partner=case.partner,
         case=case,
         event_type=event_type,
@@ -57,3 +58,6 @@ def record_partner_event(*, case_id: uuid.UUID) -> PartnerNotification | None:
             else PartnerNotification.State.NO_URL
         ),
     )
+    if notification.state == PartnerNotification.State.PENDING:
+        enqueue_delivery(notification.pk)
+    return notification

@@ -8,6 +8,7 @@ from django.core.validators import URLValidator
 from django.db import transaction
 
 from intake.models import Partner, PartnerAPIKey
+from intake.webhooks import validate_partner_url
 
 
 def new_webhook_secret() -> str:
@@ -24,6 +25,7 @@ def validate_webhook_url(url: str) -> str:
             raise ValidationError(
                 {"webhook_url": ["Enter a valid URL starting with http:// or https://."]}
             ) from exc
+        validate_partner_url(url)
     return url
 
 

@@ -20,7 +20,7 @@ from intake.models import (
     Patient,
     Priority,
 )
-from intake.workflow import Actor, transition
+from intake.workflow import Actor, TransitionError, transition
 from recommendations.engine import normalize_icd10
 from recommendations.tasks import enqueue_draft
 
@@ -207,8 +207,8 @@ def answer_information(
     if not answer:
         raise ValidationError({"answer": ["Write the answer to the specialist's question."]})
     if case.status != CaseStatus.NEEDS_INFORMATION:
-        raise ValidationError(
-            {"answer": [f"This case is {case.get_status_display().lower()}; there is no open question."]}
+        raise TransitionError(
+            f"This case is {case.get_status_display().lower()}; there is no open question to answer."
         )
     changes: dict[str, object] = {}
     if condition_code is not None or affected_sites is not None:

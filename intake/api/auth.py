@@ -2,8 +2,9 @@
 
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
-from rest_framework import authentication, exceptions, permissions
+from rest_framework import authentication, exceptions, permissions, throttling
 
 from intake.models import Partner, PartnerAPIKey
 
@@ -71,3 +72,18 @@ class IsPartnerOrStaff(permissions.BasePermission):
             user.is_authenticated
             and (user.is_superuser or user.groups.filter(name__in=STAFF_GROUPS).exists())
         )
+
+
+class PartnerRateThrottle(throttling.SimpleRateThrottle):
+    """Requests per partner (all its keys together); staff sessions are not throttled."""
+
+    scope = "partner"
+
+    def get_rate(self) -> str:
+        return settings.PARTNER_THROTTLE_RATE
+
+    def get_cache_key(self, request, view) -> str | None:
+        partner = partner_of(request)
+        if partner is None:
+            return None
+        return self.cache_format % {"scope": self.scope, "ident": partner.pk}

@@ -100,3 +100,69 @@ class ReferralSerializer(serializers.Serializer):
         super().__init__(*args, **kwargs)
         if not require_external_id:
             self.fields["external_id"].required = False
+
+
+class DecisionOutSerializer(serializers.Serializer):
+    route = serializers.ChoiceField(choices=["local_injection", "intravenous", "not_recommended"])
+    outcome = serializers.ChoiceField(choices=["approved", "amended", "declined"])
+    reason = serializers.CharField(allow_blank=True)
+    decided_at = serializers.DateTimeField()
+
+
+class ReferralOutSerializer(serializers.Serializer):
+    """A referral as its partner sees it. The draft is never shown."""
+
+    id = serializers.UUIDField()
+    external_id = serializers.CharField()
+    status = serializers.ChoiceField(
+        choices=[
+            "received",
+            "drafting",
+            "draft_failed",
+            "awaiting_review",
+            "needs_information",
+            "decided",
+            "withdrawn",
+        ]
+    )
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+    question = serializers.CharField(
+        allow_null=True, help_text="The specialist's open question while the status is needs_information."
+    )
+    decision = DecisionOutSerializer(allow_null=True, help_text="Present once the status is decided.")
+
+
+class InformationSerializer(serializers.Serializer):
+    answer = serializers.CharField(max_length=5000)
+    condition = ConditionSerializer(
+        required=False, help_text="A corrected condition, if the answer changes it."
+    )
+    affected_sites = serializers.ListField(
+        child=serializers.ChoiceField(choices=list(BODY_SITES)),
+        required=False,
+        max_length=len(BODY_SITES),
+        help_text="The corrected list of affected sites, if the answer changes it.",
+    )
+
+
+class WithdrawSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=2000)
+
+
+class ProblemErrorSerializer(serializers.Serializer):
+    field = serializers.CharField()
+    pointer = serializers.CharField()
+    detail = serializers.CharField()
+
+
+class ProblemSerializer(serializers.Serializer):
+    """application/problem+json (RFC 9457)."""
+
+    type = serializers.CharField()
+    title = serializers.CharField()
+    status = serializers.IntegerField()
+    detail = serializers.CharField()
+    instance = serializers.CharField(required=False)
+    errors = ProblemErrorSerializer(many=True, required=False)
+    referral_id = serializers.UUIDField(required=False, help_text="On 409 for a repeated external_id.")

@@ -5,6 +5,14 @@ from intake.api import views
 app_name = "api"
 
 urlpatterns = [
+    path("referrals/", views.ReferralListCreateView.as_view(), name="referrals"),
+    path("referrals/<uuid:pk>/", views.ReferralDetailView.as_view(), name="referral"),
+    path(
+        "referrals/<uuid:pk>/information/",
+        views.ReferralInformationView.as_view(),
+        name="referral-information",
+    ),
+    path("referrals/<uuid:pk>/withdraw/", views.ReferralWithdrawView.as_view(), name="referral-withdraw"),
     path("conditions/", views.ConditionListView.as_view(), name="conditions"),
     path("body-sites/", views.BodySiteListView.as_view(), name="body-sites"),
 ]

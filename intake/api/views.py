@@ -1,13 +1,30 @@
 """Partner API v1 views. They authenticate, validate and call services; nothing more."""
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import serializers
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.generics import GenericAPIView
+from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from intake.api.auth import IsPartnerOrStaff
+from intake.api.auth import IsPartnerOrStaff, partner_of
+from intake.api.errors import flatten_errors
+from intake.api.problems import PROBLEM_JSON, problem, problem_response
+from intake.api.serializers import (
+    InformationSerializer,
+    ProblemSerializer,
+    ReferralOutSerializer,
+    ReferralSerializer,
+    WithdrawSerializer,
+)
 from intake.body_sites import BODY_SITES
+from intake.idempotency import IdempotencyConflict, run_once
+from intake.models import Case, CaseStatus
+from intake.notifications import referral_data
+from intake.referrals import DuplicateReferral, partner_actor, partner_case, submit_referral
+from intake.services import answer_information, withdraw_case
+from intake.workflow import TransitionError
 from recommendations.vocabulary import search
 
 
@@ -56,3 +73,224 @@ class BodySiteListView(GenericAPIView):
     def get(self, request: Request) -> Response:
         sites = [{"code": code, "label": label} for code, label in BODY_SITES.items()]
         return Response(self.get_serializer(sites, many=True).data)
+
+
+# --- referrals ---------------------------------------------------------------------------
+
+PROBLEM = {code: ProblemSerializer for code in (400, 401, 403, 404, 409, 415, 422, 429)}
+EXAMPLE_BODY = {
+    "external_id": "RF-1001",
+    "patient": {
+        "given_name": "Ana",
+        "family_name": "Silva",
+        "birth_date": "1961-04-02",
+        "sex": "female",
+        "phone": "+15551234567",
+        "email": "ana@example.org",
+    },
+    "condition": {"icd10": "M17.11", "description": "Primary OA, right knee"},
+    "affected_sites": ["right_knee"],
+    "contraindications": {
+        "active_malignancy": False,
+        "active_infection": False,
+        "pregnant": False,
+        "anticoagulant_therapy": False,
+        "bleeding_disorder": False,
+        "immunosuppressed": False,
+    },
+    "consent_obtained": True,
+    "goals": "walk without pain",
+    "notes": "",
+}
+EXAMPLE_REFERRAL = {
+    "id": "3f6c1c55-8f43-4b7e-9b8e-3c1f3f2f8a10",
+    "external_id": "RF-1001",
+    "status": "received",
+    "created_at": "2026-11-24T10:00:00+00:00",
+    "updated_at": "2026-11-24T10:00:00+00:00",
+    "question": None,
+    "decision": None,
+}
+EXAMPLE_DECIDED = EXAMPLE_REFERRAL | {
+    "status": "decided",
+    "updated_at": "2026-11-25T09:30:00+00:00",
+    "decision": {
+        "route": "local_injection",
+        "outcome": "approved",
+        "reason": "",
+        "decided_at": "2026-11-25T09:30:00+00:00",
+    },
+}
+IDEMPOTENCY_HEADER = OpenApiParameter(
+    "Idempotency-Key",
+    str,
+    OpenApiParameter.HEADER,
+    required=False,
+    description="Send the same key with the same body to retry safely: the first response is replayed "
+    "(with `Idempotent-Replayed: true`). The same key with another body is 422; while the first request "
+    "is still running, 409. Keys are kept for 24 hours.",
+)
+
+
+def _referral_body(case) -> dict:
+    return ReferralOutSerializer(referral_data(case)).data
+
+
+class ReferralPagination(CursorPagination):
+    ordering = ("-created_at", "-id")
+    page_size = 50
+    max_page_size = 200
+    page_size_query_param = "page_size"
+
+
+class ReferralListCreateView(GenericAPIView):
+    """Your referrals: post a new one, or list them."""
+
+    serializer_class = ReferralSerializer
+    pagination_class = ReferralPagination
+
+    def get_queryset(self):
+        cases = Case.objects.filter(partner=partner_of(self.request)).select_related("decision")
+        status = self.request.query_params.get("status")
+        return cases.filter(status=status) if status else cases
+
+    @extend_schema(
+        parameters=[OpenApiParameter("status", str, enum=CaseStatus.values, description="Only this status.")],
+        responses={200: ReferralOutSerializer(many=True), **PROBLEM},
+    )
+    def get(self, request: Request) -> Response:
+        status = request.query_params.get("status")
+        if status and status not in CaseStatus.values:
+            raise ValidationError({"status": [f"Use one of: {', '.join(CaseStatus.values)}."]})
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response([_referral_body(case) for case in page])
+
+    @extend_schema(
+        parameters=[IDEMPOTENCY_HEADER],
+        request=ReferralSerializer,
+        responses={201: ReferralOutSerializer, **PROBLEM},
+        examples=[
+            OpenApiExample("A knee referral", value=EXAMPLE_BODY, request_only=True),
+            OpenApiExample("Received", value=EXAMPLE_REFERRAL, response_only=True, status_codes=["201"]),
+            OpenApiExample(
+                "Repeated external_id",
+                value={
+                    "type": "https://clinic.example.org/problems/duplicate-referral",
+                    "title": "Conflict",
+                    "status": 409,
+                    "detail": "Referral RF-1001 already exists.",
+                    "referral_id": EXAMPLE_REFERRAL["id"],
+                },
+                response_only=True,
+                status_codes=["409"],
+            ),
+        ],
+    )
+    def post(self, request: Request) -> Response:
+        partner = partner_of(request)
+        data = request.data
+        if not isinstance(data, dict):
+            raise ValidationError({"body": ["Send one JSON object, the referral."]})
+        key = request.headers.get("Idempotency-Key", "").strip()
+        if not key:
+            status, body = self._submit(partner, data, request.path)
+            return Response(body, status=status, content_type=_content_type(status))
+        if len(key) > 255:
+            raise ValidationError({"Idempotency-Key": ["Use at most 255 characters."]})
+        try:
+            status, body, replayed = run_once(
+                partner=partner, key=key, data=data, handler=lambda: self._submit(partner, data, request.path)
+            )
+        except IdempotencyConflict as exc:
+            return problem_response(exc.status, exc.detail, instance=request.path, kind="idempotency")
+        response = Response(body, status=status, content_type=_content_type(status))
+        if replayed:
+            response["Idempotent-Replayed"] = "true"
+        return response
+
+    def _submit(self, partner, data: dict, path: str) -> tuple[int, dict]:
+        serializer = ReferralSerializer(data=data)
+        if not serializer.is_valid():
+            return 400, problem(
+                400,
+                "Some fields are missing or invalid; see `errors`.",
+                instance=path,
+                kind="validation",
+                errors=flatten_errors(serializer.errors),
+            )
+        try:
+            case = submit_referral(partner=partner, referral=serializer.validated_data)
+        except DuplicateReferral as exc:
+            return 409, problem(
+                409,
+                f"Referral {exc.existing.external_id} already exists; follow it at its id.",
+                instance=path,
+                kind="duplicate-referral",
+                referral_id=str(exc.existing.pk),
+            )
+        return 201, _referral_body(case)
+
+
+def _content_type(status: int) -> str:
+    return PROBLEM_JSON if status >= 400 else "application/json"
+
+
+class ReferralDetailView(GenericAPIView):
+    serializer_class = ReferralOutSerializer
+
+    def get_object(self):
+        try:
+            return partner_case(partner=partner_of(self.request), case_id=self.kwargs["pk"])
+        except Case.DoesNotExist:
+            raise NotFound() from None
+
+    @extend_schema(
+        responses={200: ReferralOutSerializer, **PROBLEM},
+        examples=[OpenApiExample("Decided", value=EXAMPLE_DECIDED, response_only=True)],
+    )
+    def get(self, request: Request, pk) -> Response:
+        return Response(_referral_body(self.get_object()))
+
+
+class ReferralInformationView(ReferralDetailView):
+    """Answer the specialist's open question; the referral goes back to drafting."""
+
+    serializer_class = InformationSerializer
+
+    @extend_schema(request=InformationSerializer, responses={200: ReferralOutSerializer, **PROBLEM})
+    def post(self, request: Request, pk) -> Response:
+        case = self.get_object()
+        serializer = InformationSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        try:
+            answer_information(
+                case=case,
+                actor=partner_actor(case.partner),
+                answer=data["answer"],
+                condition_code=data["condition"]["icd10"] if "condition" in data else None,
+                condition_text=data["condition"].get("description") if "condition" in data else None,
+                affected_sites=data.get("affected_sites"),
+            )
+        except TransitionError as exc:
+            return problem_response(409, str(exc), instance=request.path, kind="wrong-status")
+        return Response(_referral_body(self.get_object()))
+
+
+class ReferralWithdrawView(ReferralDetailView):
+    """Withdraw a referral that is not yet decided."""
+
+    serializer_class = WithdrawSerializer
+
+    @extend_schema(request=WithdrawSerializer, responses={200: ReferralOutSerializer, **PROBLEM})
+    def post(self, request: Request, pk) -> Response:
+        case = self.get_object()
+        serializer = WithdrawSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            withdraw_case(
+                case=case, actor=partner_actor(case.partner), reason=serializer.validated_data["reason"]
+            )
+        except TransitionError as exc:
+            return problem_response(409, str(exc), instance=request.path, kind="wrong-status")
+        return Response(_referral_body(self.get_object()))

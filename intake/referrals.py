@@ -1,0 +1,100 @@
+"""Partner referrals: open a case from the contract's JSON, matching the patient
+conservatively, and the partner's own follow-ups (answer, withdraw)."""
+
+import uuid
+
+from django.db import IntegrityError, transaction
+
+from intake.matching import likely_duplicates, phone_key, same_person_exactly
+from intake.models import Case, Partner, Patient
+from intake.services import create_case, create_patient
+from intake.workflow import Actor
+
+
+class DuplicateReferral(Exception):
+    """The partner already sent a referral with this external_id."""
+
+    def __init__(self, existing: Case):
+        self.existing = existing
+        super().__init__(f"Referral {existing.external_id} already exists as {existing.pk}.")
+
+
+def partner_actor(partner: Partner) -> Actor:
+    return Actor(label=f"partner: {partner.name}")
+
+
+def _contradicts(patient: Patient, *, phone: str, email: str) -> bool:
+    """Contact details both sides have, and that differ."""
+    phone_differs = bool(phone and patient.phone_key and phone_key(phone) != patient.phone_key)
+    email_differs = bool(email and patient.email and email.strip().lower() != patient.email)
+    return phone_differs or email_differs
+
+
+def match_or_create_patient(person: dict) -> tuple[Patient, bool]:
+    """The existing patient when the match is certain, else a new one.
+
+    Certain means: exactly one likely duplicate, with the same name and birth date,
+    and no contact detail that contradicts it. Anything less creates a new patient
+    and says so (True), so the desk reviews it; records are never merged silently."""
+    matches = likely_duplicates(
+        given_name=person["given_name"],
+        family_name=person["family_name"],
+        birth_date=person["birth_date"],
+        phone=person.get("phone", ""),
+        email=person.get("email", ""),
+    )
+    if len(matches) == 1:
+        patient = matches[0].patient
+        if same_person_exactly(
+            patient,
+            given_name=person["given_name"],
+            family_name=person["family_name"],
+            birth_date=person["birth_date"],
+        ) and not _contradicts(patient, phone=person.get("phone", ""), email=person.get("email", "")):
+            return patient, False
+    patient = create_patient(
+        given_name=person["given_name"],
+        family_name=person["family_name"],
+        birth_date=person["birth_date"],
+        sex=person["sex"],
+        phone=person.get("phone", ""),
+        email=person.get("email", ""),
+    )
+    return patient, bool(matches)
+
+
+@transaction.atomic
+def submit_referral(*, partner: Partner, referral: dict) -> Case:
+    """Open a case from a validated referral body (intake.api.serializers.ReferralSerializer)."""
+    external_id = referral["external_id"]
+    existing = Case.objects.filter(partner=partner, external_id=external_id).first()
+    if existing is not None:
+        raise DuplicateReferral(existing)
+    patient, uncertain = match_or_create_patient(referral["patient"])
+    try:
+        with transaction.atomic():
+            return create_case(
+                patient=patient,
+                actor=partner_actor(partner),
+                partner=partner,
+                external_id=external_id,
+                condition_code=referral["condition"]["icd10"],
+                condition_text=referral["condition"].get("description", ""),
+                affected_sites=referral["affected_sites"],
+                contraindications=referral["contraindications"],
+                consent_obtained=referral["consent_obtained"],
+                goals=referral.get("goals", ""),
+                notes=referral.get("notes", ""),
+                patient_needs_review=uncertain,
+            )
+    except IntegrityError:
+        # Two requests with one external_id at the same moment: the other won.
+        existing = Case.objects.filter(partner=partner, external_id=external_id).first()
+        if existing is None:
+            raise
+        raise DuplicateReferral(existing) from None
+
+
+def partner_case(*, partner: Partner, case_id: uuid.UUID | str) -> Case:
+    """One of the partner's own referrals; another partner's id is simply not found."""
+    return Case.objects.select_related("decision").get(pk=case_id, partner=partner)
