@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions, permissions, throttling
 
 from intake.models import Partner, PartnerAPIKey
@@ -87,3 +88,18 @@ class PartnerRateThrottle(throttling.SimpleRateThrottle):
         if partner is None:
             return None
         return self.cache_format % {"scope": self.scope, "ident": partner.pk}
+
+
+class PartnerAPIKeyScheme(OpenApiAuthenticationExtension):
+    """Tells drf-spectacular how partners authenticate."""
+
+    target_class = PartnerAPIKeyAuthentication
+    name = "PartnerApiKey"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": "`Api-Key <key>`, the key printed once by `manage.py create_partner`.",
+        }

@@ -27,6 +27,10 @@ from intake.services import answer_information, withdraw_case
 from intake.workflow import TransitionError
 from recommendations.vocabulary import search
 
+# Errors are documented with the media type they really have.
+PROBLEM = {(code, PROBLEM_JSON): ProblemSerializer for code in (400, 401, 403, 404, 409, 415, 422, 429)}
+READ_PROBLEM = {(code, PROBLEM_JSON): ProblemSerializer for code in (401, 403, 429)}
+
 
 class ConditionEntrySerializer(serializers.Serializer):
     prefix = serializers.CharField()
@@ -50,12 +54,13 @@ class ConditionListView(GenericAPIView):
     pagination_class = None
 
     @extend_schema(
+        operation_id="listConditions",
         parameters=[
             OpenApiParameter(
                 "search", str, description="A code prefix (M17, m17.1) or words of the label (knee)."
             )
         ],
-        responses=ConditionEntrySerializer(many=True),
+        responses={200: ConditionEntrySerializer(many=True), **READ_PROBLEM},
     )
     def get(self, request: Request) -> Response:
         entries = search(request.query_params.get("search", ""))
@@ -69,7 +74,9 @@ class BodySiteListView(GenericAPIView):
     serializer_class = BodySiteSerializer
     pagination_class = None
 
-    @extend_schema(responses=BodySiteSerializer(many=True))
+    @extend_schema(
+        operation_id="listBodySites", responses={200: BodySiteSerializer(many=True), **READ_PROBLEM}
+    )
     def get(self, request: Request) -> Response:
         sites = [{"code": code, "label": label} for code, label in BODY_SITES.items()]
         return Response(self.get_serializer(sites, many=True).data)
@@ -77,7 +84,6 @@ class BodySiteListView(GenericAPIView):
 
 # --- referrals ---------------------------------------------------------------------------
 
-PROBLEM = {code: ProblemSerializer for code in (400, 401, 403, 404, 409, 415, 422, 429)}
 EXAMPLE_BODY = {
     "external_id": "RF-1001",
     "patient": {
@@ -155,6 +161,7 @@ class ReferralListCreateView(GenericAPIView):
         return cases.filter(status=status) if status else cases
 
     @extend_schema(
+        operation_id="listReferrals",
         parameters=[OpenApiParameter("status", str, enum=CaseStatus.values, description="Only this status.")],
         responses={200: ReferralOutSerializer(many=True), **PROBLEM},
     )
@@ -166,6 +173,7 @@ class ReferralListCreateView(GenericAPIView):
         return self.get_paginated_response([_referral_body(case) for case in page])
 
     @extend_schema(
+        operation_id="createReferral",
         parameters=[IDEMPOTENCY_HEADER],
         request=ReferralSerializer,
         responses={201: ReferralOutSerializer, **PROBLEM},
@@ -245,6 +253,7 @@ class ReferralDetailView(GenericAPIView):
             raise NotFound() from None
 
     @extend_schema(
+        operation_id="getReferral",
         responses={200: ReferralOutSerializer, **PROBLEM},
         examples=[OpenApiExample("Decided", value=EXAMPLE_DECIDED, response_only=True)],
     )
@@ -256,8 +265,13 @@ class ReferralInformationView(ReferralDetailView):
     """Answer the specialist's open question; the referral goes back to drafting."""
 
     serializer_class = InformationSerializer
+    http_method_names = ["post", "options"]
 
-    @extend_schema(request=InformationSerializer, responses={200: ReferralOutSerializer, **PROBLEM})
+    @extend_schema(
+        operation_id="answerReferralQuestion",
+        request=InformationSerializer,
+        responses={200: ReferralOutSerializer, **PROBLEM},
+    )
     def post(self, request: Request, pk) -> Response:
         case = self.get_object()
         serializer = InformationSerializer(data=request.data)
@@ -281,8 +295,13 @@ class ReferralWithdrawView(ReferralDetailView):
     """Withdraw a referral that is not yet decided."""
 
     serializer_class = WithdrawSerializer
+    http_method_names = ["post", "options"]
 
-    @extend_schema(request=WithdrawSerializer, responses={200: ReferralOutSerializer, **PROBLEM})
+    @extend_schema(
+        operation_id="withdrawReferral",
+        request=WithdrawSerializer,
+        responses={200: ReferralOutSerializer, **PROBLEM},
+    )
     def post(self, request: Request, pk) -> Response:
         case = self.get_object()
         serializer = WithdrawSerializer(data=request.data)

@@ -1,0 +1,255 @@
+"""Webhooks delivered to a real HTTP server the test starts, verified with `standardwebhooks`."""
+
+import json
+import threading
+from datetime import date, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from django.utils import timezone
+from standardwebhooks import Webhook
+
+from intake import webhooks
+from intake.models import Case, PartnerNotification, WebhookAttempt
+from intake.referrals import submit_referral
+from recommendations import review
+from recommendations.services import make_draft
+from tests.factories import make_partner, make_user
+from tests.support import committed_db, wait_for
+
+
+class Receiver:
+    """A partner's endpoint: records what arrives and answers with the codes it is given."""
+
+    def __init__(self, codes=(200,)):
+        self.codes, self.received = list(codes), []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                # Header names are case-insensitive; keep them as a partner would read them.
+                receiver.received.append(({k.lower(): v for k, v in self.headers.items()}, body))
+                code = receiver.codes.pop(0) if len(receiver.codes) > 1 else receiver.codes[0]
+                self.send_response(code)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/hooks"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()  # refuse connections from now on
+
+
+@pytest.fixture
+def receiver():
+    made = []
+
+    def start(codes=(200,)) -> Receiver:
+        made.append(Receiver(codes))
+        return made[-1]
+
+    yield start
+    for r in made:
+        r.close()
+
+
+REFERRAL = {
+    "external_id": "RF-7",
+    "patient": {"given_name": "Ana", "family_name": "Silva", "birth_date": date(1961, 4, 2), "sex": "female"},
+    "condition": {"icd10": "M17.11"},
+    "affected_sites": ["right_knee"],
+    "contraindications": dict.fromkeys(
+        [
+            "active_malignancy",
+            "active_infection",
+            "pregnant",
+            "anticoagulant_therapy",
+            "bleeding_disorder",
+            "immunosuppressed",
+        ],
+        False,
+    ),
+    "consent_obtained": True,
+}
+
+
+def decided_partner_case(partner) -> Case:
+    case = submit_referral(partner=partner, referral=REFERRAL)
+    make_draft(case_id=case.pk)
+    review.approve_draft(case_id=case.pk, user=make_user(group="Specialists"))
+    return case
+
+
+@pytest.mark.django_db
+def test_a_decision_reaches_the_partner_signed_per_standard_webhooks(receiver):
+    endpoint = receiver()
+    partner, _ = make_partner(webhook_url=endpoint.url)
+    case = decided_partner_case(partner)
+    notification = PartnerNotification.objects.get(case=case)
+
+    assert webhooks.deliver(notification_id=notification.pk) == "delivered"
+
+    ((headers, body),) = endpoint.received
+    payload = Webhook(partner.webhook_secret).verify(body, headers)  # raises if the signature is wrong
+    assert payload["type"] == "referral.decided"
+    assert payload["data"]["id"] == str(case.pk) and payload["data"]["external_id"] == "RF-7"
+    assert payload["data"]["decision"]["route"] == "local_injection"
+    assert headers["webhook-id"] == f"msg_{notification.pk.hex}"
+    notification.refresh_from_db()
+    assert notification.state == "delivered" and notification.attempts == 1
+    assert WebhookAttempt.objects.get(notification=notification).status_code == 200
+
+
+@pytest.mark.django_db
+def test_a_failing_receiver_is_retried_with_backoff_and_every_attempt_is_logged(receiver):
+    endpoint = receiver(codes=(500, 503, 200))
+    partner, _ = make_partner(webhook_url=endpoint.url)
+    notification = PartnerNotification.objects.get(case=decided_partner_case(partner))
+    delays = []
+
+    for _ in range(3):
+        webhooks.deliver(notification_id=notification.pk)
+        notification.refresh_from_db()
+        delays.append(notification.next_attempt_at - timezone.now())
+        # Let the clock run to the next attempt.
+        PartnerNotification.objects.filter(pk=notification.pk).update(next_attempt_at=timezone.now())
+
+    attempts = list(WebhookAttempt.objects.filter(notification=notification).order_by("attempted_at"))
+    assert [a.status_code for a in attempts] == [500, 503, 200]
+    assert attempts[0].error == "HTTP 500"
+    assert notification.state == "delivered"
+    assert timedelta(seconds=25) < delays[0] <= timedelta(seconds=30)  # first retry after 30 s
+    assert timedelta(seconds=55) < delays[1] <= timedelta(seconds=60)  # then doubling
+    ids = {headers["webhook-id"] for headers, _ in endpoint.received}
+    assert len(ids) == 1  # the same webhook-id on every retry
+
+
+@pytest.mark.django_db
+def test_an_unreachable_receiver_is_logged_and_given_up_after_a_day(receiver):
+    endpoint = receiver()
+    partner, _ = make_partner(webhook_url=endpoint.url)
+    notification = PartnerNotification.objects.get(case=decided_partner_case(partner))
+    endpoint.close()
+
+    webhooks.deliver(notification_id=notification.pk)
+    first = WebhookAttempt.objects.get(notification=notification)
+    assert first.status_code is None and first.error
+    # A day and more later, the last attempt fails too:
+    PartnerNotification.objects.filter(pk=notification.pk).update(
+        created_at=timezone.now() - timedelta(hours=26), next_attempt_at=timezone.now()
+    )
+    assert webhooks.deliver(notification_id=notification.pk) == "failed"
+
+
+def test_backoff_doubles_up_to_its_cap_and_retries_span_more_than_a_day(settings):
+    steps = [webhooks.backoff(n).total_seconds() for n in range(1, 12)]
+    assert steps[:4] == [30, 60, 120, 240]
+    assert max(steps) == settings.WEBHOOK_RETRY_MAX_SECONDS
+    assert settings.WEBHOOK_GIVE_UP_HOURS >= 24
+
+
+@pytest.mark.django_db
+def test_only_one_process_sends_a_notification_at_a_time(receiver):
+    endpoint = receiver()
+    partner, _ = make_partner(webhook_url=endpoint.url)
+    notification = PartnerNotification.objects.get(case=decided_partner_case(partner))
+
+    results = [webhooks.deliver(notification_id=notification.pk) for _ in range(3)]
+
+    assert results == ["delivered", None, None]
+    assert len(endpoint.received) == 1
+
+
+@pytest.mark.django_db
+def test_needs_information_and_withdrawn_are_notified_too(receiver):
+    from intake.services import withdraw_case
+    from intake.workflow import SYSTEM
+
+    endpoint = receiver()
+    partner, _ = make_partner(webhook_url=endpoint.url)
+    first = decided_partner_case(partner)
+    other = submit_referral(partner=partner, referral={**REFERRAL, "external_id": "RF-8"})
+    make_draft(case_id=other.pk)
+    review.request_information(case_id=other.pk, user=make_user(group="Specialists"), question="Which knee?")
+    other.refresh_from_db()
+    withdraw_case(case=other, actor=SYSTEM, reason="Patient moved")
+
+    kinds = list(PartnerNotification.objects.order_by("created_at").values_list("event_type", flat=True))
+    assert kinds == ["referral.decided", "referral.needs_information", "referral.withdrawn"]
+    question = PartnerNotification.objects.get(event_type="referral.needs_information").payload["data"]
+    assert question["question"] == "Which knee?" and first.pk
+
+
+@pytest.mark.django_db
+def test_private_addresses_are_refused_in_production(settings):
+    settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES = False
+    for url in (
+        "http://127.0.0.1/hook",
+        "http://10.0.0.5/hook",
+        "http://169.254.169.254/latest",
+        "http://localhost:8000/",
+        "http://[::1]/",
+        "ftp://example.org/",
+    ):
+        with pytest.raises(webhooks.UnsafeWebhookURL):
+            webhooks.check_url(url)
+    webhooks.check_url("https://93.184.215.14/hook")  # a public address is fine
+
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError):
+        make_partner(webhook_url="http://192.168.1.10/hook")
+
+
+@pytest.mark.django_db
+def test_a_partner_url_that_turned_private_is_not_called(settings, receiver):
+    endpoint = receiver()
+    partner, _ = make_partner(webhook_url=endpoint.url)
+    notification = PartnerNotification.objects.get(case=decided_partner_case(partner))
+    settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES = False
+
+    webhooks.deliver(notification_id=notification.pk)
+
+    assert endpoint.received == []
+    assert "loopback" in WebhookAttempt.objects.get(notification=notification).error
+
+
+@pytest.mark.django_db
+def test_resend_from_the_admin_sends_again(receiver, client):
+    endpoint = receiver()
+    partner, _ = make_partner(webhook_url=endpoint.url)
+    notification = PartnerNotification.objects.get(case=decided_partner_case(partner))
+    PartnerNotification.objects.filter(pk=notification.pk).update(state="failed")
+    client.force_login(make_user(is_staff=True, is_superuser=True))
+
+    client.post(
+        "/admin/intake/partnernotification/",
+        {"action": "resend_now", "_selected_action": [str(notification.pk)]},
+    )
+    notification.refresh_from_db()
+    assert notification.state == "pending"
+    webhooks.deliver(notification_id=notification.pk)
+    assert len(endpoint.received) == 1
+    page = client.get(f"/admin/intake/partnernotification/{notification.pk}/change/").content.decode()
+    assert "200" in page and endpoint.url in page
+
+
+@pytest.mark.worker
+@committed_db
+def test_a_real_worker_delivers_the_webhook_after_the_decision_commits(celery_worker_process, receiver):
+    endpoint = receiver()
+    partner, _ = make_partner(webhook_url=endpoint.url)
+
+    case = decided_partner_case(partner)  # committed: the delivery task is queued on commit
+
+    assert wait_for(lambda: endpoint.received, timeout=30)
+    headers, body = endpoint.received[0]
+    assert Webhook(partner.webhook_secret).verify(body, headers)["data"]["id"] == str(case.pk)
+    assert wait_for(lambda: PartnerNotification.objects.get(case=case).state == "delivered", timeout=10)
+    assert json.loads(body)["type"] == "referral.decided"
