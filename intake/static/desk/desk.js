@@ -23,7 +23,7 @@
     var refreshBoard = function () {
       var inner = board.querySelector(".board");
       if (!inner || inner.dataset.polling !== "on") return;
-      fetch(board.dataset.fragmentUrl, { credentials: "same-origin" })
+      fetch(board.dataset.fragmentUrl, { credentials: "same-origin", headers: { "X-Background-Poll": "1" } })
         .then(function (r) { return r.ok ? r.text() : null; })
         .then(function (html) { if (html) board.innerHTML = html; })
         .finally(function () { setTimeout(refreshBoard, 2000); });
@@ -36,7 +36,7 @@
   var panel = document.querySelector("[data-poll-url]");
   if (panel) {
     var poll = function () {
-      fetch(panel.dataset.pollUrl, { credentials: "same-origin" })
+      fetch(panel.dataset.pollUrl, { credentials: "same-origin", headers: { "X-Background-Poll": "1" } })
         .then(function (r) { return r.ok ? r.json() : null; })
         .then(function (data) {
           if (!data) return;

@@ -1,0 +1,90 @@
+"""Production hardening that a user or an auditor would notice."""
+
+import os
+import secrets
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+
+from tests.factories import make_user
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_check_deploy_reports_nothing_with_production_settings():
+    env = {
+        "PATH": os.environ["PATH"],
+        "CLINIC_ENV_FILE": os.devnull,
+        "SECRET_KEY": secrets.token_urlsafe(60),
+        "ALLOWED_HOSTS": "clinic.example.org",
+        "DATABASE_URL": "sqlite://:memory:",
+    }
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "path", ["/desk/login/", "/admin/login/", "/api/v1/conditions/", "/api/schema/", "/api/docs/", "/desk/"]
+)
+def test_every_page_carries_the_security_headers(client, path):
+    response = client.get(path, secure=True)
+
+    assert "default-src 'self'" in response["Content-Security-Policy"]
+    assert "frame-ancestors 'none'" in response["Content-Security-Policy"]
+    assert response["Strict-Transport-Security"].startswith("max-age=31536000")
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert response["Referrer-Policy"] == "same-origin"
+    assert "camera=()" in response["Permissions-Policy"]
+    assert response["X-Frame-Options"] == "DENY"
+
+
+@pytest.mark.django_db
+def test_repeated_failed_sign_ins_lock_the_account(client):
+    make_user("desk_lock", group="Front desk")
+    for _ in range(5):
+        client.post("/desk/login/", {"username": "desk_lock", "password": "wrong"})
+
+    locked = client.post("/desk/login/", {"username": "desk_lock", "password": "pw-for-tests-1"})
+
+    assert locked.status_code == 429
+    assert "Too many failed sign-ins" in locked.content.decode()
+    assert "_auth_user_id" not in client.session
+
+
+@pytest.mark.django_db
+def test_idle_users_are_signed_out_and_background_polls_do_not_count(client, settings):
+    client.force_login(make_user(group="Front desk"))
+    assert client.get("/desk/").status_code == 200
+
+    session = client.session
+    session["last_activity"] = time.time() - (settings.IDLE_TIMEOUT_MINUTES - 1) * 60
+    session.save()
+    assert client.get("/desk/", headers={"X-Background-Poll": "1"}).status_code == 200  # still in
+    session = client.session
+    session["last_activity"] -= 2 * 60  # the poll above did not refresh it: now past the limit
+    session.save()
+
+    response = client.get("/desk/")
+
+    assert response.status_code == 302 and response["Location"].startswith("/desk/login/")
+    assert "without activity" in client.get("/desk/login/").content.decode()
+
+
+def test_weak_passwords_are_refused():
+    for weak in ("password", "12345678", "short"):
+        with pytest.raises(ValidationError):
+            validate_password(weak)
