@@ -4,7 +4,16 @@ from django.utils.html import format_html
 from rest_framework_api_key.admin import APIKeyModelAdmin
 
 from intake import webhooks
-from intake.models import Case, Partner, PartnerAPIKey, PartnerNotification, Patient, WebhookAttempt
+from intake.audit import record_reads
+from intake.models import (
+    Case,
+    Partner,
+    PartnerAPIKey,
+    PartnerNotification,
+    Patient,
+    ReadAccess,
+    WebhookAttempt,
+)
 
 
 @admin.register(Patient)
@@ -39,6 +48,13 @@ class CaseAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        response = super().change_view(request, object_id, form_url, extra_context)
+        case = Case.objects.filter(pk=object_id).only("id", "patient_id").first()
+        if case is not None and response.status_code == 200:
+            record_reads(request=request, cases=[case], channel=ReadAccess.Channel.ADMIN)
+        return response
 
     @admin.display(description="")
     def review_link(self, case: Case):

@@ -1,7 +1,10 @@
+import hashlib
+import json
 import uuid
+from datetime import UTC, date, datetime
 
 from django.conf import settings
-from django.db import models
+from django.db import models, transaction
 from django.utils import timezone
 from rest_framework_api_key.models import AbstractAPIKey, BaseAPIKeyManager
 
@@ -40,6 +43,69 @@ class AppendOnlyModel(models.Model):
         raise ImmutableRecordError(
             f"{type(self).__name__} {self.pk} is part of the permanent record and cannot be deleted."
         )
+
+
+GENESIS = "0" * 64
+
+
+def _plain(value):
+    # One text form per value, the same before the INSERT and after reading it back.
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat()
+    if isinstance(value, (date, uuid.UUID)):
+        return str(value) if isinstance(value, uuid.UUID) else value.isoformat()
+    return value
+
+
+class ChainedRecord(AppendOnlyModel):
+    """A row of a case's tamper-evident chain (case events, decisions, addenda).
+
+    Each row holds its place in the case's chain, the hash of the row before it,
+    and the hash of its own content with that link; the case holds the newest
+    hash and the length. `manage.py verify_audit` walks the chains and names the
+    first row that was altered, inserted or deleted behind the models' back."""
+
+    chain_seq = models.PositiveIntegerField(null=True, editable=False)
+    prev_hash = models.CharField(max_length=64, blank=True, editable=False)
+    row_hash = models.CharField(max_length=64, blank=True, editable=False)
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            super().save(*args, **kwargs)  # refused by AppendOnlyModel
+            return
+        with transaction.atomic():
+            # The case row's lock orders the chain: one writer per case at a time.
+            head, length = (
+                Case.objects.select_for_update()
+                .filter(pk=self.chain_case_id())
+                .values_list("audit_head", "audit_length")
+                .get()
+            )
+            self.chain_seq, self.prev_hash = length + 1, head or GENESIS
+            self.row_hash = self.compute_hash()
+            super().save(*args, **kwargs)
+            Case.objects.filter(pk=self.chain_case_id()).update(
+                audit_head=self.row_hash, audit_length=self.chain_seq
+            )
+
+    def chain_case_id(self):
+        raise NotImplementedError
+
+    def chain_content(self) -> dict:
+        # Database-assigned ids are unknown until the INSERT; the chain position stands in for them.
+        fields = [
+            f
+            for f in self._meta.concrete_fields
+            if f.attname != "row_hash" and not isinstance(f, models.AutoField | models.BigAutoField)
+        ]
+        return {f.attname: _plain(getattr(self, f.attname)) for f in fields}
+
+    def compute_hash(self) -> str:
+        content = json.dumps(self.chain_content(), sort_keys=True, separators=(",", ":"), default=str)
+        return hashlib.sha256(f"{self._meta.label}|{content}".encode()).hexdigest()
 
 
 class Sex(models.TextChoices):
@@ -210,6 +276,9 @@ class Case(models.Model):
         related_name="+",
     )
     claimed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # The newest hash of the case's audit chain and its length (intake.models.ChainedRecord).
+    audit_head = models.CharField(max_length=64, blank=True, editable=False)
+    audit_length = models.PositiveIntegerField(default=0, editable=False)
 
     class Meta:
         ordering = ["priority", "created_at"]
@@ -264,7 +333,7 @@ class Case(models.Model):
         return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
 
 
-class CaseEvent(AppendOnlyModel):
+class CaseEvent(ChainedRecord):
     """The timeline and audit trail of a case: one row per step, never changed."""
 
     class Kind(models.TextChoices):
@@ -281,7 +350,8 @@ class CaseEvent(AppendOnlyModel):
     # Who or what acted when it was not a user: "system", "partner: Name", "worker".
     actor_label = models.CharField(max_length=200)
     note = models.TextField(blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    # A default, not auto_now_add: the value must be known before the row's hash is taken.
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
         ordering = ["case", "id"]
@@ -291,6 +361,9 @@ class CaseEvent(AppendOnlyModel):
         if self.kind == self.Kind.STATUS:
             return f"{self.from_status or '-'} -> {self.to_status} by {self.actor_label}"
         return f"{self.actor_label}: {self.note[:40]}"
+
+    def chain_case_id(self):
+        return self.case_id
 
     @property
     def to_status_label(self) -> str:
@@ -373,3 +446,33 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.partner_id}:{self.key}"
+
+
+class ReadAccess(AppendOnlyModel):
+    """Who opened which patient's case, when, and through which door."""
+
+    class Channel(models.TextChoices):
+        DESK = "desk", "Front-desk page"
+        ADMIN = "admin", "Admin"
+        API = "api", "Partner API"
+
+    at = models.DateTimeField(auto_now_add=True)
+    channel = models.CharField(max_length=8, choices=Channel.choices)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    actor_label = models.CharField(max_length=200)
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="+")
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="+")
+    path = models.CharField(max_length=300)
+
+    class Meta:
+        verbose_name_plural = "read accesses"
+        indexes = [
+            models.Index(fields=["patient", "at"], name="read_patient_idx"),
+            models.Index(fields=["at"], name="read_at_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.actor_label} read {self.case_id} ({self.channel})"

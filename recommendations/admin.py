@@ -16,7 +16,8 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.timesince import timesince
 
-from intake.models import Case, CaseSource, CaseStatus, Partner, Priority
+from intake.audit import record_reads
+from intake.models import Case, CaseSource, CaseStatus, Partner, Priority, ReadAccess
 from recommendations import review
 from recommendations.engine import Flag
 from recommendations.forms import AddendumForm, ReviewActionForm
@@ -203,6 +204,8 @@ class ReviewQueueAdmin(SpecialistsOnly, admin.ModelAdmin):
             Case.objects.select_related("patient", "partner", "current_draft", "claimed_by"),
             pk=object_id,
         )
+        if request.method == "GET":
+            record_reads(request=request, cases=[case], channel=ReadAccess.Channel.ADMIN)
         form, addendum_form = ReviewActionForm(), AddendumForm()
         if request.method == "POST":
             if "addendum" in request.POST:

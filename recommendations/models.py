@@ -2,8 +2,9 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
-from intake.models import AppendOnlyModel, Case
+from intake.models import AppendOnlyModel, Case, ChainedRecord
 
 
 class DraftRoute(models.TextChoices):
@@ -56,7 +57,7 @@ class Recommendation(AppendOnlyModel):
         return f"Draft {self.sequence} of {self.case_id}: {self.route}"
 
 
-class Decision(AppendOnlyModel):
+class Decision(ChainedRecord):
     """The specialist's final word on a case: one per case, never changed."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -66,7 +67,8 @@ class Decision(AppendOnlyModel):
     outcome = models.CharField(max_length=10, choices=Outcome.choices)
     reason = models.TextField(blank=True)
     decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    decided_at = models.DateTimeField(auto_now_add=True)
+    # A default, not auto_now_add: the value must be known before the row's hash is taken.
+    decided_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
         permissions = [("decide_case", "Can decide cases (approve, amend, decline, ask)")]
@@ -86,15 +88,18 @@ class Decision(AppendOnlyModel):
     def __str__(self) -> str:
         return f"{self.get_outcome_display()}: {self.get_route_display()}"
 
+    def chain_case_id(self):
+        return self.case_id
 
-class Addendum(AppendOnlyModel):
+
+class Addendum(ChainedRecord):
     """A correction appended to a decision; the decision itself never changes."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     decision = models.ForeignKey(Decision, on_delete=models.PROTECT, related_name="addenda")
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     reason = models.TextField()
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
         verbose_name_plural = "addenda"
@@ -105,6 +110,9 @@ class Addendum(AppendOnlyModel):
 
     def __str__(self) -> str:
         return f"Addendum by {self.author_id} at {self.created_at:%Y-%m-%d %H:%M}"
+
+    def chain_case_id(self):
+        return Decision.objects.filter(pk=self.decision_id).values_list("case_id", flat=True).get()
 
 
 class ReviewCase(Case):

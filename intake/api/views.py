@@ -18,9 +18,10 @@ from intake.api.serializers import (
     ReferralSerializer,
     WithdrawSerializer,
 )
+from intake.audit import record_reads
 from intake.body_sites import BODY_SITES
 from intake.idempotency import IdempotencyConflict, run_once
-from intake.models import Case, CaseStatus
+from intake.models import Case, CaseStatus, ReadAccess
 from intake.notifications import referral_data
 from intake.referrals import DuplicateReferral, partner_actor, partner_case, submit_referral
 from intake.services import answer_information, withdraw_case
@@ -170,6 +171,7 @@ class ReferralListCreateView(GenericAPIView):
         if status and status not in CaseStatus.values:
             raise ValidationError({"status": [f"Use one of: {', '.join(CaseStatus.values)}."]})
         page = self.paginate_queryset(self.get_queryset())
+        record_reads(request=request, cases=page, channel=ReadAccess.Channel.API, partner=partner_of(request))
         return self.get_paginated_response([_referral_body(case) for case in page])
 
     @extend_schema(
@@ -258,7 +260,9 @@ class ReferralDetailView(GenericAPIView):
         examples=[OpenApiExample("Decided", value=EXAMPLE_DECIDED, response_only=True)],
     )
     def get(self, request: Request, pk) -> Response:
-        return Response(_referral_body(self.get_object()))
+        case = self.get_object()
+        record_reads(request=request, cases=[case], channel=ReadAccess.Channel.API, partner=case.partner)
+        return Response(_referral_body(case))
 
 
 class ReferralInformationView(ReferralDetailView):

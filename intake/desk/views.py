@@ -11,9 +11,10 @@ from django.views.decorators.http import require_GET, require_POST
 
 from intake import board as status_board
 from intake.api.auth import STAFF_GROUPS
+from intake.audit import record_reads
 from intake.desk.forms import AnswerForm, IntakeForm, NewPatientForm, PatientSearchForm, WithdrawForm
 from intake.matching import likely_duplicates, search_patients
-from intake.models import Case, CaseStatus, Patient
+from intake.models import Case, CaseStatus, Patient, ReadAccess
 from intake.services import answer_information, create_case, create_patient, withdraw_case
 from intake.workflow import FINAL_STATUSES, Actor, TransitionError
 
@@ -144,6 +145,7 @@ def _case(case_id) -> Case:
 @desk_required
 def case_detail(request: HttpRequest, case_id) -> HttpResponse:
     case = _case(case_id)
+    record_reads(request=request, cases=[case], channel=ReadAccess.Channel.DESK)
     return render(request, "desk/case_detail.html", _case_context(case))
 
 
@@ -230,4 +232,5 @@ def case_print(request: HttpRequest, case_id) -> HttpResponse:
     if case.status != CaseStatus.DECIDED:
         messages.error(request, "There is no decision to print yet.")
         return redirect("desk:case", case_id=case.pk)
+    record_reads(request=request, cases=[case], channel=ReadAccess.Channel.DESK)
     return render(request, "desk/case_print.html", {"case": case, "decision": case.decision})
