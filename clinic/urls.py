@@ -7,7 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from intake.api.problems import api_aware
 
 urlpatterns = [
-    path("", RedirectView.as_view(url="/desk/", permanent=False)),
+    path("", RedirectView.as_view(url="/desk/", permanent=False), name="home"),
     path("admin/", admin.site.urls),
     path("desk/", include("intake.desk.urls")),
     path("api/v1/", include("intake.api.urls")),

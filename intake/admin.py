@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
 from rest_framework_api_key.admin import APIKeyModelAdmin
+from rest_framework_api_key.models import APIKey
 
 from intake import webhooks
 from intake.audit import record_reads
@@ -14,6 +15,10 @@ from intake.models import (
     ReadAccess,
     WebhookAttempt,
 )
+
+# The library's own key model is unused: partner keys are PartnerAPIKey.
+if admin.site.is_registered(APIKey):
+    admin.site.unregister(APIKey)
 
 
 @admin.register(Patient)
