@@ -159,7 +159,7 @@ class ReferralListCreateView(GenericAPIView):
     def get_queryset(self):
         cases = Case.objects.filter(partner=partner_of(self.request)).select_related("decision")
         status = self.request.query_params.get("status")
-        return cases.filter(status=status) if status else cases
+        return cases.filter(status=status) if status is not None else cases
 
     @extend_schema(
         operation_id="listReferrals",
@@ -168,7 +168,7 @@ class ReferralListCreateView(GenericAPIView):
     )
     def get(self, request: Request) -> Response:
         status = request.query_params.get("status")
-        if status and status not in CaseStatus.values:
+        if status is not None and status not in CaseStatus.values:
             raise ValidationError({"status": [f"Use one of: {', '.join(CaseStatus.values)}."]})
         page = self.paginate_queryset(self.get_queryset())
         record_reads(request=request, cases=page, channel=ReadAccess.Channel.API, partner=partner_of(request))
