@@ -208,9 +208,16 @@ LOGOUT_REDIRECT_URL = "desk:login"
 # --- Celery ---------------------------------------------------------------
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "filesystem://")
 CELERY_BROKER_TRANSPORT_OPTIONS: dict = {
-    # A task that runs longer than this is handed to another worker by Redis;
-    # drafting takes milliseconds, so an hour only matters after a crash.
+    # Redis hands an unacknowledged message to another worker once it has been out
+    # this long. It must exceed the longest task (a draft takes milliseconds, a
+    # webhook at most WEBHOOK_TIMEOUT_SECONDS), or a slow task would be delivered
+    # again while it runs; it is also how long a crashed worker's messages wait
+    # before they come back, which the stuck-case sweep shortens for drafts.
     "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600),
+    # How often a worker looks for such messages (seconds), and scan on every look
+    # rather than every tenth, so recovery after a crash is not delayed further.
+    "unacked_restore_interval": env_int("CELERY_UNACKED_RESTORE_INTERVAL", 10),
+    "unacked_restore_throttle": 1,
 }
 if CELERY_BROKER_URL.startswith("filesystem://"):
     BROKER_DIR = VAR_DIR / "broker"

@@ -2,7 +2,6 @@
 
 import logging
 import uuid
-from functools import partial
 
 from celery import Task, shared_task
 from django.conf import settings
@@ -68,4 +67,10 @@ def enqueue_draft(case_id: uuid.UUID) -> None:
     outage must not turn the user's request into an error; the sweep will
     queue the case later.
     """
-    transaction.on_commit(partial(draft_case.delay, str(case_id)), robust=True)
+
+    # A named function, not functools.partial: Django logs a robust hook's failure
+    # by its __qualname__, which a partial does not have.
+    def publish_draft() -> None:
+        draft_case.delay(str(case_id))
+
+    transaction.on_commit(publish_draft, robust=True)

@@ -1,6 +1,12 @@
+import os
+import signal
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
+from django.conf import settings
 
 
 def wait_for(predicate, *, timeout: float = 30.0, interval: float = 0.1):
@@ -17,3 +23,78 @@ def wait_for(predicate, *, timeout: float = 30.0, interval: float = 0.1):
 # browser). The flush after such a test empties every table; serialized_rollback
 # puts back what migrations wrote (the roles) before the next one.
 committed_db = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+
+
+ROOT = Path(__file__).resolve().parent.parent
+OUTPUT = ROOT / "test-output"
+
+
+class WorkerProcess:
+    """A real `celery -A clinic worker` on the test database, in its own process group."""
+
+    def __init__(
+        self,
+        *,
+        broker_url: str,
+        name: str = "worker",
+        delay: float = 0.0,
+        concurrency: int = 2,
+        env: dict[str, str] | None = None,
+    ):
+        db = settings.DATABASES["default"]
+        self.env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "clinic.settings_test",
+            "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+            "CELERY_BROKER_URL": broker_url,
+            **(env or {}),
+        }
+        args = [
+            "--loglevel=INFO",
+            f"--concurrency={concurrency}",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            f"--hostname={name}@%h",
+        ]
+        if delay:
+            self.command = [sys.executable, "-m", "tests.faults.slow_worker", str(delay), *args]
+        else:
+            self.command = [sys.executable, "-m", "celery", "-A", "clinic", "worker", *args]
+        OUTPUT.mkdir(exist_ok=True)
+        self.log_path = OUTPUT / f"{name}.log"
+        self.proc: subprocess.Popen | None = None
+
+    def start(self, timeout: float = 30) -> "WorkerProcess":
+        with open(self.log_path, "wb") as log:
+            self.proc = subprocess.Popen(
+                self.command,
+                cwd=ROOT,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        if not wait_for(lambda: "ready." in self.log() or self.proc.poll() is not None, timeout=timeout) or (
+            self.proc.poll() is not None
+        ):
+            self.kill()
+            raise RuntimeError(f"the Celery worker did not start; see {self.log_path}")
+        return self
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def kill(self) -> None:
+        """kill -9 the worker and its pool children at once, as a crash would."""
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.kill()
