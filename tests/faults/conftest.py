@@ -9,6 +9,7 @@ import time
 import pytest
 import redis
 from django.conf import settings
+from kombu import pools as kombu_pools
 
 from clinic.celery import app
 from tests.support import OUTPUT, wait_for
@@ -60,9 +61,9 @@ def _point_app_at(url: str, options: dict) -> None:
     os.environ["CELERY_BROKER_URL"] = url
     app.conf.broker_url = url
     app.conf.broker_transport_options = options
-    # Drop pooled connections and producers made for the previous broker.
-    if app._pool is not None:
-        app._pool.force_close_all()
+    # Drop pooled connections and producers made for the previous broker; kombu
+    # keeps them in process-wide registries, so clear those too.
+    kombu_pools.reset()
     app._pool = None
     app.amqp._producer_pool = None
 
