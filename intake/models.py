@@ -76,7 +76,8 @@ class ChainedRecord(AppendOnlyModel):
         if not self._state.adding:
             super().save(*args, **kwargs)  # refused by AppendOnlyModel
             return
-        with transaction.atomic():
+        # No savepoint: a failure here fails the caller's whole transaction anyway.
+        with transaction.atomic(savepoint=False):
             # The case row's lock orders the chain: one writer per case at a time.
             head, length = (
                 Case.objects.select_for_update()

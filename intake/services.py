@@ -122,7 +122,7 @@ def _due_at(priority: int):
     return timezone.now() + timedelta(hours=hours)
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def create_case(
     *,
     patient: Patient,

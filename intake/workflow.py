@@ -70,29 +70,32 @@ def transition(*, case: Case, to_status: str, actor: Actor, note: str = "", **fi
     from_status = case.status
     check_transition(from_status, to_status)
     now = timezone.now()
-    with transaction.atomic():
+    # No savepoint (one round trip less per move): a lost race is reported after
+    # the block, which wrote nothing in that case, so the caller's transaction stays usable.
+    with transaction.atomic(savepoint=False):
         updated = Case.objects.filter(pk=case.pk, status=from_status).update(
             status=to_status, status_changed_at=now, **fields
         )
-        if updated != 1:
-            current = Case.objects.filter(pk=case.pk).values_list("status", flat=True).first()
-            if current is None:
-                raise TransitionError(f"Case {case.pk} does not exist.")
-            raise TransitionError(
-                f"The case was already {_label(current)} when this change was made; "
-                f"nothing was changed. Reload the case to see its current state."
+        if updated == 1:
+            CaseEvent.objects.create(
+                case_id=case.pk,
+                kind=CaseEvent.Kind.STATUS,
+                from_status=from_status,
+                to_status=to_status,
+                actor=actor.user,
+                actor_label=actor.label,
+                note=note,
             )
-        CaseEvent.objects.create(
-            case_id=case.pk,
-            kind=CaseEvent.Kind.STATUS,
-            from_status=from_status,
-            to_status=to_status,
-            actor=actor.user,
-            actor_label=actor.label,
-            note=note,
+            if to_status in PARTNER_EVENTS:
+                record_partner_event(case_id=case.pk)
+    if updated != 1:
+        current = Case.objects.filter(pk=case.pk).values_list("status", flat=True).first()
+        if current is None:
+            raise TransitionError(f"Case {case.pk} does not exist.")
+        raise TransitionError(
+            f"The case was already {_label(current)} when this change was made; "
+            f"nothing was changed. Reload the case to see its current state."
         )
-        if to_status in PARTNER_EVENTS:
-            record_partner_event(case_id=case.pk)
     case.status = to_status
     case.status_changed_at = now
     for name, value in fields.items():

@@ -1,0 +1,447 @@
+"""Benchmark the service against the bare stack, on this machine, in one run.
+
+    python -m tests.benchmarks            # the real run (about 10 minutes)
+    python -m tests.benchmarks --smoke    # tiny sizes, as .ci/run does
+
+Starts gunicorn (DEBUG off, clinic.wsgi:application) and a Celery worker against
+a fresh PostgreSQL database (clinic_bench) and Redis (db 13), prints one table
+and writes the same figures as JSON (test-output/benchmark.json).
+"""
+
+import argparse
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from http.client import HTTPConnection
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+OUTPUT = ROOT / "test-output"
+PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
+DB_NAME = "clinic_bench"
+BROKER = os.environ.get("BENCH_BROKER", "redis://127.0.0.1:6379/13")
+
+ENV = {
+    "DJANGO_SETTINGS_MODULE": "tests.benchmarks.settings",
+    "DATABASE_URL": f"{PG}/{DB_NAME}",
+    "CELERY_BROKER_URL": BROKER,
+    "SECRET_KEY": secrets.token_urlsafe(50),
+    "DEBUG": "0",
+    "ALLOWED_HOSTS": "127.0.0.1,localhost,testserver",
+    "SECURE_SSL_REDIRECT": "0",
+    "PARTNER_THROTTLE_RATE": "100000000/min",
+    "CLINIC_ENV_FILE": os.devnull,
+    "LOG_LEVEL": "WARNING",
+    "CONN_MAX_AGE": "600",
+    "STATIC_ROOT": str(OUTPUT / "bench-static"),
+}
+os.environ.update(ENV)
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def fresh_database() -> None:
+    import psycopg
+
+    with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {DB_NAME}")
+
+
+class Processes:
+    """gunicorn and a Celery worker, started and measured the way production runs them."""
+
+    def __init__(self):
+        self.port = free_port()
+        self.web: subprocess.Popen | None = None
+        self.worker: subprocess.Popen | None = None
+
+    def start_web(self) -> None:
+        command = [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "-c",
+            "clinic/gunicorn.conf.py",
+            "clinic.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{self.port}",
+            "--workers",
+            "4",
+        ]
+        self.web = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env={**os.environ},
+            start_new_session=True,
+            stdout=subprocess.DEVNULL,
+            stderr=open(OUTPUT / "bench-web.log", "wb"),
+        )  # noqa: SIM115
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return
+            except OSError:
+                time.sleep(0.2)
+        raise RuntimeError("gunicorn did not start; see test-output/bench-web.log")
+
+    def start_worker(self) -> None:
+        command = [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "clinic",
+            "worker",
+            "--loglevel=WARNING",
+            "--concurrency=2",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+        ]
+        log = open(OUTPUT / "bench-worker.log", "wb")  # noqa: SIM115
+        self.worker = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env={**os.environ},
+            start_new_session=True,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        time.sleep(4)
+
+    def stop_worker(self) -> None:
+        self._stop(self.worker)
+        self.worker = None
+
+    def stop(self) -> None:
+        self._stop(self.web)
+        self._stop(self.worker)
+
+    @staticmethod
+    def _stop(proc) -> None:
+        if proc and proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+
+    @staticmethod
+    def peak_rss_mb(proc) -> float:
+        """Largest peak resident size (VmHWM) of the process and its children."""
+        if proc is None or proc.poll() is not None:
+            return float("nan")
+        pids, peak = [proc.pid], 0
+        try:
+            children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
+            pids += [int(pid) for pid in children]
+        except OSError:
+            pass
+        for pid in pids:
+            try:
+                for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                    if line.startswith("VmHWM:"):
+                        peak = max(peak, int(line.split()[1]))
+            except OSError:
+                continue
+        return peak / 1024
+
+
+def post_load(port: int, path: str, bodies, headers: dict, *, clients: int, seconds: float) -> dict:
+    """`clients` threads with keep-alive connections POSTing for `seconds`."""
+    latencies: list[float] = []
+    errors = [0]
+    stop_at = time.monotonic() + seconds
+    lock = threading.Lock()
+
+    def client() -> None:
+        conn = HTTPConnection("127.0.0.1", port, timeout=30)
+        mine = []
+        while time.monotonic() < stop_at:
+            body = json.dumps(next(bodies))
+            started = time.perf_counter()
+            conn.request("POST", path, body=body, headers=headers)
+            response = conn.getresponse()
+            response.read()
+            mine.append(time.perf_counter() - started)
+            if response.status != 201:
+                with lock:
+                    errors[0] += 1
+        conn.close()
+        with lock:
+            latencies.extend(mine)
+
+    started = time.monotonic()
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.monotonic() - started
+    return {
+        "requests": len(latencies),
+        "errors": errors[0],
+        "rps": len(latencies) / elapsed,
+        "p50_ms": percentile(latencies, 0.5) * 1000,
+        "p99_ms": percentile(latencies, 0.99) * 1000,
+    }
+
+
+def referral(n: int) -> dict:
+    return {
+        "external_id": f"BENCH-{n}-{uuid.uuid4().hex[:8]}",
+        "patient": {
+            "given_name": f"Pat{n}",
+            "family_name": f"Bench{n}",
+            "birth_date": "1961-04-02",
+            "sex": "female",
+            "phone": "",
+            "email": "",
+        },
+        "condition": {"icd10": "M17.11", "description": "OA knee"},
+        "affected_sites": ["right_knee"],
+        "contraindications": dict.fromkeys(
+            [
+                "active_malignancy",
+                "active_infection",
+                "pregnant",
+                "anticoagulant_therapy",
+                "bleeding_disorder",
+                "immunosuppressed",
+            ],
+            False,
+        ),
+        "consent_obtained": True,
+    }
+
+
+class counter:  # noqa: N801 - used like a generator, shared by the client threads
+    def __init__(self, make):
+        self.make, self.n, self.lock = make, 0, threading.Lock()
+
+    def __next__(self):
+        with self.lock:
+            self.n += 1
+            n = self.n
+        return self.make(n)
+
+
+def main() -> int:  # noqa: C901 - one script, read top to bottom
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes, to check that it runs")
+    parser.add_argument("--json", default=str(OUTPUT / "benchmark.json"))
+    args = parser.parse_args()
+    sizes = (
+        {"seconds": 2, "backlog": 200, "paced": 20, "rate": 20, "small": 1_000, "large": 5_000}
+        if args.smoke
+        else {"seconds": 20, "backlog": 5_000, "paced": 500, "rate": 50, "small": 10_000, "large": 1_000_000}
+    )
+    OUTPUT.mkdir(exist_ok=True)
+    fresh_database()
+
+    import django
+
+    django.setup()
+    import redis
+    from django.core.management import call_command
+    from django.db import connection
+
+    from clinic.celery import app
+    from intake.models import Case, CaseStatus
+    from intake.partners import create_partner
+    from tests.benchmarks.bare import SCHEMA
+
+    call_command("migrate", verbosity=0)
+    call_command("collectstatic", interactive=False, verbosity=0)  # as production does
+    with connection.cursor() as cursor:
+        for statement in SCHEMA:
+            cursor.execute(statement)
+    redis.Redis.from_url(BROKER).flushdb()
+    _, key = create_partner(name="Bench Partner")
+    headers = {"Authorization": f"Api-Key {key}", "Content-Type": "application/json"}
+    procs = Processes()
+    results: dict = {"sizes": sizes}
+    try:
+        procs.start_web()
+        procs.start_worker()
+
+        # (a) POST /api/v1/referrals/ vs a bare INSERT view, 16 clients each.
+        clients = 16
+        bare = post_load(
+            procs.port,
+            "/bench/bare/",
+            counter(lambda n: {"n": n}),
+            {"Content-Type": "application/json"},
+            clients=clients,
+            seconds=sizes["seconds"],
+        )
+        api = post_load(
+            procs.port,
+            "/api/v1/referrals/",
+            counter(referral),
+            headers,
+            clients=clients,
+            seconds=sizes["seconds"],
+        )
+        results["a"] = {"bare": bare, "api": api, "ratio": api["rps"] / bare["rps"]}
+        procs.stop_worker()  # the drafts the load queued wait in Redis; clear them for (b)
+        redis.Redis.from_url(BROKER).flushdb()
+        Case.objects.filter(status__in=[CaseStatus.RECEIVED, CaseStatus.DRAFTING]).update(
+            status=CaseStatus.WITHDRAWN
+        )
+
+        # (b) drafting a backlog vs a bare task, same worker settings: the worker is
+        # running, the whole backlog is published, and the clock stops at the last row.
+        from tests.benchmarks.data import add_cases
+
+        backlog = sizes["backlog"]
+        procs.start_worker()
+        started = time.monotonic()
+        for n in range(backlog):
+            app.send_task("bench.bare_task", args=[n])
+        while True:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT count(*) FROM bench_bare_task")
+                if cursor.fetchone()[0] >= backlog:
+                    break
+            time.sleep(0.05)
+        bare_rate = backlog / (time.monotonic() - started)
+        before = set(Case.objects.values_list("id", flat=True))
+        add_cases(backlog, patients=max(backlog // 10, 1))
+        fresh = list(Case.objects.exclude(id__in=before).values_list("id", flat=True))
+        Case.objects.filter(id__in=fresh).update(status=CaseStatus.RECEIVED, current_draft=None)
+        started = time.monotonic()
+        for case_id in fresh:
+            app.send_task("recommendations.draft_case", args=[str(case_id)])
+        while Case.objects.filter(id__in=fresh, status=CaseStatus.AWAITING_REVIEW).count() < len(fresh):
+            time.sleep(0.05)
+        draft_rate = len(fresh) / (time.monotonic() - started)
+        results["b"] = {
+            "bare_tasks_per_s": bare_rate,
+            "drafts_per_s": draft_rate,
+            "ratio": draft_rate / bare_rate,
+        }
+
+        # (c) referral -> awaiting_review at a paced rate.
+        count, rate = sizes["paced"], sizes["rate"]
+        ids: list[str] = []
+        conn = HTTPConnection("127.0.0.1", procs.port, timeout=30)
+        begin = time.monotonic()
+        for n in range(count):
+            time.sleep(max(0.0, begin + n / rate - time.monotonic()))
+            conn.request("POST", "/api/v1/referrals/", body=json.dumps(referral(10**7 + n)), headers=headers)
+            response = conn.getresponse()
+            ids.append(json.loads(response.read())["id"])
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if Case.objects.filter(id__in=ids, status=CaseStatus.AWAITING_REVIEW).count() == len(ids):
+                break
+            time.sleep(0.2)
+        from intake.models import CaseEvent
+
+        latencies = [
+            (event.created_at - event.case.created_at).total_seconds()
+            for event in CaseEvent.objects.filter(
+                case_id__in=ids, to_status=CaseStatus.AWAITING_REVIEW
+            ).select_related("case")
+        ]
+        results["c"] = {
+            "referrals": count,
+            "rate_per_s": rate,
+            "drafted": len(latencies),
+            "p50_ms": percentile(latencies, 0.5) * 1000,
+            "p99_ms": percentile(latencies, 0.99) * 1000,
+        }
+
+        # (e) peak memory, after the load above.
+        results["e"] = {
+            "web_peak_mb": procs.peak_rss_mb(procs.web),
+            "worker_peak_mb": procs.peak_rss_mb(procs.worker),
+        }
+    finally:
+        procs.stop()
+
+    # (d) the queue and the board at two sizes, in-process: time and query count.
+    from tests.benchmarks.pages import measure_pages
+
+    results["d"] = measure_pages(sizes["small"], sizes["large"])
+    report(results)
+    Path(args.json).write_text(json.dumps(results, indent=2, default=str))
+    print(f"\nfigures written to {args.json}")
+    return 0
+
+
+def report(results: dict) -> None:
+    a, b, c, d, e = (results[k] for k in "abcde")
+    rows = [
+        (
+            "(a) POST /api/v1/referrals/ rps",
+            f"{a['api']['rps']:.0f}",
+            f"bare view {a['bare']['rps']:.0f}",
+            f"ratio {a['ratio']:.2f}",
+            a["ratio"] >= 0.5,
+        ),
+        (
+            "(a) latency p50 / p99 ms",
+            f"{a['api']['p50_ms']:.1f} / {a['api']['p99_ms']:.1f}",
+            f"bare {a['bare']['p50_ms']:.1f} / {a['bare']['p99_ms']:.1f}",
+            f"errors {a['api']['errors']}",
+            None,
+        ),
+        (
+            "(b) drafts per second",
+            f"{b['drafts_per_s']:.0f}",
+            f"bare task {b['bare_tasks_per_s']:.0f}",
+            f"ratio {b['ratio']:.2f}",
+            b["ratio"] >= 0.5,
+        ),
+        (
+            f"(c) referral->awaiting p50 / p99 at {c['rate_per_s']}/s",
+            f"{c['p50_ms']:.1f} / {c['p99_ms']:.1f} ms",
+            f"{c['drafted']}/{c['referrals']} drafted",
+            "",
+            c["p99_ms"] <= 50,
+        ),
+    ]
+    for page, sizes in d.items():
+        (small, s), (large, lg) = sorted(sizes.items(), key=lambda item: int(item[0]))
+        rows.append(
+            (
+                f"(d) {page} ms / queries",
+                f"{s['ms']:.1f} / {s['queries']} at {int(small):,}",
+                f"{lg['ms']:.1f} / {lg['queries']} at {int(large):,}",
+                "",
+                lg["ms"] <= 150 and lg["queries"] == s["queries"],
+            )
+        )
+    rows.append(
+        ("(e) peak memory MB", f"web {e['web_peak_mb']:.0f}", f"worker {e['worker_peak_mb']:.0f}", "", None)
+    )
+    print(f"\n{'measure':44} {'service':22} {'baseline':26} {'':12} target")
+    for name, ours, base, extra, met in rows:
+        verdict = "" if met is None else ("met" if met else "NOT met")
+        print(f"{name:44} {ours:22} {base:26} {extra:12} {verdict}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
