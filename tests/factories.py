@@ -6,8 +6,10 @@ from datetime import date
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
+from intake.api.serializers import ReferralSerializer
 from intake.models import CONTRAINDICATIONS, Case, Partner, Patient
 from intake.partners import create_partner
+from intake.referrals import submit_referral
 from intake.services import create_case, create_patient
 from intake.workflow import SYSTEM, Actor
 
@@ -47,3 +49,32 @@ def make_user(username: str | None = None, *, group: str | None = None, **fields
     if group:
         user.groups.add(Group.objects.get(name=group))
     return user
+
+
+def referral_body(**changes) -> dict:
+    """The contract's sample referral (DESIGN.md), as a partner sends it."""
+    body = {
+        "external_id": "RF-1001",
+        "patient": {
+            "given_name": "Ana",
+            "family_name": "Silva",
+            "birth_date": "1961-04-02",
+            "sex": "female",
+            "phone": "+15551234567",
+            "email": "ana@example.org",
+        },
+        "condition": {"icd10": "M17.11", "description": "Primary OA, right knee"},
+        "affected_sites": ["right_knee"],
+        "contraindications": {name: False for name in CONTRAINDICATIONS},
+        "consent_obtained": True,
+        "goals": "walk without pain",
+        "notes": "",
+    }
+    return body | changes
+
+
+def make_referral(partner: Partner, **changes) -> Case:
+    """A partner's referral, through the same validation and service as the API."""
+    serializer = ReferralSerializer(data=referral_body(**changes))
+    serializer.is_valid(raise_exception=True)
+    return submit_referral(partner=partner, referral=serializer.validated_data)

@@ -7,8 +7,6 @@ A URL pattern missing from the table fails the test, so a new page cannot slip i
 unchecked.
 """
 
-from datetime import date
-
 import pytest
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib import admin
@@ -17,11 +15,10 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from rest_framework.test import APIClient
 
 from intake.models import Case, PartnerAPIKey, PartnerNotification
-from intake.referrals import submit_referral
 from recommendations import review
 from recommendations.models import Addendum, Decision
 from recommendations.services import make_draft
-from tests.factories import make_partner, make_user
+from tests.factories import make_partner, make_referral, make_user
 
 ROLES = ("anonymous", "desk", "specialist", "partner_a", "partner_b")
 
@@ -139,35 +136,12 @@ def world(db):
     """One of everything, the sample case belonging to partner A."""
     partner_a, key_a = make_partner("Partner A")
     _, key_b = make_partner("Partner B")
-    referral = {
-        "external_id": "A-1",
-        "patient": {
-            "given_name": "Ana",
-            "family_name": "Silva",
-            "birth_date": date(1961, 4, 2),
-            "sex": "female",
-        },
-        "condition": {"icd10": "M17.11"},
-        "affected_sites": ["right_knee"],
-        "consent_obtained": True,
-        "contraindications": dict.fromkeys(
-            [
-                "active_malignancy",
-                "active_infection",
-                "pregnant",
-                "anticoagulant_therapy",
-                "bleeding_disorder",
-                "immunosuppressed",
-            ],
-            False,
-        ),
-    }
-    decided = submit_referral(partner=partner_a, referral=referral)
+    decided = make_referral(partner_a, external_id="A-1")
     make_draft(case_id=decided.pk)
     doctor = make_user("dr_matrix", group="Specialists", is_staff=True)
     decision = review.approve_draft(case_id=decided.pk, user=doctor)
     review.add_addendum(decision_id=decision.pk, user=doctor, reason="note")
-    case = submit_referral(partner=partner_a, referral={**referral, "external_id": "A-2"})
+    case = make_referral(partner_a, external_id="A-2")
     AccessAttempt.objects.create(username="x", ip_address="127.0.0.1", user_agent="t", failures_since_start=1)
     AccessLog.objects.create(username="x", ip_address="127.0.0.1", user_agent="t")
     AccessFailureLog.objects.create(username="x", ip_address="127.0.0.1", user_agent="t")

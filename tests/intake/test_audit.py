@@ -8,11 +8,10 @@ from rest_framework.test import APIClient
 
 from intake.audit import verify_chains
 from intake.models import Case, CaseEvent, ReadAccess
-from intake.referrals import submit_referral
 from recommendations import review
 from recommendations.models import Addendum, Decision
 from recommendations.services import make_draft
-from tests.factories import make_case, make_partner, make_patient, make_user
+from tests.factories import make_case, make_partner, make_patient, make_referral, make_user
 
 
 def decided_case_with_addendum() -> Case:
@@ -107,32 +106,7 @@ def test_verify_audit_names_an_inserted_row():
 @pytest.mark.django_db
 def test_reads_are_recorded_for_desk_admin_and_api(client):
     partner, key = make_partner()
-    from datetime import date
-
-    referral = {
-        "external_id": "R1",
-        "patient": {
-            "given_name": "Ana",
-            "family_name": "Silva",
-            "birth_date": date(1961, 4, 2),
-            "sex": "female",
-        },
-        "condition": {"icd10": "M17.11"},
-        "affected_sites": ["right_knee"],
-        "consent_obtained": True,
-        "contraindications": dict.fromkeys(
-            [
-                "active_malignancy",
-                "active_infection",
-                "pregnant",
-                "anticoagulant_therapy",
-                "bleeding_disorder",
-                "immunosuppressed",
-            ],
-            False,
-        ),
-    }
-    case = submit_referral(partner=partner, referral=referral)
+    case = make_referral(partner)
     make_draft(case_id=case.pk)
 
     client.force_login(make_user("desk_amy", group="Front desk"))

@@ -2,7 +2,7 @@
 
 import json
 import threading
-from datetime import date, timedelta
+from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -11,10 +11,9 @@ from standardwebhooks import Webhook
 
 from intake import webhooks
 from intake.models import Case, PartnerNotification, WebhookAttempt
-from intake.referrals import submit_referral
 from recommendations import review
 from recommendations.services import make_draft
-from tests.factories import make_partner, make_user
+from tests.factories import make_partner, make_referral, make_user
 from tests.support import committed_db, wait_for
 
 
@@ -59,28 +58,8 @@ def receiver():
         r.close()
 
 
-REFERRAL = {
-    "external_id": "RF-7",
-    "patient": {"given_name": "Ana", "family_name": "Silva", "birth_date": date(1961, 4, 2), "sex": "female"},
-    "condition": {"icd10": "M17.11"},
-    "affected_sites": ["right_knee"],
-    "contraindications": dict.fromkeys(
-        [
-            "active_malignancy",
-            "active_infection",
-            "pregnant",
-            "anticoagulant_therapy",
-            "bleeding_disorder",
-            "immunosuppressed",
-        ],
-        False,
-    ),
-    "consent_obtained": True,
-}
-
-
 def decided_partner_case(partner) -> Case:
-    case = submit_referral(partner=partner, referral=REFERRAL)
+    case = make_referral(partner, external_id="RF-7")
     make_draft(case_id=case.pk)
     review.approve_draft(case_id=case.pk, user=make_user(group="Specialists"))
     return case
@@ -174,7 +153,7 @@ def test_needs_information_and_withdrawn_are_notified_too(receiver):
     endpoint = receiver()
     partner, _ = make_partner(webhook_url=endpoint.url)
     first = decided_partner_case(partner)
-    other = submit_referral(partner=partner, referral={**REFERRAL, "external_id": "RF-8"})
+    other = make_referral(partner, external_id="RF-8")
     make_draft(case_id=other.pk)
     review.request_information(case_id=other.pk, user=make_user(group="Specialists"), question="Which knee?")
     other.refresh_from_db()

@@ -5,31 +5,12 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from intake.models import Case, Patient
+from tests.factories import referral_body
 
-REFERRAL = {
-    "external_id": "RF-1001",
-    "patient": {
-        "given_name": "Ana",
-        "family_name": "Silva",
-        "birth_date": "1961-04-02",
-        "sex": "female",
-        "phone": "+15551234567",
-        "email": "ana@example.org",
-    },
-    "condition": {"icd10": "m1711", "description": "Primary OA, right knee"},
-    "affected_sites": ["right_knee"],
-    "contraindications": {
-        "active_malignancy": False,
-        "active_infection": False,
-        "pregnant": False,
-        "anticoagulant_therapy": True,
-        "bleeding_disorder": False,
-        "immunosuppressed": False,
-    },
-    "consent_obtained": True,
-    "goals": "walk without pain",
-    "notes": "",
-}
+REFERRAL = referral_body(
+    condition={"icd10": "m1711", "description": "Primary OA, right knee"},
+    contraindications=referral_body()["contraindications"] | {"anticoagulant_therapy": True},
+)
 
 
 def recommend(tmp_path, body, *extra: str) -> dict:

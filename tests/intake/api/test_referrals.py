@@ -12,34 +12,11 @@ from intake.models import Case, CaseStatus, IdempotencyRecord, Partner, PartnerA
 from intake.partners import issue_api_key
 from recommendations import review
 from recommendations.services import make_draft
-from tests.factories import make_partner, make_patient, make_user
+from tests.factories import make_partner, make_patient, make_user, referral_body
 from tests.support import committed_db
 
 URL = "/api/v1/referrals/"
-BODY = {
-    "external_id": "RF-1001",
-    "patient": {
-        "given_name": "Ana",
-        "family_name": "Silva",
-        "birth_date": "1961-04-02",
-        "sex": "female",
-        "phone": "+15551234567",
-        "email": "ana@example.org",
-    },
-    "condition": {"icd10": "M17.11", "description": "Primary OA, right knee"},
-    "affected_sites": ["right_knee"],
-    "contraindications": {
-        "active_malignancy": False,
-        "active_infection": False,
-        "pregnant": False,
-        "anticoagulant_therapy": False,
-        "bleeding_disorder": False,
-        "immunosuppressed": False,
-    },
-    "consent_obtained": True,
-    "goals": "walk without pain",
-    "notes": "",
-}
+BODY = referral_body()
 
 
 def body(**changes) -> dict:

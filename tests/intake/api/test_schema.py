@@ -4,31 +4,12 @@ import copy
 from io import StringIO
 
 import pytest
-import schemathesis
-from django.core import signals
 from django.core.management import call_command
-from django.core.wsgi import get_wsgi_application
-from django.db import close_old_connections
 
 from recommendations import review
 from recommendations.services import make_draft
 from tests.factories import make_partner, make_user
 from tests.intake.api.test_referrals import BODY
-
-
-@pytest.fixture
-def api_schema(db):
-    """The schema, loaded through the real WSGI app and ready to check responses.
-
-    Like Django's test client, keep the test's database connection open across
-    requests (the WSGI handler would close it at the end of each)."""
-    signals.request_started.disconnect(close_old_connections)
-    signals.request_finished.disconnect(close_old_connections)
-    try:
-        yield schemathesis.openapi.from_wsgi("/api/schema/", get_wsgi_application())
-    finally:
-        signals.request_started.connect(close_old_connections)
-        signals.request_finished.connect(close_old_connections)
 
 
 def test_the_schema_is_valid_openapi_without_warnings():
