@@ -46,6 +46,11 @@ def _insert_once(model, submission_key: uuid.UUID | None, save):
         raise
 
 
+def patient_from_submission(submission_key: uuid.UUID) -> Patient | None:
+    """The patient a desk form already registered, if this is the same form again."""
+    return Patient.objects.filter(submission_key=submission_key).first()
+
+
 @transaction.atomic
 def create_patient(
     *,
@@ -69,12 +74,18 @@ def create_patient(
         email=email.strip().lower(),
         submission_key=submission_key,
     )
+    if submission_key and (existing := patient_from_submission(submission_key)):
+        return existing
     if mrn.strip():
+        taken = ValidationError({"mrn": [f"MRN {mrn.strip()} belongs to another patient."]})
         if Patient.objects.filter(mrn__iexact=mrn.strip()).exists():
-            raise ValidationError({"mrn": [f"MRN {mrn.strip()} belongs to another patient."]})
+            raise taken
         patient = Patient(mrn=mrn.strip(), **fields)
         patient.full_clean(exclude=["submission_key"])
-        return _insert_once(Patient, submission_key, lambda: _saved(patient))
+        try:
+            return _insert_once(Patient, submission_key, lambda: _saved(patient))
+        except IntegrityError:
+            raise taken from None  # registered by someone else at this very moment
     for _ in range(5):
         patient = Patient(mrn=_new_mrn(), **fields)
         patient.full_clean(exclude=["mrn", "submission_key"])

@@ -15,7 +15,13 @@ from intake.audit import record_reads
 from intake.desk.forms import AnswerForm, IntakeForm, NewPatientForm, PatientSearchForm, WithdrawForm
 from intake.matching import likely_duplicates, search_patients
 from intake.models import Case, CaseStatus, Patient, ReadAccess
-from intake.services import answer_information, create_case, create_patient, withdraw_case
+from intake.services import (
+    answer_information,
+    create_case,
+    create_patient,
+    patient_from_submission,
+    withdraw_case,
+)
 from intake.workflow import FINAL_STATUSES, Actor, TransitionError
 
 PROGRESS_STEPS = [
@@ -76,6 +82,8 @@ def new_patient(request: HttpRequest) -> HttpResponse:
     matches = []
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
+        if already := patient_from_submission(data["submission_key"]):
+            return redirect("desk:new-case", patient_id=already.pk)  # a double click or a resubmit
         if not data["confirm_new"]:
             matches = likely_duplicates(
                 given_name=data["given_name"],

@@ -205,6 +205,17 @@ def test_patient_errors_are_next_to_their_fields_and_what_was_typed_is_kept(desk
 
 
 @pytest.mark.django_db
+def test_a_double_click_with_a_given_mrn_registers_once(desk):
+    form = patient_form(mrn="MRN-NEW-1")
+
+    first = desk.post("/desk/patients/new/", form)
+    second = desk.post("/desk/patients/new/", form)
+
+    assert Patient.objects.filter(mrn="MRN-NEW-1").count() == 1
+    assert first["Location"] == second["Location"]
+
+
+@pytest.mark.django_db
 def test_an_mrn_that_is_taken_is_an_error_on_its_field(desk):
     make_patient(mrn="MRN-1")
     page = desk.post("/desk/patients/new/", patient_form(mrn="mrn-1", confirm_new="True")).content.decode()
