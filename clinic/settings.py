@@ -258,6 +258,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "intake.deliver_due_notifications",
         "schedule": env_int("WEBHOOK_SWEEP_SECONDS", 30),
     },
+    "escalate-overdue-cases": {
+        "task": "recommendations.escalate_overdue",
+        "schedule": env_int("ESCALATION_SWEEP_SECONDS", 300),
+    },
     "purge-idempotency-keys": {
         "task": "intake.purge_idempotency_keys",
         "schedule": 3600,
@@ -271,6 +275,23 @@ DRAFT_MAX_RETRIES = env_int("DRAFT_MAX_RETRIES", 5)
 # Review due times, counted from intake.
 REVIEW_DUE_HOURS_URGENT = env_int("REVIEW_DUE_HOURS_URGENT", 24)
 REVIEW_DUE_HOURS_ROUTINE = env_int("REVIEW_DUE_HOURS_ROUTINE", 120)
+
+# Escalation e-mails to specialists: level 1 at the due time, level 2 this many
+# hours after it, and so on (comma-separated hours).
+ESCALATION_AFTER_HOURS = [int(h) for h in env_list("ESCALATION_AFTER_HOURS", ["0", "24"])]
+SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+EMAIL_BACKEND = os.environ.get(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.console.EmailBackend"
+    if DEBUG
+    else "django.core.mail.backends.smtp.EmailBackend",
+)
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "clinic-review@localhost")
 
 # --- Draft engine -----------------------------------------------------------
 # Three or more distinct affected sites make a localized condition "multiple areas".

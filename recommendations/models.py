@@ -122,3 +122,18 @@ class ReviewCase(Case):
         proxy = True
         verbose_name = "case awaiting review"
         verbose_name_plural = "review queue"
+
+
+class Escalation(models.Model):
+    """An overdue case's email to the specialists, at most once per escalation level."""
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="escalations")
+    level = models.PositiveSmallIntegerField()
+    sent_at = models.DateTimeField(default=timezone.now)
+    recipients = models.TextField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["case", "level"], name="escalation_once_per_level")]
+
+    def __str__(self) -> str:
+        return f"Escalation {self.level} of {self.case_id}"

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError, transaction
 from kombu.exceptions import OperationalError as BrokerError
 
+from recommendations import escalation
 from recommendations.services import find_stuck_cases, make_draft, mark_draft_failed, note_requeued
 
 log = logging.getLogger(__name__)
@@ -74,3 +75,8 @@ def enqueue_draft(case_id: uuid.UUID) -> None:
         draft_case.delay(str(case_id))
 
     transaction.on_commit(publish_draft, robust=True)
+
+
+@shared_task(name="recommendations.escalate_overdue", acks_late=True)
+def escalate_overdue() -> int:
+    return escalation.escalate_overdue()
