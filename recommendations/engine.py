@@ -253,3 +253,20 @@ def draft(intake: Intake, config: EngineConfig = EngineConfig()) -> Draft:  # no
         missing=missing,
         condition=condition,
     )
+
+
+# Every rule set version the engine can draft with; a new version adds an entry
+# (and keeps the old ones, so old decisions can be replayed against it).
+RULESETS = {RULESET_VERSION: draft}
+
+
+def intake_from_snapshot(snapshot: dict) -> Intake:
+    """The Intake a stored draft was made from (Recommendation.engine_input)."""
+    return Intake(
+        **{
+            **snapshot,
+            "affected_sites": tuple(snapshot["affected_sites"]),
+            "birth_date": date.fromisoformat(snapshot["birth_date"]),
+            "intake_date": date.fromisoformat(snapshot["intake_date"]),
+        }
+    )

@@ -1,0 +1,71 @@
+import csv
+
+from django.core.management.base import BaseCommand, CommandError
+
+from recommendations import engine
+from recommendations.replay import decided_count, replay
+
+
+class Command(BaseCommand):
+    help = (
+        "Re-draft every decided case in memory with a rule set version and report where the new "
+        "drafts differ from the old drafts and from the specialists' decisions. Saves nothing."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--ruleset",
+            default=engine.RULESET_VERSION,
+            help=f"one of: {', '.join(engine.RULESETS)} (default: the current one)",
+        )
+        parser.add_argument(
+            "--csv", dest="csv_path", metavar="FILE", help="write every differing case to this CSV file"
+        )
+
+    def handle(self, *args, ruleset: str, csv_path: str | None, **options):
+        if ruleset not in engine.RULESETS:
+            raise CommandError(f"No rule set {ruleset!r}; known: {', '.join(engine.RULESETS)}.")
+        total = decided_count()
+        report = replay(ruleset=ruleset, progress=lambda done: self._bar(done, total))
+        self.stderr.write("")
+        pct = (lambda n: f"{100 * n / report.total:.1f}%") if report.total else (lambda n: "-")
+        self.stdout.write(f"Rule set {ruleset} replayed on {report.total} decided cases")
+        self.stdout.write(
+            f"  same route and flags as the old draft: {report.same_as_old} ({pct(report.same_as_old)})"
+        )
+        self.stdout.write(
+            f"  old drafts matching the specialist:   {report.old_agreed_with_specialist} "
+            f"({pct(report.old_agreed_with_specialist)})"
+        )
+        self.stdout.write(
+            f"  new drafts matching the specialist:   {report.new_agrees_with_specialist} "
+            f"({pct(report.new_agrees_with_specialist)})"
+        )
+        for (old, new), count in report.changes.most_common():
+            self.stdout.write(f"  {old} -> {new}: {count}")
+        if csv_path:
+            self._write_csv(csv_path, report.differences)
+            self.stdout.write(f"{len(report.differences)} differing cases written to {csv_path}")
+
+    def _bar(self, done: int, total: int) -> None:
+        width = 30
+        filled = width * done // total if total else width
+        self.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total}", ending="")
+        self.stderr.flush()
+
+    @staticmethod
+    def _write_csv(path: str, differences) -> None:
+        with open(path, "w", newline="", encoding="utf-8") as out:
+            writer = csv.writer(out)
+            writer.writerow(["case_id", "old_route", "new_route", "decided_route", "old_flags", "new_flags"])
+            for d in differences:
+                writer.writerow(
+                    [
+                        d.case_id,
+                        d.old_route,
+                        d.new_route,
+                        d.decided_route,
+                        " ".join(d.old_flags),
+                        " ".join(d.new_flags),
+                    ]
+                )

@@ -1,0 +1,82 @@
+"""Rule replay: re-draft decided cases in memory with a rule set version and compare."""
+
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+from recommendations import engine
+from recommendations.models import Decision
+from recommendations.services import engine_config
+
+
+@dataclass
+class Difference:
+    case_id: str
+    old_route: str
+    new_route: str
+    decided_route: str
+    old_flags: list[str]
+    new_flags: list[str]
+
+
+@dataclass
+class ReplayReport:
+    ruleset: str
+    total: int = 0
+    same_as_old: int = 0
+    old_agreed_with_specialist: int = 0
+    new_agrees_with_specialist: int = 0
+    changes: Counter = field(default_factory=Counter)
+    differences: list[Difference] = field(default_factory=list)
+
+
+def decided_count() -> int:
+    return Decision.objects.count()
+
+
+def _decisions(batch: int) -> Iterator[Decision]:
+    return (
+        Decision.objects.select_related("recommendation")
+        .only(
+            "case_id",
+            "route",
+            "recommendation__route",
+            "recommendation__flags",
+            "recommendation__engine_input",
+        )
+        .order_by("decided_at")
+        .iterator(chunk_size=batch)
+    )
+
+
+def replay(
+    *, ruleset: str, progress: Callable[[int], None] = lambda n: None, batch: int = 1000
+) -> ReplayReport:
+    """Re-draft every decided case with `ruleset` from the input its old draft saw."""
+    if ruleset not in engine.RULESETS:
+        raise KeyError(ruleset)
+    draft, config, report = engine.RULESETS[ruleset], engine_config(), ReplayReport(ruleset=ruleset)
+    for done, decision in enumerate(_decisions(batch), start=1):
+        old = decision.recommendation
+        new = draft(engine.intake_from_snapshot(old.engine_input), config)
+        report.total += 1
+        same = new.route == old.route and list(new.flags) == list(old.flags)
+        report.same_as_old += same
+        report.old_agreed_with_specialist += old.route == decision.route
+        report.new_agrees_with_specialist += new.route == decision.route
+        if not same:
+            report.changes[(old.route, new.route)] += 1
+            report.differences.append(
+                Difference(
+                    str(decision.case_id),
+                    old.route,
+                    new.route,
+                    decision.route,
+                    list(old.flags),
+                    list(new.flags),
+                )
+            )
+        if done % 100 == 0:
+            progress(done)
+    progress(report.total)
+    return report

@@ -1,0 +1,71 @@
+import csv
+from dataclasses import replace
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from recommendations import engine, review
+from recommendations.services import make_draft
+from tests.factories import make_case, make_user
+
+
+def decided(route_chosen: str | None = None, **case_fields):
+    case = make_case(**case_fields)
+    make_draft(case_id=case.pk)
+    doctor = make_user(group="Specialists")
+    if route_chosen:
+        return review.amend_draft(
+            case_id=case.pk, user=doctor, route=route_chosen, reason="specialist's call"
+        )
+    return review.approve_draft(case_id=case.pk, user=doctor)
+
+
+def run(*args) -> tuple[str, str]:
+    out, err = StringIO(), StringIO()
+    call_command("replay_rules", *args, stdout=out, stderr=err)
+    return out.getvalue(), err.getvalue()
+
+
+@pytest.mark.django_db
+def test_replaying_the_current_rule_set_changes_nothing():
+    decided()
+    decided("intravenous")
+
+    out, err = run()
+
+    assert "replayed on 2 decided cases" in out
+    assert "same route and flags as the old draft: 2 (100.0%)" in out
+    assert "old drafts matching the specialist:   1 (50.0%)" in out
+    assert "[##############################] 2/2" in err  # the progress bar
+
+
+@pytest.mark.django_db
+def test_a_new_rule_set_is_compared_with_old_drafts_and_decisions(monkeypatch, tmp_path):
+    # Given a candidate v2 in which two sites already count as "multiple areas"
+    def v2(intake, config):
+        return replace(
+            engine.draft(intake, replace(config, multiple_sites_threshold=2)), ruleset_version="v2"
+        )
+
+    monkeypatch.setitem(engine.RULESETS, "v2", v2)
+    decided("intravenous", affected_sites=["left_knee", "right_knee"])  # the specialist chose IV
+    decided(affected_sites=["right_knee"])
+
+    out, _ = run("--ruleset", "v2", "--csv", str(tmp_path / "diff.csv"))
+
+    assert "same route and flags as the old draft: 1 (50.0%)" in out
+    assert "new drafts matching the specialist:   2 (100.0%)" in out
+    assert "local_injection -> intravenous: 1" in out
+    (row,) = list(csv.DictReader(open(tmp_path / "diff.csv")))
+    assert (row["old_route"], row["new_route"], row["decided_route"]) == (
+        "local_injection",
+        "intravenous",
+        "intravenous",
+    )
+
+
+@pytest.mark.django_db
+def test_an_unknown_rule_set_is_refused():
+    with pytest.raises(CommandError, match="No rule set 'v9'"):
+        run("--ruleset", "v9")
