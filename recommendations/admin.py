@@ -8,17 +8,17 @@ shown here and never changed here: every action goes through
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpRequest, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
-from django.urls import reverse
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.timesince import timesince
 
 from intake.audit import record_reads
 from intake.models import Case, CaseSource, CaseStatus, Partner, Priority, ReadAccess
-from recommendations import review
+from recommendations import analytics, review
 from recommendations.engine import Flag
 from recommendations.forms import AddendumForm, ReviewActionForm
 from recommendations.models import Addendum, Decision, DraftRoute, ReviewCase
@@ -298,6 +298,37 @@ class ReviewQueueAdmin(SpecialistsOnly, admin.ModelAdmin):
 
 @admin.register(Decision)
 class DecisionAdmin(SpecialistsOnly, admin.ModelAdmin):
+    change_list_template = "admin/recommendations/decision_changelist.html"
+
+    def get_urls(self):
+        analytics = path(
+            "analytics/", self.admin_site.admin_view(self.analytics_view), name="recommendations_analytics"
+        )
+        return [analytics, *super().get_urls()]
+
+    def analytics_view(self, request: HttpRequest):
+        """Agreement between drafts and decisions, for specialists and the medical director."""
+        if not review.is_specialist(request.user):
+            raise PermissionDenied("Only specialists may see the agreement analytics.")
+        report = analytics.agreement()
+        if request.GET.get("format") == "csv":
+            response = HttpResponse(content_type="text/csv; charset=utf-8")
+            response["Content-Disposition"] = 'attachment; filename="agreement.csv"'
+            analytics.write_csv(response, report)
+            return response
+        longest = max((week.p90_hours for week in report.by_week), default=0) or 1
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Agreement between drafts and decisions",
+            "opts": self.model._meta,
+            "report": report,
+            "weeks": [
+                (week, 100 * week.median_hours / longest, 100 * week.p90_hours / longest)
+                for week in report.by_week
+            ],
+        }
+        return TemplateResponse(request, "admin/recommendations/analytics.html", context)
+
     list_display = ["case_link", "outcome", "route", "decided_by", "decided_at"]
     list_filter = ["outcome", "route"]
     list_select_related = ["decided_by", "case"]

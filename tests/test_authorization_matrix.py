@@ -84,6 +84,12 @@ TABLE: dict[str, tuple[str, str, dict | None, tuple[str, ...]]] = {
     ),
     "admin:app_list": ("GET", "/admin/recommendations/", None, ("login", "login", "ok", "login", "login")),
     "admin:autocomplete": ("GET", "/admin/autocomplete/", None, ("login", "login", "403", "login", "login")),
+    "admin:recommendations_analytics": (
+        "GET",
+        "/admin/recommendations/decision/analytics/",
+        None,
+        ("login", "login", "ok", "login", "login"),
+    ),
     "admin:jsi18n": ("GET", "/admin/jsi18n/", None, ("login", "login", "ok", "login", "login")),
     "admin:view_on_site": ("GET", "/admin/r/1/1/", None, ("login", "login", "404", "login", "login")),
     "admin:catch_all": ("GET", "/admin/no-such-page/", None, ("login", "login", "404", "login", "login")),
