@@ -53,7 +53,8 @@ class Command(BaseCommand):
         }
         self.stdout.write(
             self.style.SUCCESS(
-                f"Serving on http://127.0.0.1:{port}/ (admin at /admin/); Ctrl-C stops everything."
+                f"Serving on http://127.0.0.1:{port}/: the front desk at /desk/, specialists at /admin/, "
+                "the partner API at /api/v1/ (docs at /api/docs/). Ctrl-C stops everything."
             )
         )
         try:
