@@ -39,33 +39,40 @@ def intake_of(case: Case) -> engine.Intake:
     )
 
 
-def _start_drafting(case_id: uuid.UUID | str) -> bool:
-    """received -> drafting; False when there is nothing to draft."""
-    case = Case.objects.filter(pk=case_id).only("id", "status").first()
-    if case is None:
-        log.warning("draft requested for case %s, which does not exist", case_id)
-        return False
-    if case.status == CaseStatus.RECEIVED:
-        try:
-            transition(case=case, to_status=CaseStatus.DRAFTING, actor=WORKER, note="Drafting started")
-        except TransitionError:
-            pass  # another delivery of the same message moved it; the lock below decides
-        return True
-    return case.status == CaseStatus.DRAFTING
+def _start_drafting(case_id: uuid.UUID | str) -> None:
+    """received -> drafting, straight away as a compare-and-set (no read first). When the
+    case is not `received` (a redelivery, a re-draft after an answer, a withdrawn or a
+    missing case) nothing happens here, and the locked read below decides."""
+    try:
+        transition(
+            case=Case(pk=case_id, status=CaseStatus.RECEIVED),
+            to_status=CaseStatus.DRAFTING,
+            actor=WORKER,
+            note="Drafting started",
+        )
+    except TransitionError:
+        pass
 
 
 def make_draft(*, case_id: uuid.UUID | str) -> Recommendation | None:
     """Draft the case if it is waiting for one. Safe to run any number of times:
     a redelivered message finds the case already drafted and does nothing."""
-    if not _start_drafting(case_id):
-        return None
+    _start_drafting(case_id)
     with transaction.atomic():
-        case = Case.objects.select_for_update(of=("self",)).select_related("patient").get(pk=case_id)
+        case = (
+            Case.objects.select_for_update(of=("self",))
+            .select_related("patient", "current_draft")
+            .filter(pk=case_id)
+            .first()
+        )
+        if case is None:
+            log.warning("draft requested for case %s, which does not exist", case_id)
+            return None
         if case.status != CaseStatus.DRAFTING:
             return None
         intake = intake_of(case)
         draft = engine.draft(intake, engine_config())
-        sequence = case.recommendations.count() + 1
+        sequence = case.current_draft.sequence + 1 if case.current_draft else 1
         recommendation = Recommendation.objects.create(
             case=case,
             sequence=sequence,

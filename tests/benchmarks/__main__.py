@@ -319,21 +319,30 @@ def main() -> int:  # noqa: C901 - one script, read top to bottom
         started = time.monotonic()
         for n in range(backlog):
             app.send_task("bench.bare_task", args=[n])
+        deadline = time.monotonic() + 900
         while True:
             with connection.cursor() as cursor:
                 cursor.execute("SELECT count(*) FROM bench_bare_task")
                 if cursor.fetchone()[0] >= backlog:
                     break
+            if time.monotonic() > deadline:
+                raise RuntimeError(
+                    "the bare tasks did not finish in 15 minutes; see test-output/bench-worker.log"
+                )
             time.sleep(0.05)
         bare_rate = backlog / (time.monotonic() - started)
         before = set(Case.objects.values_list("id", flat=True))
-        add_cases(backlog, patients=max(backlog // 10, 1))
+        add_cases(backlog, patients=max(backlog // 10, 1), status=CaseStatus.RECEIVED)
         fresh = list(Case.objects.exclude(id__in=before).values_list("id", flat=True))
-        Case.objects.filter(id__in=fresh).update(status=CaseStatus.RECEIVED, current_draft=None)
         started = time.monotonic()
         for case_id in fresh:
             app.send_task("recommendations.draft_case", args=[str(case_id)])
+        deadline = time.monotonic() + 900
         while Case.objects.filter(id__in=fresh, status=CaseStatus.AWAITING_REVIEW).count() < len(fresh):
+            if time.monotonic() > deadline:
+                raise RuntimeError(
+                    "the backlog was not drafted in 15 minutes; see test-output/bench-worker.log"
+                )
             time.sleep(0.05)
         draft_rate = len(fresh) / (time.monotonic() - started)
         results["b"] = {

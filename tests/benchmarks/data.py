@@ -51,9 +51,11 @@ def _copy(model) -> str:
     return f"COPY {model._meta.db_table} ({', '.join(_columns(model))}) FROM STDIN"
 
 
-def add_cases(total: int, *, patients: int | None = None, seed: int = 7) -> None:
-    """Add `total` cases (and their patients, and drafts for those in review)."""
+def add_cases(total: int, *, patients: int | None = None, seed: int = 7, status: str | None = None) -> None:
+    """Add `total` cases (and their patients, and drafts for those in review); with
+    `status`, every case has that status (a backlog: "received", no drafts)."""
     rng = random.Random(seed)
+    forced = status
     patients = patients or max(total // 10, 1)
     now = timezone.now()
     patient_ids = [uuid.uuid4() for _ in range(patients)]
@@ -81,7 +83,7 @@ def add_cases(total: int, *, patients: int | None = None, seed: int = 7) -> None
         case_columns = _columns(Case)
         with cursor.copy(_copy(Case)) as copy:
             for n in range(total):
-                status = STATUS_MIX[n % len(STATUS_MIX)]
+                status = forced or STATUS_MIX[n % len(STATUS_MIX)]
                 created = now - timedelta(minutes=total - n)
                 case_id, draft_id = uuid.uuid4(), None
                 if status in ("awaiting_review", "needs_information", "decided"):
