@@ -53,6 +53,10 @@ def _label(status: str) -> str:
 
 
 def check_transition(from_status: str, to_status: str) -> None:
+    if from_status in FINAL_STATUSES:
+        raise TransitionError(
+            f"This case is already {_label(from_status)} and cannot change any more; nothing was changed."
+        )
     if to_status not in TRANSITIONS[from_status]:
         allowed = ", ".join(sorted(_label(s) for s in TRANSITIONS[from_status])) or "nothing"
         raise TransitionError(

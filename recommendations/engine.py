@@ -260,6 +260,16 @@ def draft(intake: Intake, config: EngineConfig = EngineConfig()) -> Draft:  # no
 RULESETS = {RULESET_VERSION: draft}
 
 
+def snapshot_of(intake: Intake) -> dict:
+    """The Intake as JSON-ready data, stored with the draft so it can be replayed."""
+    data = asdict(intake)
+    return data | {
+        "affected_sites": list(intake.affected_sites),
+        "birth_date": intake.birth_date.isoformat(),
+        "intake_date": intake.intake_date.isoformat(),
+    }
+
+
 def intake_from_snapshot(snapshot: dict) -> Intake:
     """The Intake a stored draft was made from (Recommendation.engine_input)."""
     return Intake(

@@ -77,18 +77,13 @@ def make_draft(*, case_id: uuid.UUID | str) -> Recommendation | None:
             case=case,
             sequence=sequence,
             route=draft.route,
-            rules=[rule for rule in draft.as_dict()["rules"]],
+            rules=draft.as_dict()["rules"],
             flags=list(draft.flags),
             ruleset_version=draft.ruleset_version,
             notice=draft.notice,
             missing=draft.missing,
             condition=draft.condition,
-            engine_input={
-                **{k: v for k, v in intake.__dict__.items() if k not in ("birth_date", "intake_date")},
-                "affected_sites": list(intake.affected_sites),
-                "birth_date": intake.birth_date.isoformat(),
-                "intake_date": intake.intake_date.isoformat(),
-            },
+            engine_input=engine.snapshot_of(intake),
         )
         transition(
             case=case,

@@ -13,7 +13,9 @@ from recommendations.engine import (
     EngineConfig,
     Intake,
     draft,
+    intake_from_snapshot,
     normalize_icd10,
+    snapshot_of,
 )
 from recommendations.vocabulary import ENTRIES
 
@@ -223,3 +225,8 @@ def test_every_draft_names_at_least_one_rule_and_explains_needs_information(inta
     assert result.rules
     assert (result.route == "needs_information") == bool(result.missing)
     assert result.notice
+
+
+@given(intakes)
+def test_a_stored_snapshot_replays_to_the_same_draft(intake):
+    assert draft(intake_from_snapshot(snapshot_of(intake))) == draft(intake)

@@ -354,7 +354,7 @@ def test_a_case_is_withdrawn_with_a_reason(desk):
     assert case.status == CaseStatus.WITHDRAWN
     assert case.events.last().note == "Patient moved away"
     again = desk.post(f"/desk/cases/{case.pk}/withdraw/", {"reason": "again"}, follow=True)
-    assert "cannot become withdrawn" in again.content.decode()
+    assert "already withdrawn and cannot change any more" in again.content.decode()
 
 
 @pytest.mark.django_db
