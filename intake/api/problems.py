@@ -3,6 +3,7 @@
 import logging
 
 from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -67,6 +68,9 @@ def exception_handler(exc, context) -> Response:
     """DRF's handler, reshaped as problem+json; anything unexpected becomes a logged 500."""
     request = context.get("request")
     instance = request.path if request is not None else ""
+    if isinstance(exc, DjangoValidationError):
+        # A service's own check (intake.services) is the caller's mistake, not ours.
+        exc = exceptions.ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
     response = drf_exception_handler(exc, context)
     if response is None:
         log.exception("unhandled error in %s", instance, exc_info=exc)

@@ -143,3 +143,5 @@ def test_export_audit_for_a_patient_as_csv(client):
         call_command("export_audit")
     with pytest.raises(CommandError, match="not a date"):
         call_command("export_audit", "--since", "yesterday")
+    with pytest.raises(CommandError, match="Cannot write /no/such/dir/a.csv"):
+        call_command("export_audit", "--patient", "MRN-EXP", "--output", "/no/such/dir/a.csv")

@@ -31,8 +31,11 @@ class Command(BaseCommand):
             raise CommandError(f"No patient has MRN {patient}.")
         start, end = (_when(since) if since else None), (_when(until) if until else None)
         if output:
-            with open(output, "w", newline="", encoding="utf-8") as out:
-                count = export_csv(out, mrn=patient, since=start, until=end)
+            try:
+                with open(output, "w", newline="", encoding="utf-8") as out:
+                    count = export_csv(out, mrn=patient, since=start, until=end)
+            except OSError as exc:
+                raise CommandError(f"Cannot write {output}: {exc.strerror}.") from exc
             self.stderr.write(f"{count} audit rows written to {output}.")
         else:
             export_csv(self.stdout, mrn=patient, since=start, until=end)

@@ -429,3 +429,22 @@ def test_an_uncertain_match_makes_a_new_patient_for_the_desk_to_review(existing)
     case = Case.objects.get(pk=created["id"])
     assert case.patient_needs_review
     assert Patient.objects.count() == 2
+
+
+@pytest.mark.django_db
+def test_a_services_own_validation_error_is_a_400_naming_the_field(monkeypatch):
+    from django.core.exceptions import ValidationError
+
+    def refuse(**kwargs):  # fault injection: the service's check, past the serializer's
+        raise ValidationError({"affected_sites": ["Unknown body site(s): nose."]})
+
+    client = client_for()
+    created = post(client, body(affected_sites=[])).json()
+    make_draft(case_id=created["id"])
+    review.request_information(case_id=created["id"], user=make_user(group="Specialists"), question="Which?")
+    monkeypatch.setattr(views, "answer_information", refuse)
+
+    response = client.post(f"{URL}{created['id']}/information/", {"answer": "knee"}, format="json")
+
+    problem = assert_problem(response, 400)
+    assert problem["errors"][0]["field"] == "affected_sites"
