@@ -56,6 +56,13 @@ TABLE: dict[str, tuple[str, str, dict | None, tuple[str, ...]]] = {
         {},
         ("401", "403", "403", "ok", "404"),
     ),
+    "api:referral-fhir": ("GET", "/api/v1/referrals/{case}/fhir", None, ("401", "403", "403", "ok", "404")),
+    "api:fhir-service-request": (
+        "POST",
+        "/api/v1/fhir/ServiceRequest",
+        {},
+        ("401", "403", "403", "ok", "ok"),
+    ),
     "api:conditions": ("GET", "/api/v1/conditions/", None, ("401", "ok", "ok", "ok", "ok")),
     "api:body-sites": ("GET", "/api/v1/body-sites/", None, ("401", "ok", "ok", "ok", "ok")),
     "schema": ("GET", "/api/schema/", None, ("ok",) * 5),

@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from intake.api.errors import flatten_errors
+from intake.fhir.outcome import FHIR_PATH, django_outcome
 
 log = logging.getLogger(__name__)
 
@@ -98,10 +99,13 @@ def exception_handler(exc, context) -> Response:
         detail = "No such resource, or it belongs to another partner."
     if isinstance(exc, PermissionDenied) and not isinstance(detail, str):
         detail = "You may not do this."
-    return problem_response(response.status_code, str(detail), instance=instance, headers=headers)
+    kind = getattr(exc, "problem_kind", "")
+    return problem_response(response.status_code, str(detail), instance=instance, kind=kind, headers=headers)
 
 
 def _django_problem(request: HttpRequest, status_code: int, detail: str):
+    if FHIR_PATH.match(request.path):
+        return django_outcome(request, status_code, detail)
     return JsonResponse(
         problem(status_code, detail, instance=request.path), status=status_code, content_type=PROBLEM_JSON
     )

@@ -9,7 +9,7 @@ from intake.body_sites import BODY_SITES
 from intake.models import CONTRAINDICATIONS, Sex
 from recommendations.engine import normalize_icd10
 
-PHONE = re.compile(r"^\+?[0-9][0-9 ()-]{5,30}$")
+PHONE = re.compile(r"^\+?[0-9(][0-9 ()-]{5,30}$")
 
 
 class StrictBooleanField(serializers.BooleanField):

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from intake.api import views
+from intake.api import fhir, views
 
 app_name = "api"
 
@@ -13,6 +13,8 @@ urlpatterns = [
         name="referral-information",
     ),
     path("referrals/<uuid:pk>/withdraw/", views.ReferralWithdrawView.as_view(), name="referral-withdraw"),
+    path("referrals/<uuid:pk>/fhir", fhir.ReferralFHIRView.as_view(), name="referral-fhir"),
+    path("fhir/ServiceRequest", fhir.ServiceRequestCreateView.as_view(), name="fhir-service-request"),
     path("conditions/", views.ConditionListView.as_view(), name="conditions"),
     path("body-sites/", views.BodySiteListView.as_view(), name="body-sites"),
 ]

@@ -1,8 +1,10 @@
 """Partner API v1 views. They authenticate, validate and call services; nothing more."""
 
+from collections.abc import Callable
+
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import serializers
-from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.exceptions import APIException, NotFound, ValidationError
 from rest_framework.generics import GenericAPIView
 from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
@@ -201,18 +203,9 @@ class ReferralListCreateView(GenericAPIView):
         data = request.data
         if not isinstance(data, dict):
             raise ValidationError({"body": ["Send one JSON object, the referral."]})
-        key = request.headers.get("Idempotency-Key", "").strip()
-        if not key:
-            status, body = self._submit(partner, data, request.path)
-            return Response(body, status=status, content_type=_content_type(status))
-        if len(key) > 255:
-            raise ValidationError({"Idempotency-Key": ["Use at most 255 characters."]})
-        try:
-            status, body, replayed = run_once(
-                partner=partner, key=key, data=data, handler=lambda: self._submit(partner, data, request.path)
-            )
-        except IdempotencyConflict as exc:
-            return problem_response(exc.status, exc.detail, instance=request.path, kind="idempotency")
+        status, body, replayed = answer_once(
+            request, partner=partner, data=data, submit=lambda: self._submit(partner, data, request.path)
+        )
         response = Response(body, status=status, content_type=_content_type(status))
         if replayed:
             response["Idempotent-Replayed"] = "true"
@@ -239,6 +232,31 @@ class ReferralListCreateView(GenericAPIView):
                 referral_id=str(exc.existing.pk),
             )
         return 201, _referral_body(case)
+
+
+class IdempotencyKeyConflict(APIException):
+    """The key's first request is still running (409), or came with another body (422)."""
+
+    problem_kind = "idempotency"
+
+    def __init__(self, status: int, detail: str):
+        self.status_code = status
+        super().__init__(detail)
+
+
+def answer_once(
+    request: Request, *, partner, data: dict, submit: Callable[[], tuple[int, dict]]
+) -> tuple[int, dict, bool]:
+    """(status, body, replayed): `submit` runs at most once per Idempotency-Key."""
+    key = request.headers.get("Idempotency-Key", "").strip()
+    if not key:
+        return (*submit(), False)
+    if len(key) > 255:
+        raise ValidationError({"Idempotency-Key": ["Use at most 255 characters."]})
+    try:
+        return run_once(partner=partner, key=key, data=data, handler=submit)
+    except IdempotencyConflict as exc:
+        raise IdempotencyKeyConflict(exc.status, exc.detail) from None
 
 
 def _content_type(status: int) -> str:

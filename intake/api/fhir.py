@@ -1,0 +1,201 @@
+"""The FHIR R4 door of the partner API: same keys, same idempotency, same rules as the
+JSON referrals; resources in, resources out, errors as an OperationOutcome."""
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
+from rest_framework import serializers
+from rest_framework.exceptions import NotFound
+from rest_framework.parsers import JSONParser
+from rest_framework.renderers import JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from intake.api.auth import partner_of
+from intake.api.errors import flatten_errors
+from intake.api.problems import exception_handler as problem_exception_handler
+from intake.api.serializers import ReferralSerializer
+from intake.api.views import IDEMPOTENCY_HEADER, answer_once
+from intake.audit import record_reads
+from intake.fhir import BODY_SITE_SYSTEM, FHIR_JSON, ICD10_CM, SCREENING_QUESTIONNAIRE
+from intake.fhir.inbound import FHIRInputError, Issue, issues_from_field_errors, referral_from_fhir
+from intake.fhir.outbound import referral_bundle, service_request
+from intake.fhir.outcome import operation_outcome, outcome_from_problem
+from intake.models import Case, ReadAccess
+from intake.referrals import DuplicateReferral, partner_case, submit_referral
+
+
+class FHIRJSONParser(JSONParser):
+    media_type = FHIR_JSON
+
+
+class FHIRJSONRenderer(JSONRenderer):
+    media_type = FHIR_JSON
+
+
+class OperationOutcomeIssueSerializer(serializers.Serializer):
+    severity = serializers.ChoiceField(choices=["fatal", "error", "warning", "information"])
+    code = serializers.CharField(help_text="A FHIR IssueType: required, value, code-invalid, duplicate, ...")
+    diagnostics = serializers.CharField()
+    expression = serializers.ListField(
+        child=serializers.CharField(), required=False, help_text="FHIRPath of the element at fault."
+    )
+
+
+class OperationOutcomeSerializer(serializers.Serializer):
+    resourceType = serializers.ChoiceField(choices=["OperationOutcome"])  # noqa: N815 (FHIR's name)
+    issue = OperationOutcomeIssueSerializer(many=True)
+
+
+OUTCOMES = {
+    (code, FHIR_JSON): OperationOutcomeSerializer for code in (400, 401, 403, 404, 409, 415, 422, 429)
+}
+
+EXAMPLE_SERVICE_REQUEST = {
+    "resourceType": "ServiceRequest",
+    "contained": [
+        {
+            "resourceType": "Patient",
+            "id": "patient",
+            "name": [{"use": "official", "family": "Silva", "given": ["Ana"]}],
+            "gender": "female",
+            "birthDate": "1961-04-02",
+            "telecom": [{"system": "phone", "value": "+15551234567", "use": "mobile"}],
+        },
+        {
+            "resourceType": "Condition",
+            "id": "condition",
+            "subject": {"reference": "#patient"},
+            "code": {
+                "coding": [{"system": ICD10_CM, "code": "M17.11"}],
+                "text": "Primary OA, right knee",
+            },
+        },
+        {
+            "resourceType": "QuestionnaireResponse",
+            "id": "screening",
+            "questionnaire": SCREENING_QUESTIONNAIRE,
+            "status": "completed",
+            "item": [
+                {"linkId": name, "answer": [{"valueBoolean": value}]}
+                for name, value in [
+                    ("active_malignancy", False),
+                    ("active_infection", False),
+                    ("pregnant", False),
+                    ("anticoagulant_therapy", False),
+                    ("bleeding_disorder", False),
+                    ("immunosuppressed", False),
+                    ("consent_obtained", True),
+                ]
+            ]
+            + [{"linkId": "goals", "answer": [{"valueString": "walk without pain"}]}],
+        },
+    ],
+    "identifier": [
+        {
+            "type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0203", "code": "PLAC"}]},
+            "value": "RF-1001",
+        }
+    ],
+    "status": "active",
+    "intent": "order",
+    "subject": {"reference": "#patient"},
+    "reasonReference": [{"reference": "#condition"}],
+    "bodySite": [{"coding": [{"system": BODY_SITE_SYSTEM, "code": "right_knee"}]}],
+    "supportingInfo": [{"reference": "#screening"}],
+}
+
+
+class FHIRView(APIView):
+    parser_classes = [FHIRJSONParser, JSONParser]
+    renderer_classes = [FHIRJSONRenderer, JSONRenderer]
+
+    def get_exception_handler(self):
+        return lambda exc, context: outcome_from_problem(problem_exception_handler(exc, context))
+
+
+class ServiceRequestCreateView(FHIRView):
+    """Refer a patient with a FHIR R4 ServiceRequest."""
+
+    @extend_schema(
+        operation_id="createFhirServiceRequest",
+        summary="Refer a patient with a FHIR R4 ServiceRequest",
+        description=(
+            "A ServiceRequest with its Patient, its Condition (coded in ICD-10-CM) and the screening "
+            f"answers (a QuestionnaireResponse for `{SCREENING_QUESTIONNAIRE}`) contained, or the same "
+            "resources as entries of a `transaction` Bundle. Body sites are coded with system "
+            f"`{BODY_SITE_SYSTEM}` and the codes of `GET /api/v1/body-sites/`. The placer identifier "
+            "is the referral's `external_id`. Answers `201` with the ServiceRequest as held, and "
+            "`Location` pointing at its Bundle; errors are an OperationOutcome."
+        ),
+        parameters=[IDEMPOTENCY_HEADER],
+        request={FHIR_JSON: OpenApiTypes.OBJECT},
+        responses={
+            (201, FHIR_JSON): OpenApiResponse(OpenApiTypes.OBJECT, description="The ServiceRequest"),
+            **OUTCOMES,
+        },
+        examples=[OpenApiExample("A knee referral", value=EXAMPLE_SERVICE_REQUEST, request_only=True)],
+    )
+    def post(self, request: Request) -> Response:
+        partner = partner_of(request)
+        data = request.data
+        status, body, replayed = answer_once(
+            request, partner=partner, data=data, submit=lambda: _submit(partner, data)
+        )
+        response = Response(body, status=status, content_type=FHIR_JSON)
+        if status == 201:
+            response["Location"] = f"/api/v1/referrals/{body['id']}/fhir"
+        if replayed:
+            response["Idempotent-Replayed"] = "true"
+        return response
+
+
+def _submit(partner, data) -> tuple[int, dict]:
+    try:
+        referral = referral_from_fhir(data)
+    except FHIRInputError as exc:
+        return 400, operation_outcome(exc.issues)
+    serializer = ReferralSerializer(data=referral)
+    if not serializer.is_valid():
+        return 400, operation_outcome(issues_from_field_errors(flatten_errors(serializer.errors)))
+    try:
+        case = submit_referral(partner=partner, referral=serializer.validated_data)
+    except DuplicateReferral as exc:
+        existing = exc.existing
+        return 409, operation_outcome(
+            [
+                Issue(
+                    "duplicate",
+                    f"Referral {existing.external_id} already exists as {existing.pk}; follow it at "
+                    f"/api/v1/referrals/{existing.pk}/fhir.",
+                    "ServiceRequest.identifier",
+                )
+            ]
+        )
+    return 201, service_request(case)
+
+
+class ReferralFHIRView(FHIRView):
+    """One of your referrals as FHIR: ServiceRequest, Task and, once decided, Provenance."""
+
+    @extend_schema(
+        operation_id="getReferralFhir",
+        summary="A referral as a FHIR R4 Bundle",
+        description=(
+            "A `collection` Bundle: the ServiceRequest; a Task whose `status` follows the referral "
+            "(received, in-progress, on-hold with the question as `statusReason`, failed, completed "
+            "with the decision as `output`, cancelled) and whose `businessStatus` is the exact "
+            "status; and, once decided, a Provenance for the decision."
+        ),
+        responses={
+            (200, FHIR_JSON): OpenApiResponse(OpenApiTypes.OBJECT, description="A Bundle"),
+            **OUTCOMES,
+        },
+    )
+    def get(self, request: Request, pk) -> Response:
+        try:
+            case = partner_case(partner=partner_of(request), case_id=pk)
+        except Case.DoesNotExist:
+            raise NotFound() from None
+        record_reads(request=request, cases=[case], channel=ReadAccess.Channel.API, partner=case.partner)
+        return Response(referral_bundle(case), content_type=FHIR_JSON)

@@ -1,0 +1,15 @@
+"""FHIR R4 in and out of the partner API: a ServiceRequest becomes a referral, and a
+referral is read back as a Bundle (ServiceRequest, Task, Provenance).
+
+Resources are validated with `fhir.resources` (its R4B models read R4 ServiceRequest,
+Patient, Condition, QuestionnaireResponse, Task and Provenance)."""
+
+FHIR_JSON = "application/fhir+json"
+# Our own code systems and the screening questionnaire live under one canonical base.
+BASE = "https://clinic.example.org/fhir/"
+ICD10_CM = "http://hl7.org/fhir/sid/icd-10-cm"
+SNOMED_CT = "http://snomed.info/sct"
+BODY_SITE_SYSTEM = BASE + "CodeSystem/body-site"
+STATUS_SYSTEM = BASE + "CodeSystem/referral-status"
+DECISION_SYSTEM = BASE + "CodeSystem/decision"
+SCREENING_QUESTIONNAIRE = BASE + "Questionnaire/referral-screening"

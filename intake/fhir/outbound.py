@@ -1,0 +1,159 @@
+"""A referral as FHIR R4: the ServiceRequest, a Task whose status follows the case,
+and, once decided, a Provenance for the decision. What a partner may see, no more:
+like the JSON API, it never shows the draft."""
+
+import uuid
+
+from django.utils import timezone
+
+from intake.body_sites import BODY_SITES
+from intake.fhir import BASE, BODY_SITE_SYSTEM, DECISION_SYSTEM, ICD10_CM, STATUS_SYSTEM
+from intake.models import Case, CaseStatus, Priority
+
+# FHIR Task.status for each case status; businessStatus carries ours exactly.
+TASK_STATUS = {
+    CaseStatus.RECEIVED: "received",
+    CaseStatus.DRAFTING: "in-progress",
+    CaseStatus.AWAITING_REVIEW: "in-progress",
+    CaseStatus.NEEDS_INFORMATION: "on-hold",
+    CaseStatus.DRAFT_FAILED: "failed",
+    CaseStatus.DECIDED: "completed",
+    CaseStatus.WITHDRAWN: "cancelled",
+}
+REQUEST_STATUS = {CaseStatus.DECIDED: "completed", CaseStatus.WITHDRAWN: "revoked"}  # else active
+PLACER = {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0203", "code": "PLAC"}]}
+AUTHOR = {
+    "coding": [
+        {"system": "http://terminology.hl7.org/CodeSystem/provenance-participant-type", "code": "author"}
+    ]
+}
+TASK_NAMESPACE = uuid.UUID("6f1f7d0e-3c1b-4c55-9a57-1f0b8c1d2e3f")
+
+
+def _urn(value) -> str:
+    return f"urn:uuid:{value}"
+
+
+def task_id(case: Case) -> uuid.UUID:
+    """Stable, so a partner polling the Task sees one resource change over time."""
+    return uuid.uuid5(TASK_NAMESPACE, str(case.pk))
+
+
+def _priority(case: Case) -> str:
+    return "urgent" if case.priority == Priority.URGENT else "routine"
+
+
+def _subject(case: Case) -> dict:
+    return {"display": f"{case.patient.given_name} {case.patient.family_name}"}
+
+
+def service_request(case: Case) -> dict:
+    resource = {
+        "resourceType": "ServiceRequest",
+        "id": str(case.pk),
+        "meta": {"lastUpdated": case.status_changed_at.isoformat()},
+        "status": REQUEST_STATUS.get(case.status, "active"),
+        "intent": "order",
+        "priority": _priority(case),
+        "code": {"text": "Stem cell therapy consult: local injection or intravenous infusion"},
+        "subject": _subject(case),
+        "authoredOn": case.created_at.isoformat(),
+        "reasonCode": [
+            {"coding": [{"system": ICD10_CM, "code": case.condition_code}]}
+            | ({"text": case.condition_text} if case.condition_text else {})
+        ],
+    }
+    if case.external_id:
+        resource["identifier"] = [{"type": PLACER, "value": case.external_id}]
+    if case.affected_sites:
+        resource["bodySite"] = [
+            {"coding": [{"system": BODY_SITE_SYSTEM, "code": site, "display": BODY_SITES.get(site, site)}]}
+            for site in case.affected_sites
+        ]
+    if case.notes:
+        resource["note"] = [{"text": case.notes}]
+    return resource
+
+
+def task(case: Case) -> dict:
+    focus = {"reference": _urn(case.pk)}
+    resource = {
+        "resourceType": "Task",
+        "id": str(task_id(case)),
+        "meta": {"lastUpdated": case.status_changed_at.isoformat()},
+        "basedOn": [focus],
+        "status": TASK_STATUS[case.status],
+        "businessStatus": {
+            "coding": [{"system": STATUS_SYSTEM, "code": case.status, "display": case.get_status_display()}]
+        },
+        "intent": "order",
+        "priority": _priority(case),
+        "code": {"text": "Specialist review of the referral"},
+        "focus": focus,
+        "for": _subject(case),
+        "authoredOn": case.created_at.isoformat(),
+        "lastModified": case.status_changed_at.isoformat(),
+        "restriction": {"period": {"end": case.due_at.isoformat()}},
+    }
+    if case.status == CaseStatus.NEEDS_INFORMATION and case.open_question:
+        resource["statusReason"] = {"text": case.open_question}
+    decision = _decision(case)
+    if decision is not None:
+        resource["output"] = [
+            {"type": _decision_code("route"), "valueCode": decision.route},
+            {"type": _decision_code("outcome"), "valueCode": decision.outcome},
+            {"type": _decision_code("decided-at"), "valueDateTime": decision.decided_at.isoformat()},
+        ] + ([{"type": _decision_code("reason"), "valueString": decision.reason}] if decision.reason else [])
+    return resource
+
+
+def _decision_code(code: str) -> dict:
+    return {"coding": [{"system": DECISION_SYSTEM, "code": code}]}
+
+
+def _decision(case: Case):
+    return getattr(case, "decision", None) if case.status == CaseStatus.DECIDED else None
+
+
+def provenance(case: Case, decision) -> dict:
+    return {
+        "resourceType": "Provenance",
+        "id": str(decision.pk),
+        "target": [{"reference": _urn(case.pk)}, {"reference": _urn(task_id(case))}],
+        "recorded": decision.decided_at.isoformat(),
+        "activity": {
+            "coding": [
+                {
+                    "system": DECISION_SYSTEM,
+                    "code": decision.outcome,
+                    "display": decision.get_outcome_display(),
+                }
+            ],
+            "text": f"Specialist decision: {decision.get_outcome_display().lower()}, "
+            f"route {decision.get_route_display().lower()}",
+        },
+        "agent": [{"type": AUTHOR, "who": {"display": "Consulting specialist"}}],
+        # The decision's place in the clinic's tamper-evident audit chain (manage.py verify_audit).
+        "entity": [
+            {
+                "role": "source",
+                "what": {
+                    "identifier": {"system": BASE + "audit-chain", "value": decision.row_hash},
+                    "display": "The decision record in the clinic's audit trail",
+                },
+            }
+        ],
+    }
+
+
+def referral_bundle(case: Case) -> dict:
+    entries = [(case.pk, service_request(case)), (task_id(case), task(case))]
+    decision = _decision(case)
+    if decision is not None:
+        entries.append((decision.pk, provenance(case, decision)))
+    return {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "timestamp": timezone.now().isoformat(),
+        "entry": [{"fullUrl": _urn(key), "resource": resource} for key, resource in entries],
+    }
