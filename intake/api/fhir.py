@@ -14,15 +14,18 @@ from rest_framework.views import APIView
 from intake.api.auth import partner_of
 from intake.api.errors import flatten_errors
 from intake.api.problems import exception_handler as problem_exception_handler
-from intake.api.serializers import ReferralSerializer
+from intake.api.serializers import InformationSerializer, ReferralSerializer
 from intake.api.views import IDEMPOTENCY_HEADER, answer_once
 from intake.audit import record_reads
 from intake.fhir import BODY_SITE_SYSTEM, FHIR_JSON, ICD10_CM, SCREENING_QUESTIONNAIRE
+from intake.fhir.communication import answer_from_fhir, issues_from_answer_errors
 from intake.fhir.inbound import FHIRInputError, Issue, issues_from_field_errors, referral_from_fhir
 from intake.fhir.outbound import referral_bundle, service_request
 from intake.fhir.outcome import operation_outcome, outcome_from_problem
 from intake.models import Case, ReadAccess
-from intake.referrals import DuplicateReferral, partner_case, submit_referral
+from intake.referrals import DuplicateReferral, partner_actor, partner_case, submit_referral
+from intake.services import answer_information
+from intake.workflow import TransitionError
 
 
 class FHIRJSONParser(JSONParser):
@@ -199,3 +202,80 @@ class ReferralFHIRView(FHIRView):
             raise NotFound() from None
         record_reads(request=request, cases=[case], channel=ReadAccess.Channel.API, partner=case.partner)
         return Response(referral_bundle(case), content_type=FHIR_JSON)
+
+
+EXAMPLE_COMMUNICATION = {
+    "resourceType": "Communication",
+    "status": "completed",
+    "basedOn": [{"reference": "ServiceRequest/3f6c1c55-8f43-4b7e-9b8e-3c1f3f2f8a10"}],
+    "payload": [{"contentString": "The pain is in the right knee only, since March."}],
+}
+
+
+class CommunicationCreateView(FHIRView):
+    """Answer the specialist's question on a referral with a FHIR Communication."""
+
+    @extend_schema(
+        operation_id="answerWithFhirCommunication",
+        summary="Answer the specialist's question with a FHIR R4 Communication",
+        description=(
+            "While a referral's Task is `on-hold` (its `statusReason` is the question), post a "
+            "Communication `basedOn` its `ServiceRequest/<id>`, the answer as `payload.contentString`. "
+            "A payload `contentReference` to a contained Condition (ICD-10-CM, body sites in our "
+            "system) corrects the condition and the sites. The answer is recorded on the referral's "
+            "timeline (no separate Communication resource is kept), so the response is `200` with the "
+            "referral's Bundle, its Task back in progress."
+        ),
+        parameters=[IDEMPOTENCY_HEADER],
+        request={FHIR_JSON: OpenApiTypes.OBJECT},
+        responses={
+            (200, FHIR_JSON): OpenApiResponse(OpenApiTypes.OBJECT, description="A Bundle"),
+            **OUTCOMES,
+        },
+        examples=[OpenApiExample("An answer", value=EXAMPLE_COMMUNICATION, request_only=True)],
+    )
+    def post(self, request: Request) -> Response:
+        partner = partner_of(request)
+        data = request.data
+        status, body, replayed = answer_once(
+            request, partner=partner, data=data, submit=lambda: _answer(partner, data)
+        )
+        response = Response(body, status=status, content_type=FHIR_JSON)
+        if replayed:
+            response["Idempotent-Replayed"] = "true"
+        return response
+
+
+def _answer(partner, data) -> tuple[int, dict]:
+    try:
+        case_id, answer = answer_from_fhir(data)
+    except FHIRInputError as exc:
+        return 400, operation_outcome(exc.issues)
+    serializer = InformationSerializer(data=answer)
+    if not serializer.is_valid():
+        return 400, operation_outcome(issues_from_answer_errors(flatten_errors(serializer.errors)))
+    try:
+        case = partner_case(partner=partner, case_id=case_id)
+    except Case.DoesNotExist:
+        return 404, operation_outcome(
+            [
+                Issue(
+                    "not-found",
+                    "No such referral, or it belongs to another partner.",
+                    "Communication.basedOn",
+                )
+            ]
+        )
+    valid = serializer.validated_data
+    try:
+        answer_information(
+            case=case,
+            actor=partner_actor(partner),
+            answer=valid["answer"],
+            condition_code=valid["condition"]["icd10"] if "condition" in valid else None,
+            condition_text=valid["condition"].get("description") if "condition" in valid else None,
+            affected_sites=valid.get("affected_sites"),
+        )
+    except TransitionError as exc:
+        return 409, operation_outcome([Issue("conflict", str(exc))])
+    return 200, referral_bundle(partner_case(partner=partner, case_id=case_id))

@@ -51,12 +51,12 @@ def referral_from_fhir(body) -> dict:
         )
     kind = body.get("resourceType")
     if kind == "ServiceRequest":
-        request = _validated(ServiceRequest, body, "ServiceRequest")
-        return _Reader(request, _resolver(request, {})).read()
+        request = validated(ServiceRequest, body, "ServiceRequest")
+        return Reader(request, resolver(request, {})).read()
     if kind == "Bundle":
-        bundle = _validated(Bundle, body, "Bundle")
+        bundle = validated(Bundle, body, "Bundle")
         request, entries = _bundle_parts(bundle)
-        return _Reader(request, _resolver(request, entries)).read()
+        return Reader(request, resolver(request, entries)).read()
     raise FHIRInputError(
         [
             Issue(
@@ -68,7 +68,7 @@ def referral_from_fhir(body) -> dict:
     )
 
 
-def _validated(model, body: dict, root: str) -> dict:
+def validated(model, body: dict, root: str) -> dict:
     """The resource as plain JSON after the fhir.resources model has read it."""
     try:
         resource = model.model_validate(body)
@@ -146,7 +146,7 @@ def _keys(full_url: str | None, resource: dict) -> list[str]:
     return keys
 
 
-def _resolver(request: dict, entries: dict[str, dict]) -> Resolver:
+def resolver(request: dict, entries: dict[str, dict]) -> Resolver:
     contained = {f"#{res['id']}": res for res in request.get("contained", []) if res.get("id")}
 
     def resolve(reference: str | None, resource_type: str) -> dict | None:
@@ -172,7 +172,10 @@ def _describe(coding: dict) -> str:
     return " ".join(filter(None, [coding.get("code"), coding.get("display")]))
 
 
-class _Reader:
+class Reader:
+    """Reads each part of a referral from a ServiceRequest, collecting every issue
+    instead of stopping at the first."""
+
     def __init__(self, request: dict, resolve: Resolver):
         self.request, self.resolve = request, resolve
         self.issues: list[Issue] = []

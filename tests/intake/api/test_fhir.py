@@ -11,6 +11,7 @@ from fhir.resources.R4B.operationoutcome import OperationOutcome
 from fhir.resources.R4B.servicerequest import ServiceRequest
 from rest_framework.test import APIClient
 
+from intake.fhir import ICD10_CM
 from intake.models import Case, CaseStatus, Patient, ReadAccess
 from recommendations import review
 from recommendations.services import make_draft
@@ -34,6 +35,21 @@ def fhir_client(key: str | None = None) -> APIClient:
 
 def post(client: APIClient, resource, **headers):
     return client.post(URL, json.dumps(resource), content_type=FHIR_JSON, headers=headers)
+
+
+def post_to(client: APIClient, resource_type: str, resource, **headers):
+    return client.post(
+        f"/api/v1/fhir/{resource_type}", json.dumps(resource), content_type=FHIR_JSON, headers=headers
+    )
+
+
+def communication(case_id, text: str, **fields) -> dict:
+    return {
+        "resourceType": "Communication",
+        "status": "completed",
+        "basedOn": [{"reference": f"ServiceRequest/{case_id}"}],
+        "payload": [{"contentString": text}],
+    } | fields
 
 
 def outcome(response, status: int) -> list[dict]:
@@ -219,9 +235,10 @@ def test_a_fhir_partner_follows_a_referral_to_its_decision():
     task = bundle_of(client, case_id)["Task"]
     assert (task["status"], task["statusReason"]["text"]) == ("on-hold", "Which knee hurts more?")
 
-    client.post(
-        f"/api/v1/referrals/{case_id}/information/", {"answer": "The right one."}, format="json"
-    )  # (the partner may answer through the JSON door; a FHIR answer is future work)
+    # and the partner answers in FHIR too
+    answered = post_to(client, "Communication", communication(case_id, "The right one."))
+    assert answered.status_code == 200, answered.content
+    assert bundle_of(client, case_id)["Task"]["status"] == "in-progress"
     make_draft(case_id=case_id)
     decision = review.amend_draft(
         case_id=case_id, user=specialist, route="intravenous", reason="Both knees and hips on review."
@@ -257,3 +274,65 @@ def test_a_withdrawn_referral_reads_as_a_revoked_request_and_a_cancelled_task():
     assert resources["ServiceRequest"]["status"] == "revoked"
     assert resources["Task"]["status"] == "cancelled"
     assert "Provenance" not in resources
+
+
+# --- answering the specialist's question in FHIR ---------------------------------------------
+
+
+def on_hold(key: str) -> str:
+    """A FHIR referral on which a specialist has asked a question; its id."""
+    case_id = post(fhir_client(key), knee_referral_bundle()).json()["id"]
+    make_draft(case_id=case_id)
+    review.request_information(case_id=case_id, user=make_user(group="Specialists"), question="Which knee?")
+    return case_id
+
+
+@pytest.mark.django_db
+def test_an_answer_may_correct_the_condition_and_sites_with_a_contained_condition():
+    _, key = make_partner()
+    case_id = on_hold(key)
+    corrected = {
+        "resourceType": "Condition",
+        "id": "corrected",
+        "subject": {"display": "Peter James Chalmers"},
+        "code": {"coding": [{"system": ICD10_CM, "code": "M17.11"}], "text": "Primary OA, right knee"},
+        "bodySite": [{"coding": [body_site("right_knee")]}],
+    }
+    message = communication(case_id, "Only the right knee.", contained=[corrected])
+    message["payload"].append({"contentReference": {"reference": "#corrected"}})
+
+    response = post_to(fhir_client(key), "Communication", message, **{"Idempotency-Key": "answer-1"})
+    replay = post_to(fhir_client(key), "Communication", message, **{"Idempotency-Key": "answer-1"})
+
+    assert response.status_code == 200, response.content
+    assert replay["Idempotent-Replayed"] == "true"
+    case = Case.objects.get(pk=case_id)
+    assert (case.status, case.condition_code, case.affected_sites) == ("drafting", "M17.11", ["right_knee"])
+    assert case.events.filter(note__startswith="Answer: Only the right knee.").count() == 1
+
+
+@pytest.mark.django_db
+def test_an_answer_when_no_question_is_open_is_a_conflict():
+    partner, key = make_partner()
+    case_id = post(fhir_client(key), physiotherapy_referral()).json()["id"]
+
+    [issue] = outcome(post_to(fhir_client(key), "Communication", communication(case_id, "Hello")), 409)
+
+    assert issue["code"] == "conflict" and "no open question" in issue["diagnostics"]
+
+
+@pytest.mark.django_db
+def test_an_answer_must_name_one_of_your_referrals_and_say_something():
+    _, key = make_partner()
+    case_id = on_hold(key)
+    client = fhir_client(key)
+
+    [issue] = outcome(post_to(client, "Communication", communication(case_id, "x", basedOn=[])), 400)
+    assert issue["expression"] == ["Communication.basedOn"]
+
+    [issue] = outcome(post_to(client, "Communication", communication(case_id, "x", payload=[])), 400)
+    assert issue["expression"] == ["Communication.payload"]
+
+    [issue] = outcome(post_to(fhir_client(), "Communication", communication(case_id, "Mine now")), 404)
+    assert issue["code"] == "not-found"
+    assert Case.objects.get(pk=case_id).status == "needs_information"

@@ -4,6 +4,8 @@ would send them. Each builder says what it adds to HL7's text, and nothing else 
 import json
 from pathlib import Path
 
+from hypothesis import strategies as st
+
 from intake.fhir import BODY_SITE_SYSTEM, ICD10_CM, SCREENING_QUESTIONNAIRE
 from intake.models import CONTRAINDICATIONS
 
@@ -72,3 +74,32 @@ def knee_referral_bundle(*, icd10: str = "M17.0") -> dict:
         },
     ]
     return bundle
+
+
+ANY_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=12),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    max_leaves=6,
+)
+
+
+def _places(node, prefix=()):
+    """Every place in a JSON document, as a tuple of keys and indexes."""
+    yield prefix
+    children = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else []
+    for key, child in children:
+        yield from _places(child, (*prefix, key))
+
+
+def damaged(data, body: dict) -> dict:
+    """`body` with one to three places deleted or replaced by arbitrary JSON (Hypothesis draws)."""
+    for _ in range(data.draw(st.integers(1, 3))):
+        place = data.draw(st.sampled_from(list(_places(body))[1:]))
+        parent = body
+        for key in place[:-1]:
+            parent = parent[key]
+        if data.draw(st.booleans()):
+            del parent[place[-1]]
+        else:
+            parent[place[-1]] = data.draw(ANY_JSON)
+    return body

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from intake.fhir import BODY_SITE_SYSTEM, ICD10_CM
 from intake.fhir.inbound import FHIRInputError, issues_from_field_errors, referral_from_fhir
-from tests.intake.fhir.examples import hl7, knee_referral_bundle, physiotherapy_referral, screening
+from tests.intake.fhir.examples import damaged, hl7, knee_referral_bundle, physiotherapy_referral, screening
 
 
 def issues_of(body) -> list[tuple[str, str, str]]:
@@ -201,34 +201,11 @@ def test_contract_errors_are_pointed_at_the_fhir_element_they_came_from():
 
 # --- any damage to a good request is an error with a message, never a crash ----------------
 
-JSON = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=12),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
-    max_leaves=6,
-)
-
-
-def paths(node, prefix=()):
-    """Every place in a JSON document, as a tuple of keys and indexes."""
-    yield prefix
-    children = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else []
-    for key, child in children:
-        yield from paths(child, (*prefix, key))
-
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_a_damaged_request_reads_or_fails_with_issues(data):
-    body = data.draw(st.sampled_from([physiotherapy_referral, knee_referral_bundle]))()
-    for _ in range(data.draw(st.integers(1, 3))):
-        place = data.draw(st.sampled_from(list(paths(body))[1:]))
-        parent = body
-        for key in place[:-1]:
-            parent = parent[key]
-        if data.draw(st.booleans()):
-            del parent[place[-1]]
-        else:
-            parent[place[-1]] = data.draw(JSON)
+    body = damaged(data, data.draw(st.sampled_from([physiotherapy_referral, knee_referral_bundle]))())
 
     try:
         referral = referral_from_fhir(body)
