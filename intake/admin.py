@@ -30,7 +30,7 @@ class PatientAdmin(admin.ModelAdmin):
 
 @admin.register(Partner)
 class PartnerAdmin(admin.ModelAdmin):
-    list_display = ["name", "is_active", "webhook_url", "created_at"]
+    list_display = ["name", "is_active", "webhook_url", "webhook_format", "created_at"]
     exclude = ["webhook_secret"]
 
 

@@ -147,17 +147,34 @@ class Patient(models.Model):
         return f"{self.family_name}, {self.given_name} ({self.mrn})"
 
 
+class WebhookFormat(models.TextChoices):
+    JSON = "json", "Referral JSON (API v1)"
+    FHIR = "fhir", "FHIR R4 Bundle"
+
+
 class Partner(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     name = models.CharField(max_length=200, unique=True)
     webhook_url = models.URLField(blank=True, max_length=500)
     # Kept readable: the service signs every webhook with it.
     webhook_secret = models.CharField(max_length=100, blank=True)
+    webhook_format = models.CharField(
+        max_length=8,
+        choices=WebhookFormat.choices,
+        default=WebhookFormat.JSON,
+        help_text="What a webhook's `data` holds: the referral as in API v1, or its FHIR R4 Bundle.",
+    )
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(webhook_format__in=WebhookFormat.values),
+                name="partner_webhook_format_valid",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.name

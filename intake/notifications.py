@@ -4,7 +4,8 @@ import uuid
 
 from django.utils import timezone
 
-from intake.models import Case, CaseStatus, PartnerNotification
+from intake.fhir.outbound import referral_bundle
+from intake.models import Case, CaseStatus, PartnerNotification, WebhookFormat
 from intake.webhooks import enqueue_delivery
 
 PARTNER_EVENTS: dict[str, str] = {
@@ -39,7 +40,7 @@ def referral_data(case: Case) -> dict:
 
 def record_partner_event(*, case_id: uuid.UUID) -> PartnerNotification | None:
     """Called inside the transaction of a status change; a no-op for desk cases."""
-    case = Case.objects.select_related("decision", "partner").get(pk=case_id)
+    case = Case.objects.select_related("decision", "partner", "patient").get(pk=case_id)
     if case.partner is None:
         return None
     event_type = PARTNER_EVENTS[case.status]
@@ -50,7 +51,9 @@ def record_partner_event(*, case_id: uuid.UUID) -> PartnerNotification | None:
         payload={
             "type": event_type,
             "timestamp": timezone.now().isoformat(),
-            "data": referral_data(case),
+            "data": referral_bundle(case)
+            if case.partner.webhook_format == WebhookFormat.FHIR
+            else referral_data(case),
         },
         state=(
             PartnerNotification.State.PENDING

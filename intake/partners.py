@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import transaction
 
-from intake.models import Partner, PartnerAPIKey
+from intake.models import Partner, PartnerAPIKey, WebhookFormat
 from intake.webhooks import validate_partner_url
 
 
@@ -37,16 +37,21 @@ def issue_api_key(*, partner: Partner, name: str = "") -> str:
 
 
 @transaction.atomic
-def create_partner(*, name: str, webhook_url: str = "") -> tuple[Partner, str]:
+def create_partner(
+    *, name: str, webhook_url: str = "", webhook_format: str = WebhookFormat.JSON
+) -> tuple[Partner, str]:
     """Create a partner with its first API key; returns the partner and the key in clear."""
     name = name.strip()
     if not name:
         raise ValidationError({"name": ["A partner needs a name."]})
     if Partner.objects.filter(name__iexact=name).exists():
         raise ValidationError({"name": [f"A partner named “{name}” already exists."]})
+    if webhook_format not in WebhookFormat.values:
+        raise ValidationError({"webhook_format": [f"Use one of: {', '.join(WebhookFormat.values)}."]})
     partner = Partner.objects.create(
         name=name,
         webhook_url=validate_webhook_url(webhook_url),
         webhook_secret=new_webhook_secret(),
+        webhook_format=webhook_format,
     )
     return partner, issue_api_key(partner=partner)

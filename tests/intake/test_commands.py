@@ -46,6 +46,13 @@ def test_create_partner_refuses_a_duplicate_name_and_a_bad_url():
 
 
 @pytest.mark.django_db
+def test_create_partner_may_choose_fhir_webhooks():
+    payload = json.loads(run("create_partner", "FHIR Clinic", "--webhook-format", "fhir", "--json"))
+
+    assert Partner.objects.get(id=payload["id"]).webhook_format == "fhir"
+
+
+@pytest.mark.django_db
 def test_seed_demo_refuses_without_debug_unless_forced(settings):
     settings.DEBUG = False
     with pytest.raises(CommandError, match="--force"):

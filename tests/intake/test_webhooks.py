@@ -7,6 +7,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from django.utils import timezone
+from fhir.resources.R4B.bundle import Bundle
 from standardwebhooks import Webhook
 
 from intake import webhooks
@@ -83,6 +84,24 @@ def test_a_decision_reaches_the_partner_signed_per_standard_webhooks(receiver):
     notification.refresh_from_db()
     assert notification.state == "delivered" and notification.attempts == 1
     assert WebhookAttempt.objects.get(notification=notification).status_code == 200
+
+
+@pytest.mark.django_db
+def test_a_fhir_partner_receives_the_referrals_fhir_bundle(receiver):
+    endpoint = receiver()
+    partner, _ = make_partner(webhook_url=endpoint.url, webhook_format="fhir")
+    case = decided_partner_case(partner)
+
+    webhooks.deliver(notification_id=PartnerNotification.objects.get(case=case).pk)
+
+    ((headers, body),) = endpoint.received
+    payload = Webhook(partner.webhook_secret).verify(body, headers)
+    assert payload["type"] == "referral.decided"
+    Bundle.model_validate(payload["data"])
+    resources = {entry["resource"]["resourceType"]: entry["resource"] for entry in payload["data"]["entry"]}
+    assert resources["ServiceRequest"]["id"] == str(case.pk)
+    assert resources["Task"]["status"] == "completed"
+    assert "Provenance" in resources
 
 
 @pytest.mark.django_db

@@ -3,6 +3,7 @@ import json
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
+from intake.models import WebhookFormat
 from intake.partners import create_partner
 
 
@@ -12,11 +13,17 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("name")
         parser.add_argument("--webhook-url", default="")
+        parser.add_argument(
+            "--webhook-format",
+            choices=WebhookFormat.values,
+            default=WebhookFormat.JSON,
+            help="what webhooks carry as data: the referral JSON (default) or its FHIR R4 Bundle",
+        )
         parser.add_argument("--json", action="store_true", dest="as_json", help="print one JSON object")
 
-    def handle(self, *args, name: str, webhook_url: str, as_json: bool, **options):
+    def handle(self, *args, name: str, webhook_url: str, webhook_format: str, as_json: bool, **options):
         try:
-            partner, key = create_partner(name=name, webhook_url=webhook_url)
+            partner, key = create_partner(name=name, webhook_url=webhook_url, webhook_format=webhook_format)
         except ValidationError as exc:
             raise CommandError("; ".join(m for ms in exc.message_dict.values() for m in ms)) from exc
         if as_json:
