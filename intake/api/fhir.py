@@ -1,6 +1,8 @@
 """The FHIR R4 door of the partner API: same keys, same idempotency, same rules as the
 JSON referrals; resources in, resources out, errors as an OperationOutcome."""
 
+from collections.abc import Callable
+
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import serializers
@@ -22,7 +24,7 @@ from intake.fhir.communication import answer_from_fhir, issues_from_answer_error
 from intake.fhir.inbound import FHIRInputError, Issue, issues_from_field_errors, referral_from_fhir
 from intake.fhir.outbound import referral_bundle, service_request
 from intake.fhir.outcome import operation_outcome, outcome_from_problem
-from intake.models import Case, ReadAccess
+from intake.models import Case, Partner, ReadAccess
 from intake.referrals import DuplicateReferral, partner_actor, partner_case, submit_referral
 from intake.services import answer_information
 from intake.workflow import TransitionError
@@ -116,6 +118,19 @@ class FHIRView(APIView):
     def get_exception_handler(self):
         return lambda exc, context: outcome_from_problem(problem_exception_handler(exc, context))
 
+    def create_once(
+        self, request: Request, submit: Callable[[Partner, object], tuple[int, dict]]
+    ) -> Response:
+        """Run `submit(partner, body)` at most once per Idempotency-Key, as the JSON door does."""
+        partner, data = partner_of(request), request.data
+        status, body, replayed = answer_once(
+            request, partner=partner, data=data, submit=lambda: submit(partner, data)
+        )
+        response = Response(body, status=status, content_type=FHIR_JSON)
+        if replayed:
+            response["Idempotent-Replayed"] = "true"
+        return response
+
 
 class ServiceRequestCreateView(FHIRView):
     """Refer a patient with a FHIR R4 ServiceRequest."""
@@ -140,16 +155,9 @@ class ServiceRequestCreateView(FHIRView):
         examples=[OpenApiExample("A knee referral", value=EXAMPLE_SERVICE_REQUEST, request_only=True)],
     )
     def post(self, request: Request) -> Response:
-        partner = partner_of(request)
-        data = request.data
-        status, body, replayed = answer_once(
-            request, partner=partner, data=data, submit=lambda: _submit(partner, data)
-        )
-        response = Response(body, status=status, content_type=FHIR_JSON)
-        if status == 201:
-            response["Location"] = f"/api/v1/referrals/{body['id']}/fhir"
-        if replayed:
-            response["Idempotent-Replayed"] = "true"
+        response = self.create_once(request, _submit)
+        if response.status_code == 201:
+            response["Location"] = f"/api/v1/referrals/{response.data['id']}/fhir"
         return response
 
 
@@ -235,15 +243,7 @@ class CommunicationCreateView(FHIRView):
         examples=[OpenApiExample("An answer", value=EXAMPLE_COMMUNICATION, request_only=True)],
     )
     def post(self, request: Request) -> Response:
-        partner = partner_of(request)
-        data = request.data
-        status, body, replayed = answer_once(
-            request, partner=partner, data=data, submit=lambda: _answer(partner, data)
-        )
-        response = Response(body, status=status, content_type=FHIR_JSON)
-        if replayed:
-            response["Idempotent-Replayed"] = "true"
-        return response
+        return self.create_once(request, _answer)
 
 
 def _answer(partner, data) -> tuple[int, dict]:
