@@ -326,6 +326,9 @@ WEBHOOK_ALLOW_PRIVATE_ADDRESSES = env_bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", DE
 REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # ASCII output (\u escapes): an error that quotes a lone surrogate from the input
+    # must still be encodable; clients read the same JSON either way.
+    "UNICODE_JSON": False,
     "EXCEPTION_HANDLER": "intake.api.problems.exception_handler",
     "DEFAULT_THROTTLE_CLASSES": ["intake.api.auth.PartnerRateThrottle"],
     "DEFAULT_AUTHENTICATION_CLASSES": [

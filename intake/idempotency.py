@@ -26,7 +26,8 @@ class IdempotencyConflict(Exception):
 def request_hash(data) -> str:
     """The body's fingerprint, blind to key order and white space."""
     canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    # surrogatepass: a lone surrogate in the body must give a hash, not a crash.
+    return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def _claim(*, partner: Partner, key: str, fingerprint: str) -> IdempotencyRecord | None:
@@ -85,11 +86,13 @@ def run_once(
             raise IdempotencyConflict(
                 409, "A request with this Idempotency-Key is still being processed; retry in a few seconds."
             )
-        return existing.response_status, existing.response_body, True
+        return existing.response_status, json.loads(existing.response_body), True
     try:
         with transaction.atomic():
             status, body = handler()
-            IdempotencyRecord.objects.filter(pk=record.pk).update(response_status=status, response_body=body)
+            IdempotencyRecord.objects.filter(pk=record.pk).update(
+                response_status=status, response_body=json.dumps(body)
+            )
     except BaseException:
         # Nothing was done: free the key so the partner's retry can run.
         IdempotencyRecord.objects.filter(pk=record.pk, response_status__isnull=True).delete()

@@ -452,7 +452,9 @@ class IdempotencyRecord(models.Model):
     request_hash = models.CharField(max_length=64)
     # NULL while the first request is still being processed.
     response_status = models.PositiveSmallIntegerField(null=True, blank=True)
-    response_body = models.JSONField(null=True, blank=True)
+    # JSON as ASCII text, not jsonb: an error message may quote the partner's input,
+    # and jsonb refuses a NUL character or a lone surrogate in it.
+    response_body = models.TextField(null=True, blank=True)  # noqa: DJ001
     created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField()
 

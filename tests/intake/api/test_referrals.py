@@ -241,6 +241,21 @@ def test_a_validation_error_is_replayed_too_and_keys_are_per_partner():
     assert other_partner.status_code == 201
 
 
+@pytest.mark.django_db
+@pytest.mark.parametrize("odd", ["nul\u0000here", "lone\ud800surrogate"])
+def test_an_error_that_quotes_odd_characters_is_stored_and_replayed(odd):
+    # Found by schemathesis: the 400 quotes the bad site, and jsonb refused to store it.
+    client = client_for(key=make_partner()[1])
+    bad = body(affected_sites=[odd])
+
+    first = post(client, bad, **{"Idempotency-Key": "odd"})
+    again = post(client, bad, **{"Idempotency-Key": "odd"})
+
+    assert first.status_code == again.status_code == 400
+    assert again["Idempotent-Replayed"] == "true" and again.json() == first.json()
+    assert first.json()["errors"][0]["field"] == "affected_sites.0"
+
+
 @committed_db
 def test_twenty_concurrent_retries_with_one_key_make_one_referral():
     assert connection.vendor == "postgresql"
