@@ -54,8 +54,9 @@ def _send(case: Case, level: int, recipients: list[str], now) -> None:
     hours = int(late.total_seconds() // 3600)
     subject = f"[Clinic review] Level {level}: case overdue by {hours} h ({case.get_priority_display()})"
     body = (
+        # Email leaves the clinic's systems: the record number and a link, not the patient's name.
         f"A case is waiting for a specialist past its due time.\n\n"
-        f"Patient: {case.patient.family_name}, {case.patient.given_name} (MRN {case.patient.mrn})\n"
+        f"Patient MRN: {case.patient.mrn}\n"
         f"Condition: {case.condition_code}\n"
         f"Priority: {case.get_priority_display()}\n"
         f"Received: {timezone.localtime(case.created_at):%Y-%m-%d %H:%M}\n"

@@ -1,6 +1,9 @@
+import threading
 from datetime import timedelta
 
 import pytest
+from django.core import mail
+from django.db import connection
 from django.utils import timezone
 
 from intake.models import Case
@@ -8,6 +11,7 @@ from recommendations.escalation import escalate_overdue
 from recommendations.models import Escalation
 from recommendations.services import make_draft
 from tests.factories import make_case, make_patient, make_user
+from tests.support import committed_db
 
 
 def overdue_by(hours: float, **fields) -> Case:
@@ -39,7 +43,8 @@ def test_overdue_cases_are_emailed_to_the_specialists_once_per_level(specialists
     assert subjects[0].startswith("[Clinic review] Level 1") and subjects[2].startswith(
         "[Clinic review] Level 2"
     )
-    assert any("Verylate" in m.body and str(very_late.pk) in m.body for m in mailoutbox)
+    assert any(very_late.patient.mrn in m.body and str(very_late.pk) in m.body for m in mailoutbox)
+    assert not any("Verylate" in m.body or "Verylate" in m.subject for m in mailoutbox)  # no names by email
     assert Escalation.objects.filter(case=late).count() == 1
 
 
@@ -72,3 +77,31 @@ class BrokenBackend:
 
     def send_messages(self, messages):
         raise ConnectionRefusedError("smtp down")
+
+
+@committed_db
+def test_four_sweeps_at_once_still_send_each_escalation_once(settings):
+    # Given two overdue cases and four beat sweeps racing (two beats misconfigured, a retry...)
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    mail.outbox = []
+    make_user("dr_a", group="Specialists", email="a@clinic.example")
+    cases = [overdue_by(2), overdue_by(30)]
+    barrier = threading.Barrier(4)
+    counts = []
+
+    def sweep() -> None:
+        barrier.wait()
+        try:
+            counts.append(escalate_overdue())
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=sweep) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    # Then 3 emails in all (level 1 twice, level 2 once), however the work was split
+    assert sum(counts) == 3 and len(mail.outbox) == 3
+    assert Escalation.objects.filter(case__in=cases).count() == 3
