@@ -19,8 +19,9 @@ class DuplicateReferral(Exception):
         super().__init__(f"Referral {existing.external_id} already exists as {existing.pk}.")
 
 
-def partner_actor(partner: Partner) -> Actor:
-    return Actor(label=f"partner: {partner.name}")
+def partner_actor(partner: Partner, *, via: str = "") -> Actor:
+    """`via` names the door (FHIR) when it is not the JSON API, for the timeline."""
+    return Actor(label=f"partner: {partner.name}" + (f" (via {via})" if via else ""))
 
 
 def _contradicts(patient: Patient, *, phone: str, email: str) -> bool:
@@ -64,7 +65,7 @@ def match_or_create_patient(person: dict) -> tuple[Patient, bool]:
 
 
 @transaction.atomic
-def submit_referral(*, partner: Partner, referral: dict) -> Case:
+def submit_referral(*, partner: Partner, referral: dict, via: str = "") -> Case:
     """Open a case from a validated referral body (intake.api.serializers.ReferralSerializer)."""
     external_id = referral["external_id"]
     existing = Case.objects.filter(partner=partner, external_id=external_id).first()
@@ -75,7 +76,7 @@ def submit_referral(*, partner: Partner, referral: dict) -> Case:
         with transaction.atomic():
             return create_case(
                 patient=patient,
-                actor=partner_actor(partner),
+                actor=partner_actor(partner, via=via),
                 partner=partner,
                 external_id=external_id,
                 condition_code=referral["condition"]["icd10"],

@@ -170,7 +170,7 @@ def _submit(partner, data) -> tuple[int, dict]:
     if not serializer.is_valid():
         return 400, operation_outcome(issues_from_field_errors(flatten_errors(serializer.errors)))
     try:
-        case = submit_referral(partner=partner, referral=serializer.validated_data)
+        case = submit_referral(partner=partner, referral=serializer.validated_data, via="FHIR")
     except DuplicateReferral as exc:
         existing = exc.existing
         return 409, operation_outcome(
@@ -270,7 +270,7 @@ def _answer(partner, data) -> tuple[int, dict]:
     try:
         answer_information(
             case=case,
-            actor=partner_actor(partner),
+            actor=partner_actor(partner, via="FHIR"),
             answer=valid["answer"],
             condition_code=valid["condition"]["icd10"] if "condition" in valid else None,
             condition_text=valid["condition"].get("description") if "condition" in valid else None,

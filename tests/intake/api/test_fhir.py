@@ -83,6 +83,7 @@ def test_a_contained_service_request_opens_a_referral():
     assert (case.partner, case.external_id, case.status) == (partner, "20170201-0001", CaseStatus.RECEIVED)
     assert (case.patient.given_name, case.patient.family_name) == ("Peter James", "Chalmers")
     assert case.condition_code == "E84.0"
+    assert case.events.get().actor_label == f"partner: {partner.name} (via FHIR)"  # the timeline says how
     assert created["identifier"][0]["value"] == "20170201-0001"
     assert created["status"] == "active"
 
