@@ -64,6 +64,12 @@ TABLE: dict[str, tuple[str, str, dict | None, tuple[str, ...]]] = {
         ("401", "403", "403", "ok", "ok"),
     ),
     "api:fhir-communication": ("POST", "/api/v1/fhir/Communication", {}, ("401", "403", "403", "ok", "ok")),
+    "api:fhir-screening-questionnaire": (
+        "GET",
+        "/api/v1/fhir/Questionnaire/referral-screening",
+        None,
+        ("401", "ok", "ok", "ok", "ok"),
+    ),
     "api:conditions": ("GET", "/api/v1/conditions/", None, ("401", "ok", "ok", "ok", "ok")),
     "api:body-sites": ("GET", "/api/v1/body-sites/", None, ("401", "ok", "ok", "ok", "ok")),
     "schema": ("GET", "/api/schema/", None, ("ok",) * 5),

@@ -13,7 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from intake.api.auth import partner_of
+from intake.api.auth import IsPartnerOrStaff, partner_of
 from intake.api.errors import flatten_errors
 from intake.api.problems import exception_handler as problem_exception_handler
 from intake.api.serializers import InformationSerializer, ReferralSerializer
@@ -22,7 +22,7 @@ from intake.audit import record_reads
 from intake.fhir import BODY_SITE_SYSTEM, FHIR_JSON, ICD10_CM, SCREENING_QUESTIONNAIRE
 from intake.fhir.communication import answer_from_fhir, issues_from_answer_errors
 from intake.fhir.inbound import FHIRInputError, Issue, issues_from_field_errors, referral_from_fhir
-from intake.fhir.outbound import referral_bundle, service_request
+from intake.fhir.outbound import referral_bundle, screening_questionnaire, service_request
 from intake.fhir.outcome import operation_outcome, outcome_from_problem
 from intake.models import Case, Partner, ReadAccess
 from intake.referrals import DuplicateReferral, partner_actor, partner_case, submit_referral
@@ -279,3 +279,24 @@ def _answer(partner, data) -> tuple[int, dict]:
     except TransitionError as exc:
         return 409, operation_outcome([Issue("conflict", str(exc))])
     return 200, referral_bundle(partner_case(partner=partner, case_id=case_id))
+
+
+class ScreeningQuestionnaireView(FHIRView):
+    """The Questionnaire a referral's screening answers follow."""
+
+    permission_classes = [IsPartnerOrStaff]
+
+    @extend_schema(
+        operation_id="getFhirScreeningQuestionnaire",
+        summary="The screening Questionnaire of a FHIR referral",
+        description=(
+            f"The Questionnaire `{SCREENING_QUESTIONNAIRE}`: the linkIds a referral's "
+            "QuestionnaireResponse must answer."
+        ),
+        responses={
+            (200, FHIR_JSON): OpenApiResponse(OpenApiTypes.OBJECT, description="A Questionnaire"),
+            **OUTCOMES,
+        },
+    )
+    def get(self, request: Request) -> Response:
+        return Response(screening_questionnaire(), content_type=FHIR_JSON)

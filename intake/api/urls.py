@@ -15,6 +15,11 @@ urlpatterns = [
     path("referrals/<uuid:pk>/withdraw/", views.ReferralWithdrawView.as_view(), name="referral-withdraw"),
     path("referrals/<uuid:pk>/fhir", fhir.ReferralFHIRView.as_view(), name="referral-fhir"),
     path("fhir/ServiceRequest", fhir.ServiceRequestCreateView.as_view(), name="fhir-service-request"),
+    path(
+        "fhir/Questionnaire/referral-screening",
+        fhir.ScreeningQuestionnaireView.as_view(),
+        name="fhir-screening-questionnaire",
+    ),
     path("fhir/Communication", fhir.CommunicationCreateView.as_view(), name="fhir-communication"),
     path("conditions/", views.ConditionListView.as_view(), name="conditions"),
     path("body-sites/", views.BodySiteListView.as_view(), name="body-sites"),

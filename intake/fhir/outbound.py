@@ -7,8 +7,15 @@ import uuid
 from django.utils import timezone
 
 from intake.body_sites import BODY_SITES
-from intake.fhir import BASE, BODY_SITE_SYSTEM, DECISION_SYSTEM, ICD10_CM, STATUS_SYSTEM
-from intake.models import Case, CaseStatus, Priority
+from intake.fhir import (
+    BASE,
+    BODY_SITE_SYSTEM,
+    DECISION_SYSTEM,
+    ICD10_CM,
+    SCREENING_QUESTIONNAIRE,
+    STATUS_SYSTEM,
+)
+from intake.models import CONTRAINDICATION_LABELS, Case, CaseStatus, Priority
 
 # FHIR Task.status for each case status; businessStatus carries ours exactly.
 TASK_STATUS = {
@@ -156,4 +163,36 @@ def referral_bundle(case: Case) -> dict:
         "type": "collection",
         "timestamp": timezone.now().isoformat(),
         "entry": [{"fullUrl": _urn(key), "resource": resource} for key, resource in entries],
+    }
+
+
+def screening_questionnaire() -> dict:
+    """The Questionnaire a referral's screening answers follow (its linkIds are what
+    intake.fhir.inbound reads)."""
+    questions = [
+        {"linkId": name, "text": f"{label}?", "type": "boolean", "required": True}
+        for name, label in CONTRAINDICATION_LABELS.items()
+    ]
+    questions += [
+        {
+            "linkId": "consent_obtained",
+            "text": "Has the patient given informed consent to the consult?",
+            "type": "boolean",
+            "required": True,
+        },
+        {"linkId": "goals", "text": "The patient's goals for treatment", "type": "text", "required": False},
+    ]
+    return {
+        "resourceType": "Questionnaire",
+        "id": "referral-screening",
+        "url": SCREENING_QUESTIONNAIRE,
+        "name": "ReferralScreening",
+        "title": "Stem cell therapy referral: screening answers",
+        "status": "active",
+        "subjectType": ["Patient"],
+        "description": (
+            "Every boolean item must be answered true or false with valueBoolean; a missing answer "
+            "is refused, never taken as false."
+        ),
+        "item": questions,
     }

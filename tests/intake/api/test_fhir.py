@@ -337,3 +337,30 @@ def test_an_answer_must_name_one_of_your_referrals_and_say_something():
     [issue] = outcome(post_to(fhir_client(), "Communication", communication(case_id, "Mine now")), 404)
     assert issue["code"] == "not-found"
     assert Case.objects.get(pk=case_id).status == "needs_information"
+
+
+@pytest.mark.django_db
+def test_a_partner_can_fetch_the_screening_questionnaire_and_answer_it():
+    # Given the Questionnaire as a partner's system would fetch it
+    client = fhir_client()
+    response = client.get("/api/v1/fhir/Questionnaire/referral-screening")
+    assert response.status_code == 200 and response["Content-Type"] == FHIR_JSON
+    questionnaire = response.json()
+
+    # When every required item is answered false, and consent true
+    answers = {
+        "resourceType": "QuestionnaireResponse",
+        "id": "screening",
+        "questionnaire": questionnaire["url"],
+        "status": "completed",
+        "item": [
+            {"linkId": item["linkId"], "answer": [{"valueBoolean": item["linkId"] == "consent_obtained"}]}
+            for item in questionnaire["item"]
+            if item["type"] == "boolean"
+        ],
+    }
+    request = physiotherapy_referral()
+    request["contained"][-1] = answers
+
+    # Then the referral is accepted
+    assert post(client, request).status_code == 201

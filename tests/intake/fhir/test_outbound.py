@@ -5,8 +5,11 @@ import json
 
 import pytest
 from fhir.resources.R4B.bundle import Bundle
+from fhir.resources.R4B.questionnaire import Questionnaire
 
-from intake.fhir.outbound import referral_bundle, task_id
+from intake.fhir import SCREENING_QUESTIONNAIRE
+from intake.fhir.inbound import YES_NO_ITEMS
+from intake.fhir.outbound import referral_bundle, screening_questionnaire, task_id
 from intake.models import Case, CaseStatus, Priority
 from intake.workflow import SYSTEM, transition
 from recommendations import review
@@ -110,3 +113,14 @@ def test_the_task_keeps_one_id_and_names_the_due_time():
     assert first["id"] == later["id"] == str(task_id(case))
     assert later["restriction"]["period"]["end"] == case.due_at.isoformat()
     assert later["lastModified"] >= first["lastModified"]
+
+
+def test_the_screening_questionnaire_asks_what_the_reader_needs():
+    questionnaire = screening_questionnaire()
+    Questionnaire.model_validate(questionnaire)
+
+    required = {item["linkId"] for item in questionnaire["item"] if item["required"]}
+
+    assert questionnaire["url"] == SCREENING_QUESTIONNAIRE
+    assert required == set(YES_NO_ITEMS)
+    assert {item["linkId"] for item in questionnaire["item"]} - required == {"goals"}
