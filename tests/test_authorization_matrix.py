@@ -70,6 +70,7 @@ TABLE: dict[str, tuple[str, str, dict | None, tuple[str, ...]]] = {
         None,
         ("401", "ok", "ok", "ok", "ok"),
     ),
+    "api:fhir-task": ("POST", "/api/v1/fhir/Task", {}, ("401", "403", "403", "ok", "ok")),
     "api:conditions": ("GET", "/api/v1/conditions/", None, ("401", "ok", "ok", "ok", "ok")),
     "api:body-sites": ("GET", "/api/v1/body-sites/", None, ("401", "ok", "ok", "ok", "ok")),
     "schema": ("GET", "/api/schema/", None, ("ok",) * 5),

@@ -16,17 +16,17 @@ from rest_framework.views import APIView
 from intake.api.auth import IsPartnerOrStaff, partner_of
 from intake.api.errors import flatten_errors
 from intake.api.problems import exception_handler as problem_exception_handler
-from intake.api.serializers import InformationSerializer, ReferralSerializer
+from intake.api.serializers import InformationSerializer, ReferralSerializer, WithdrawSerializer
 from intake.api.views import IDEMPOTENCY_HEADER, answer_once
 from intake.audit import record_reads
 from intake.fhir import BODY_SITE_SYSTEM, FHIR_JSON, ICD10_CM, SCREENING_QUESTIONNAIRE
-from intake.fhir.communication import answer_from_fhir, issues_from_answer_errors
+from intake.fhir.followups import answer_from_fhir, issues_from_answer_errors, withdrawal_from_fhir
 from intake.fhir.inbound import FHIRInputError, Issue, issues_from_field_errors, referral_from_fhir
 from intake.fhir.outbound import referral_bundle, screening_questionnaire, service_request
 from intake.fhir.outcome import operation_outcome, outcome_from_problem
 from intake.models import Case, Partner, ReadAccess
 from intake.referrals import DuplicateReferral, partner_actor, partner_case, submit_referral
-from intake.services import answer_information
+from intake.services import answer_information, withdraw_case
 from intake.workflow import TransitionError
 
 
@@ -275,6 +275,65 @@ def _answer(partner, data) -> tuple[int, dict]:
             condition_code=valid["condition"]["icd10"] if "condition" in valid else None,
             condition_text=valid["condition"].get("description") if "condition" in valid else None,
             affected_sites=valid.get("affected_sites"),
+        )
+    except TransitionError as exc:
+        return 409, operation_outcome([Issue("conflict", str(exc))])
+    return 200, referral_bundle(partner_case(partner=partner, case_id=case_id))
+
+
+EXAMPLE_ABORT_TASK = {
+    "resourceType": "Task",
+    "status": "requested",
+    "intent": "order",
+    "code": {"coding": [{"system": "http://hl7.org/fhir/CodeSystem/task-code", "code": "abort"}]},
+    "focus": {"reference": "ServiceRequest/3f6c1c55-8f43-4b7e-9b8e-3c1f3f2f8a10"},
+    "reasonCode": {"text": "The patient chose another clinic."},
+}
+
+
+class TaskCreateView(FHIRView):
+    """Withdraw a referral with a FHIR Task whose code is `abort`."""
+
+    @extend_schema(
+        operation_id="withdrawWithFhirTask",
+        summary="Withdraw a referral with a FHIR R4 Task (code abort)",
+        description=(
+            "A Task with code `abort` (system `http://hl7.org/fhir/CodeSystem/task-code`), `focus` "
+            "the referral's `ServiceRequest/<id>`, and the reason in `reasonCode.text`. A referral "
+            "that is already decided cannot be withdrawn (409). The withdrawal is recorded on the "
+            "referral's timeline (no separate Task is kept), so the response is `200` with the "
+            "referral's Bundle: its ServiceRequest revoked, its Task cancelled."
+        ),
+        parameters=[IDEMPOTENCY_HEADER],
+        request={FHIR_JSON: OpenApiTypes.OBJECT},
+        responses={
+            (200, FHIR_JSON): OpenApiResponse(OpenApiTypes.OBJECT, description="A Bundle"),
+            **OUTCOMES,
+        },
+        examples=[OpenApiExample("A withdrawal", value=EXAMPLE_ABORT_TASK, request_only=True)],
+    )
+    def post(self, request: Request) -> Response:
+        return self.create_once(request, _withdraw)
+
+
+def _withdraw(partner, data) -> tuple[int, dict]:
+    try:
+        case_id, reason = withdrawal_from_fhir(data)
+    except FHIRInputError as exc:
+        return 400, operation_outcome(exc.issues)
+    serializer = WithdrawSerializer(data={"reason": reason})
+    if not serializer.is_valid():
+        issues = flatten_errors(serializer.errors)["reason"]
+        return 400, operation_outcome([Issue("value", message, "Task.reasonCode") for message in issues])
+    try:
+        case = partner_case(partner=partner, case_id=case_id)
+    except Case.DoesNotExist:
+        return 404, operation_outcome(
+            [Issue("not-found", "No such referral, or it belongs to another partner.", "Task.focus")]
+        )
+    try:
+        withdraw_case(
+            case=case, actor=partner_actor(partner, via="FHIR"), reason=serializer.validated_data["reason"]
         )
     except TransitionError as exc:
         return 409, operation_outcome([Issue("conflict", str(exc))])

@@ -20,6 +20,7 @@ urlpatterns = [
         fhir.ScreeningQuestionnaireView.as_view(),
         name="fhir-screening-questionnaire",
     ),
+    path("fhir/Task", fhir.TaskCreateView.as_view(), name="fhir-task"),
     path("fhir/Communication", fhir.CommunicationCreateView.as_view(), name="fhir-communication"),
     path("conditions/", views.ConditionListView.as_view(), name="conditions"),
     path("body-sites/", views.BodySiteListView.as_view(), name="body-sites"),

@@ -52,6 +52,18 @@ def communication(case_id, text: str, **fields) -> dict:
     } | fields
 
 
+def abort(case_id, reason: str) -> dict:
+    """A Task asking to withdraw the referral, as FHIR's task-code 'abort' says."""
+    return {
+        "resourceType": "Task",
+        "status": "requested",
+        "intent": "order",
+        "code": {"coding": [{"system": "http://hl7.org/fhir/CodeSystem/task-code", "code": "abort"}]},
+        "focus": {"reference": f"ServiceRequest/{case_id}"},
+        "reasonCode": {"text": reason},
+    }
+
+
 def outcome(response, status: int) -> list[dict]:
     """The OperationOutcome's issues, after checking it is one and valid FHIR."""
     assert response.status_code == status, response.content
@@ -268,13 +280,37 @@ def test_a_withdrawn_referral_reads_as_a_revoked_request_and_a_cancelled_task():
     partner, key = make_partner()
     client = fhir_client(key)
     case_id = post(client, physiotherapy_referral()).json()["id"]
-    client.post(f"/api/v1/referrals/{case_id}/withdraw/", {"reason": "Patient moved away."}, format="json")
 
+    response = post_to(client, "Task", abort(case_id, "Patient moved away."))
+
+    assert response.status_code == 200, response.content
+    Bundle.model_validate(response.json())
     resources = bundle_of(client, case_id)
 
     assert resources["ServiceRequest"]["status"] == "revoked"
     assert resources["Task"]["status"] == "cancelled"
     assert "Provenance" not in resources
+    event = Case.objects.get(pk=case_id).events.get(to_status="withdrawn")
+    assert (event.note, event.actor_label) == ("Patient moved away.", f"partner: {partner.name} (via FHIR)")
+
+
+@pytest.mark.django_db
+def test_a_decided_referral_cannot_be_withdrawn_and_other_tasks_are_not_acted_on():
+    _, key = make_partner()
+    client = fhir_client(key)
+    case_id = post(client, knee_referral_bundle()).json()["id"]
+    make_draft(case_id=case_id)
+    review.approve_draft(case_id=case_id, user=make_user(group="Specialists"))
+
+    [issue] = outcome(post_to(client, "Task", abort(case_id, "Too late?")), 409)
+    assert issue["code"] == "conflict" and "already decided" in issue["diagnostics"]
+
+    suspend = abort(case_id, "Hold on") | {
+        "code": {"coding": [{"system": "http://hl7.org/fhir/CodeSystem/task-code", "code": "suspend"}]}
+    }
+    [issue] = outcome(post_to(client, "Task", suspend), 400)
+    assert issue["expression"] == ["Task.code"]
+    assert Case.objects.get(pk=case_id).status == "decided"
 
 
 # --- answering the specialist's question in FHIR ---------------------------------------------

@@ -1,16 +1,19 @@
-"""A FHIR Communication answering the specialist's open question on a referral: the
-FHIR twin of POST /api/v1/referrals/{id}/information/.
+"""A FHIR partner's follow-ups on its referral, the twins of the JSON door's:
+a Communication answers the specialist's question (POST .../information/), and a
+Task with code `abort` withdraws the referral (POST .../withdraw/).
 
-The answer is recorded on the case's timeline, as from the JSON door; no separate
-Communication resource is kept."""
+Both are recorded on the case's timeline, as from the JSON door; no separate
+Communication or Task resource is kept."""
 
 import re
 import uuid
 
 from fhir.resources.R4B.communication import Communication
+from fhir.resources.R4B.task import Task
 
 from intake.fhir.inbound import FHIRInputError, Issue, Reader, resolver, validated
 
+TASK_CODES = "http://hl7.org/fhir/CodeSystem/task-code"
 REFERRAL_REFERENCE = re.compile(r"^(?:ServiceRequest/|urn:uuid:)([0-9a-fA-F-]{36})$")
 
 
@@ -51,10 +54,17 @@ def answer_from_fhir(body) -> tuple[uuid.UUID, dict]:
     return referral_id, answer
 
 
-def _referral_id(message: dict, issues: list[Issue]) -> uuid.UUID | None:
-    references = [
-        ref.get("reference", "") for field in ("basedOn", "partOf", "about") for ref in message.get(field, [])
-    ]
+def _referral_id(
+    resource: dict,
+    issues: list[Issue],
+    *,
+    fields=("basedOn", "partOf", "about"),
+    where="Communication.basedOn",
+) -> uuid.UUID | None:
+    references = []
+    for field in fields:
+        value = resource.get(field, [])
+        references += [ref.get("reference", "") for ref in (value if isinstance(value, list) else [value])]
     ids = {match.group(1).lower() for ref in references if (match := REFERRAL_REFERENCE.match(ref))}
     try:
         if len(ids) == 1:
@@ -64,12 +74,49 @@ def _referral_id(message: dict, issues: list[Issue]) -> uuid.UUID | None:
     issues.append(
         Issue(
             "required",
-            "Name the one referral this answers, as basedOn: ServiceRequest/<id>, with the id we gave "
-            "when it was created.",
-            "Communication.basedOn",
+            f"Name the one referral this is about, as {where.split('.')[1]}: ServiceRequest/<id>, with "
+            "the id we gave when it was created.",
+            where,
         )
     )
     return None
+
+
+def withdrawal_from_fhir(body) -> tuple[uuid.UUID, str]:
+    """(the referral's id, the reason) from a Task asking to abort it. Raises FHIRInputError."""
+    if not isinstance(body, dict) or body.get("resourceType") != "Task":
+        raise FHIRInputError(
+            [Issue("not-supported", "Send a Task with code 'abort' to withdraw a referral.", "resourceType")]
+        )
+    task = validated(Task, body, "Task")
+    issues: list[Issue] = []
+    codes = [
+        c.get("code") for c in (task.get("code") or {}).get("coding", []) if c.get("system") == TASK_CODES
+    ]
+    if codes != ["abort"]:
+        issues.append(
+            Issue(
+                "not-supported",
+                f"The only Task we act on is a request to withdraw: code 'abort' in system {TASK_CODES}.",
+                "Task.code",
+            )
+        )
+    referral_id = _referral_id(task, issues, fields=("focus",), where="Task.focus")
+    reason = "\n\n".join(
+        filter(
+            None,
+            [(task.get("reasonCode") or {}).get("text")]
+            + [(task.get("statusReason") or {}).get("text")]
+            + [note.get("text") for note in task.get("note", [])],
+        )
+    )
+    if not reason:
+        issues.append(
+            Issue("required", "Say why the referral is withdrawn, in reasonCode.text.", "Task.reasonCode")
+        )
+    if issues or referral_id is None:
+        raise FHIRInputError(issues)
+    return referral_id, reason
 
 
 def issues_from_answer_errors(errors: dict[str, list[str]]) -> list[Issue]:

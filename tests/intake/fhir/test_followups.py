@@ -1,4 +1,5 @@
-"""Reading a FHIR Communication as the answer to a specialist's question."""
+"""Reading a partner's FHIR follow-ups: a Communication as the answer to a specialist's
+question, a Task 'abort' as a withdrawal."""
 
 import uuid
 
@@ -7,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from intake.fhir import ICD10_CM
-from intake.fhir.communication import answer_from_fhir
+from intake.fhir.followups import answer_from_fhir, withdrawal_from_fhir
 from intake.fhir.inbound import FHIRInputError
 from tests.intake.fhir.examples import body_site, damaged, hl7
 
@@ -87,5 +88,50 @@ def test_a_damaged_answer_reads_or_fails_with_issues(data):
 
     try:
         answer_from_fhir(body)
+    except FHIRInputError as exc:
+        assert all(issue.diagnostics for issue in exc.issues)
+
+
+def abort_task(**fields) -> dict:
+    return {
+        "resourceType": "Task",
+        "status": "requested",
+        "intent": "order",
+        "code": {"coding": [{"system": "http://hl7.org/fhir/CodeSystem/task-code", "code": "abort"}]},
+        "focus": {"reference": f"ServiceRequest/{REFERRAL}"},
+        "reasonCode": {"text": "Patient declined."},
+    } | fields
+
+
+def test_an_abort_task_withdraws_with_its_reason_and_notes():
+    task = abort_task(note=[{"text": "Called on Monday."}])
+
+    assert withdrawal_from_fhir(task) == (REFERRAL, "Patient declined.\n\nCalled on Monday.")
+
+
+@pytest.mark.parametrize(
+    "task, place",
+    [
+        (abort_task(reasonCode=None), "Task.reasonCode"),
+        (abort_task(focus={"reference": "Patient/123"}), "Task.focus"),
+        (abort_task(code={"text": "please cancel"}), "Task.code"),
+        (message(), "resourceType"),
+    ],
+)
+def test_a_withdrawal_names_what_it_lacks(task, place):
+    task = {key: value for key, value in task.items() if value is not None}
+    with pytest.raises(FHIRInputError) as caught:
+        withdrawal_from_fhir(task)
+
+    assert place in [issue.expression for issue in caught.value.issues]
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_a_damaged_task_reads_or_fails_with_issues(data):
+    body = damaged(data, abort_task(note=[{"text": "x"}]))
+
+    try:
+        withdrawal_from_fhir(body)
     except FHIRInputError as exc:
         assert all(issue.diagnostics for issue in exc.issues)
