@@ -345,7 +345,9 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": (
         "Refer patients for a stem cell therapy consult, follow each referral, answer the "
         "specialist's questions, and receive the decision by signed webhook (Standard Webhooks). "
-        "Authenticate with `Authorization: Api-Key <key>`. Errors are application/problem+json."
+        "Authenticate with `Authorization: Api-Key <key>`. Errors are application/problem+json. "
+        "FHIR R4 partners use the `/api/v1/fhir/` endpoints and `/api/v1/referrals/{id}/fhir` "
+        "(application/fhir+json; errors as an OperationOutcome)."
     ),
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
