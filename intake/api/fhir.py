@@ -254,20 +254,9 @@ def _answer(partner, data) -> tuple[int, dict]:
     serializer = InformationSerializer(data=answer)
     if not serializer.is_valid():
         return 400, operation_outcome(issues_from_answer_errors(flatten_errors(serializer.errors)))
-    try:
-        case = partner_case(partner=partner, case_id=case_id)
-    except Case.DoesNotExist:
-        return 404, operation_outcome(
-            [
-                Issue(
-                    "not-found",
-                    "No such referral, or it belongs to another partner.",
-                    "Communication.basedOn",
-                )
-            ]
-        )
     valid = serializer.validated_data
-    try:
+
+    def answer(case: Case) -> None:
         answer_information(
             case=case,
             actor=partner_actor(partner, via="FHIR"),
@@ -276,6 +265,21 @@ def _answer(partner, data) -> tuple[int, dict]:
             condition_text=valid["condition"].get("description") if "condition" in valid else None,
             affected_sites=valid.get("affected_sites"),
         )
+
+    return _on_referral(partner, case_id, "Communication.basedOn", answer)
+
+
+def _on_referral(partner, case_id, where: str, act: Callable[[Case], object]) -> tuple[int, dict]:
+    """Do `act` to one of the partner's referrals; answer with its Bundle, or the
+    OperationOutcome of a referral not found (404) or in the wrong status (409)."""
+    try:
+        case = partner_case(partner=partner, case_id=case_id)
+    except Case.DoesNotExist:
+        return 404, operation_outcome(
+            [Issue("not-found", "No such referral, or it belongs to another partner.", where)]
+        )
+    try:
+        act(case)
     except TransitionError as exc:
         return 409, operation_outcome([Issue("conflict", str(exc))])
     return 200, referral_bundle(partner_case(partner=partner, case_id=case_id))
@@ -325,19 +329,13 @@ def _withdraw(partner, data) -> tuple[int, dict]:
     if not serializer.is_valid():
         issues = flatten_errors(serializer.errors)["reason"]
         return 400, operation_outcome([Issue("value", message, "Task.reasonCode") for message in issues])
-    try:
-        case = partner_case(partner=partner, case_id=case_id)
-    except Case.DoesNotExist:
-        return 404, operation_outcome(
-            [Issue("not-found", "No such referral, or it belongs to another partner.", "Task.focus")]
-        )
-    try:
-        withdraw_case(
-            case=case, actor=partner_actor(partner, via="FHIR"), reason=serializer.validated_data["reason"]
-        )
-    except TransitionError as exc:
-        return 409, operation_outcome([Issue("conflict", str(exc))])
-    return 200, referral_bundle(partner_case(partner=partner, case_id=case_id))
+    reason = serializer.validated_data["reason"]
+    return _on_referral(
+        partner,
+        case_id,
+        "Task.focus",
+        lambda case: withdraw_case(case=case, actor=partner_actor(partner, via="FHIR"), reason=reason),
+    )
 
 
 class ScreeningQuestionnaireView(FHIRView):
