@@ -2,11 +2,14 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.db import connection
 
 
 def wait_for(predicate, *, timeout: float = 30.0, interval: float = 0.1):
@@ -17,6 +20,30 @@ def wait_for(predicate, *, timeout: float = 30.0, interval: float = 0.1):
         time.sleep(interval)
         value = predicate()
     return value
+
+
+def at_once(*actions: Callable[[], object]) -> list[object]:
+    """Run each action in its own thread, all released together by a barrier, and
+    return what each returned or raised, in order. Each thread closes its own
+    database connection, so the race is between real PostgreSQL sessions."""
+    barrier = threading.Barrier(len(actions))
+    results: list[object] = [None] * len(actions)
+
+    def run(index: int, action: Callable[[], object]) -> None:
+        barrier.wait()
+        try:
+            results[index] = action()
+        except Exception as exc:  # noqa: BLE001  the test inspects what each racer got
+            results[index] = exc
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=item) for item in enumerate(actions)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
 
 
 # For tests whose transactions must really commit (other threads, a worker, a

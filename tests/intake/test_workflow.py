@@ -1,12 +1,10 @@
-import threading
-
 import pytest
 from django.db import connection
 
 from intake.models import Case, CaseEvent, CaseStatus
 from intake.workflow import FINAL_STATUSES, TRANSITIONS, Actor, TransitionError, transition
 from tests.factories import make_case
-from tests.support import committed_db
+from tests.support import at_once, committed_db
 
 ALLOWED = [(src, dst) for src, targets in TRANSITIONS.items() for dst in sorted(targets)]
 FORBIDDEN = [
@@ -86,25 +84,14 @@ def test_concurrent_moves_on_postgres_have_exactly_one_winner():
     assert connection.vendor == "postgresql"
     case = case_in(CaseStatus.AWAITING_REVIEW)
     targets = [CaseStatus.DECIDED, CaseStatus.WITHDRAWN, CaseStatus.NEEDS_INFORMATION] * 3
-    barrier = threading.Barrier(len(targets))
-    outcomes: list[str] = []
+    copies = [Case.objects.get(pk=case.pk) for _ in targets]  # each racer read the case before the race
 
-    def move(to_status: str) -> None:
-        copy = Case.objects.get(pk=case.pk)
-        barrier.wait()
-        try:
-            transition(case=copy, to_status=to_status, actor=ACTOR)
-            outcomes.append("won")
-        except TransitionError:
-            outcomes.append("lost")
-        finally:
-            connection.close()
+    def move(copy: Case, to_status: str):
+        return lambda: transition(case=copy, to_status=to_status, actor=ACTOR)
 
-    threads = [threading.Thread(target=move, args=(t,)) for t in targets]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    results = at_once(*[move(copy, to) for copy, to in zip(copies, targets, strict=True)])
+    outcomes = ["lost" if isinstance(result, TransitionError) else "won" for result in results]
+    assert not [r for r in results if isinstance(r, Exception) and not isinstance(r, TransitionError)]
 
     assert outcomes.count("won") == 1
     assert CaseEvent.objects.filter(case=case, from_status=CaseStatus.AWAITING_REVIEW).count() == 1

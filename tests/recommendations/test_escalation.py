@@ -1,9 +1,7 @@
-import threading
 from datetime import timedelta
 
 import pytest
 from django.core import mail
-from django.db import connection
 from django.utils import timezone
 
 from intake.models import Case
@@ -11,7 +9,7 @@ from recommendations.escalation import escalate_overdue
 from recommendations.models import Escalation
 from recommendations.services import make_draft
 from tests.factories import make_case, make_patient, make_user
-from tests.support import committed_db
+from tests.support import at_once, committed_db
 
 
 def overdue_by(hours: float, **fields) -> Case:
@@ -86,21 +84,8 @@ def test_four_sweeps_at_once_still_send_each_escalation_once(settings):
     mail.outbox = []
     make_user("dr_a", group="Specialists", email="a@clinic.example")
     cases = [overdue_by(2), overdue_by(30)]
-    barrier = threading.Barrier(4)
-    counts = []
 
-    def sweep() -> None:
-        barrier.wait()
-        try:
-            counts.append(escalate_overdue())
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=sweep) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    counts = at_once(*[escalate_overdue] * 4)
 
     # Then 3 emails in all (level 1 twice, level 2 once), however the work was split
     assert sum(counts) == 3 and len(mail.outbox) == 3

@@ -1,5 +1,3 @@
-import threading
-
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
@@ -11,7 +9,7 @@ from recommendations import review
 from recommendations.models import Addendum, Decision, Recommendation
 from recommendations.services import make_draft
 from tests.factories import make_case, make_partner, make_user
-from tests.support import committed_db
+from tests.support import at_once, committed_db
 
 
 def specialist(name: str | None = None):
@@ -216,27 +214,17 @@ def test_two_specialists_deciding_at_once_make_exactly_one_decision():
     assert connection.vendor == "postgresql"
     case = awaiting_review()
     doctors = [specialist(f"dr_{i}") for i in range(6)]
-    barrier = threading.Barrier(len(doctors))
-    results: list[str] = []
 
-    def decide(index: int, user) -> None:
-        barrier.wait()
-        try:
-            if index % 2:
-                review.approve_draft(case_id=case.pk, user=user)
-            else:
-                review.amend_draft(case_id=case.pk, user=user, route="intravenous", reason=f"dr {index}")
-            results.append("decided")
-        except review.ReviewError as exc:
-            results.append(str(exc))
-        finally:
-            connection.close()
+    def decide(index: int, user):
+        if index % 2:
+            return lambda: review.approve_draft(case_id=case.pk, user=user)
+        return lambda: review.amend_draft(
+            case_id=case.pk, user=user, route="intravenous", reason=f"dr {index}"
+        )
 
-    threads = [threading.Thread(target=decide, args=(i, u)) for i, u in enumerate(doctors)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    raced = at_once(*[decide(i, u) for i, u in enumerate(doctors)])
+    assert all(isinstance(r, (Decision, review.ReviewError)) for r in raced), raced
+    results = ["decided" if isinstance(r, Decision) else str(r) for r in raced]
 
     assert results.count("decided") == 1
     assert all("already decided by" in r for r in results if r != "decided")

@@ -1,6 +1,5 @@
 import copy
 import json
-import threading
 
 import pytest
 from django.core.cache import cache
@@ -13,7 +12,7 @@ from intake.partners import issue_api_key
 from recommendations import review
 from recommendations.services import make_draft
 from tests.factories import make_partner, make_patient, make_user, referral_body
-from tests.support import committed_db
+from tests.support import at_once, committed_db
 
 URL = "/api/v1/referrals/"
 BODY = referral_body()
@@ -260,22 +259,12 @@ def test_an_error_that_quotes_odd_characters_is_stored_and_replayed(odd):
 def test_twenty_concurrent_retries_with_one_key_make_one_referral():
     assert connection.vendor == "postgresql"
     _, key = make_partner()
-    barrier = threading.Barrier(20)
-    results = []
 
-    def send() -> None:
-        barrier.wait()
-        try:
-            response = post(client_for(key=key), body(), **{"Idempotency-Key": "burst"})
-            results.append((response.status_code, response.json()))
-        finally:
-            connection.close()
+    def send() -> tuple[int, dict]:
+        response = post(client_for(key=key), body(), **{"Idempotency-Key": "burst"})
+        return response.status_code, response.json()
 
-    threads = [threading.Thread(target=send) for _ in range(20)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    results = at_once(*[send] * 20)
 
     statuses = sorted(status for status, _ in results)
     print(f"20 concurrent retries: {statuses.count(201)} x 201, {statuses.count(409)} x 409")
