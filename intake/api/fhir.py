@@ -53,7 +53,7 @@ class OperationOutcomeSerializer(serializers.Serializer):
 
 
 OUTCOMES = {
-    (code, FHIR_JSON): OperationOutcomeSerializer for code in (400, 401, 403, 404, 409, 415, 422, 429)
+    (code, FHIR_JSON): OperationOutcomeSerializer for code in (400, 401, 403, 404, 409, 413, 415, 422, 429)
 }
 
 EXAMPLE_SERVICE_REQUEST = {

@@ -2,7 +2,8 @@
 
 import logging
 
-from django.core.exceptions import PermissionDenied
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import exceptions, status
@@ -25,6 +26,7 @@ TITLES = {
     405: "Method not allowed",
     406: "Not acceptable",
     409: "Conflict",
+    413: "Content too large",
     415: "Unsupported media type",
     422: "Unprocessable request",
     429: "Too many requests",
@@ -69,6 +71,14 @@ def exception_handler(exc, context) -> Response:
     """DRF's handler, reshaped as problem+json; anything unexpected becomes a logged 500."""
     request = context.get("request")
     instance = request.path if request is not None else ""
+    if isinstance(exc, RequestDataTooBig):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE / 1_000_000
+        return problem_response(
+            413,
+            f"The request body is larger than {limit:g} MB; send one referral per request.",
+            instance=instance,
+            kind="too-large",
+        )
     if isinstance(exc, DjangoValidationError):
         # A service's own check (intake.services) is the caller's mistake, not ours.
         exc = exceptions.ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages)

@@ -31,7 +31,7 @@ from intake.workflow import TransitionError
 from recommendations.vocabulary import search
 
 # Errors are documented with the media type they really have.
-PROBLEM = {(code, PROBLEM_JSON): ProblemSerializer for code in (400, 401, 403, 404, 409, 415, 422, 429)}
+PROBLEM = {(code, PROBLEM_JSON): ProblemSerializer for code in (400, 401, 403, 404, 409, 413, 415, 422, 429)}
 READ_PROBLEM = {(code, PROBLEM_JSON): ProblemSerializer for code in (401, 403, 429)}
 
 

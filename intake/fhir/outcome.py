@@ -20,6 +20,7 @@ ISSUE_CODE = {
     405: "not-supported",
     406: "not-supported",
     409: "conflict",
+    413: "too-long",
     415: "not-supported",
     422: "business-rule",
     429: "throttled",

@@ -400,3 +400,14 @@ def test_a_partner_can_fetch_the_screening_questionnaire_and_answer_it():
 
     # Then the referral is accepted
     assert post(client, request).status_code == 201
+
+
+@pytest.mark.django_db
+def test_a_resource_over_the_upload_limit_is_413(settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 100_000
+    request = physiotherapy_referral()
+    request["note"] = [{"text": "x" * 200_000}]
+
+    [issue] = outcome(post(fhir_client(), request), 413)
+
+    assert issue["code"] == "too-long" and "0.1 MB" in issue["diagnostics"]

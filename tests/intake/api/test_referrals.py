@@ -255,6 +255,17 @@ def test_an_error_that_quotes_odd_characters_is_stored_and_replayed(odd):
     assert first.json()["errors"][0]["field"] == "affected_sites.0"
 
 
+@pytest.mark.django_db
+def test_a_body_over_the_upload_limit_is_413_not_a_crash(settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 100_000
+    client = client_for(key=make_partner()[1])
+
+    problem = assert_problem(post(client, body(notes="x" * 200_000)), 413)
+
+    assert "larger than 0.1 MB" in problem["detail"]
+    assert not Case.objects.exists()
+
+
 @committed_db
 def test_twenty_concurrent_retries_with_one_key_make_one_referral():
     assert connection.vendor == "postgresql"
