@@ -7,7 +7,6 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound
-from rest_framework.parsers import JSONParser
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -15,6 +14,7 @@ from rest_framework.views import APIView
 
 from intake.api.auth import IsPartnerOrStaff, partner_of
 from intake.api.errors import flatten_errors
+from intake.api.parsers import FHIRJSONParser, JSONBodyParser
 from intake.api.problems import exception_handler as problem_exception_handler
 from intake.api.serializers import InformationSerializer, ReferralSerializer, WithdrawSerializer
 from intake.api.views import IDEMPOTENCY_HEADER, answer_once
@@ -28,10 +28,6 @@ from intake.models import Case, Partner, ReadAccess
 from intake.referrals import DuplicateReferral, partner_actor, partner_case, submit_referral
 from intake.services import answer_information, withdraw_case
 from intake.workflow import TransitionError
-
-
-class FHIRJSONParser(JSONParser):
-    media_type = FHIR_JSON
 
 
 class FHIRJSONRenderer(JSONRenderer):
@@ -112,7 +108,7 @@ EXAMPLE_SERVICE_REQUEST = {
 
 
 class FHIRView(APIView):
-    parser_classes = [FHIRJSONParser, JSONParser]
+    parser_classes = [FHIRJSONParser, JSONBodyParser]
     renderer_classes = [FHIRJSONRenderer, JSONRenderer]
 
     def get_exception_handler(self):

@@ -193,6 +193,7 @@ def test_the_contracts_own_rules_apply_and_point_at_fhir_elements():
         ("<ServiceRequest/>", "application/fhir+xml", 415),
         ("{not json", FHIR_JSON, 400),
         ("[]", FHIR_JSON, 400),
+        ("[" * 100_000 + "]" * 100_000, FHIR_JSON, 400),  # deeper than Python's recursion limit
     ],
 )
 def test_what_cannot_be_read_gets_an_operation_outcome(content, content_type, status):

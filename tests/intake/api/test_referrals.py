@@ -256,6 +256,15 @@ def test_an_error_that_quotes_odd_characters_is_stored_and_replayed(odd):
 
 
 @pytest.mark.django_db
+def test_json_nested_deeper_than_python_can_read_is_a_400():
+    deep = '{"notes": ' + "[" * 100_000 + "]" * 100_000 + "}"
+
+    response = client_for(key=make_partner()[1]).post(URL, deep, content_type="application/json")
+
+    assert "nested too deeply" in assert_problem(response, 400)["detail"]
+
+
+@pytest.mark.django_db
 def test_a_body_over_the_upload_limit_is_413_not_a_crash(settings):
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 100_000
     client = client_for(key=make_partner()[1])
