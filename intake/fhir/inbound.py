@@ -197,7 +197,7 @@ class Reader:
                 "business-rule",
                 "ServiceRequest.status",
                 f"A ServiceRequest that is {self.request['status']} cannot open a referral; to withdraw "
-                "one, POST /api/v1/referrals/{id}/withdraw/.",
+                "one you sent, POST a Task with code 'abort' to /api/v1/fhir/Task.",
             )
         referral = {
             "external_id": self.external_id(),

@@ -103,6 +103,16 @@ def test_a_missing_screening_answer_is_not_taken_as_false():
     assert "not taken as false" in issue[2]
 
 
+@pytest.mark.parametrize("status", ["revoked", "entered-in-error"])
+def test_a_revoked_request_cannot_open_a_referral(status):
+    request = physiotherapy_referral() | {"status": status}
+
+    [issue] = issues_of(request)
+
+    assert issue[:2] == ("business-rule", "ServiceRequest.status")
+    assert "/api/v1/fhir/Task" in issue[2]
+
+
 def test_a_subject_outside_the_request_cannot_be_looked_up():
     request = physiotherapy_referral()
     request["subject"] = {"reference": "Patient/example"}  # as HL7 published it: on their server
