@@ -56,8 +56,9 @@ class CaseAdmin(admin.ModelAdmin):
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         response = super().change_view(request, object_id, form_url, extra_context)
-        case = Case.objects.filter(pk=object_id).only("id", "patient_id").first()
-        if case is not None and response.status_code == 200:
+        # get_object is None for a malformed or unknown id (the admin has redirected).
+        case = self.get_object(request, object_id) if response.status_code == 200 else None
+        if case is not None:
             record_reads(request=request, cases=[case], channel=ReadAccess.Channel.ADMIN)
         return response
 

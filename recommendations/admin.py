@@ -6,10 +6,11 @@ shown here and never changed here: every action goes through
 `recommendations.review`.
 """
 
+import uuid
+
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import get_object_or_404
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
@@ -100,7 +101,10 @@ class SourceFilter(admin.SimpleListFilter):
         if self.value() == CaseSource.FRONT_DESK:
             return queryset.filter(source=CaseSource.FRONT_DESK)
         if self.value():
-            return queryset.filter(partner_id=self.value())
+            try:
+                return queryset.filter(partner_id=uuid.UUID(self.value()))
+            except ValueError:  # a hand-edited URL: no partner has that id
+                return queryset.none()
         return queryset
 
 
@@ -200,10 +204,12 @@ class ReviewQueueAdmin(SpecialistsOnly, admin.ModelAdmin):
     def change_view(self, request: HttpRequest, object_id: str, form_url="", extra_context=None):
         if not review.is_specialist(request.user):
             raise PermissionDenied("Only specialists may review cases.")
-        case = get_object_or_404(
-            Case.objects.select_related("patient", "partner", "current_draft", "claimed_by"),
-            pk=object_id,
-        )
+        try:
+            case = Case.objects.select_related("patient", "partner", "current_draft", "claimed_by").get(
+                pk=object_id
+            )
+        except (Case.DoesNotExist, ValidationError):  # ValidationError: not a UUID at all
+            raise Http404("No such case.") from None
         if request.method == "GET":
             record_reads(request=request, cases=[case], channel=ReadAccess.Channel.ADMIN)
         form, addendum_form = ReviewActionForm(), AddendumForm()
