@@ -1,4 +1,4 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.urls import reverse
 from django.utils.html import format_html
 from rest_framework_api_key.admin import APIKeyModelAdmin
@@ -118,6 +118,13 @@ class PartnerNotificationAdmin(admin.ModelAdmin):
 
     @admin.action(description="Send the selected notifications again now")
     def resend_now(self, request, queryset):
-        for notification_id in queryset.values_list("id", flat=True):
-            webhooks.resend(notification_id=notification_id)
+        ids = list(queryset.values_list("id", flat=True))
+        queued = sum(webhooks.resend(notification_id=notification_id) for notification_id in ids)
+        self.message_user(request, f"{queued} notification(s) will be sent again now; see their attempts.")
+        if queued < len(ids):
+            self.message_user(
+                request,
+                f"{len(ids) - queued} could not be sent: the partner has no webhook URL.",
+                level=messages.WARNING,
+            )
         self.message_user(request, f"{queryset.count()} notification(s) queued for delivery.")

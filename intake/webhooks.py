@@ -160,12 +160,17 @@ def due_notifications(limit: int = 100) -> list[uuid.UUID]:
 
 
 @transaction.atomic
-def resend(*, notification_id: uuid.UUID | str) -> None:
-    """A person asked to send it again now, whatever happened before."""
-    PartnerNotification.objects.filter(pk=notification_id).exclude(state=State.NO_URL).update(
-        state=State.PENDING, next_attempt_at=timezone.now()
+def resend(*, notification_id: uuid.UUID | str) -> bool:
+    """A person asked to send it again now, whatever happened before. False when the
+    partner has no webhook URL to send to."""
+    queued = (
+        PartnerNotification.objects.filter(pk=notification_id)
+        .exclude(state=State.NO_URL)
+        .update(state=State.PENDING, next_attempt_at=timezone.now())
     )
-    enqueue_delivery(notification_id)
+    if queued:
+        enqueue_delivery(notification_id)
+    return bool(queued)
 
 
 def enqueue_delivery(notification_id: uuid.UUID | str) -> None:

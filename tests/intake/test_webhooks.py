@@ -226,10 +226,12 @@ def test_resend_from_the_admin_sends_again(receiver, client):
     PartnerNotification.objects.filter(pk=notification.pk).update(state="failed")
     client.force_login(make_user(is_staff=True, is_superuser=True))
 
-    client.post(
+    page = client.post(
         "/admin/intake/partnernotification/",
         {"action": "resend_now", "_selected_action": [str(notification.pk)]},
-    )
+        follow=True,
+    ).content.decode()
+    assert "1 notification(s) will be sent again now" in page
     notification.refresh_from_db()
     assert notification.state == "pending"
     webhooks.deliver(notification_id=notification.pk)
