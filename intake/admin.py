@@ -4,7 +4,7 @@ from django.utils.html import format_html
 from rest_framework_api_key.admin import APIKeyModelAdmin
 from rest_framework_api_key.models import APIKey
 
-from intake import webhooks
+from intake import tasks
 from intake.audit import record_reads
 from intake.models import (
     Case,
@@ -119,12 +119,14 @@ class PartnerNotificationAdmin(admin.ModelAdmin):
     @admin.action(description="Send the selected notifications again now")
     def resend_now(self, request, queryset):
         ids = list(queryset.values_list("id", flat=True))
-        queued = sum(webhooks.resend(notification_id=notification_id) for notification_id in ids)
-        self.message_user(request, f"{queued} notification(s) will be sent again now; see their attempts.")
+        queued = sum(tasks.resend(notification_id=notification_id) for notification_id in ids)
+        if queued:
+            self.message_user(
+                request, f"{queued} notification(s) will be sent again now; see their attempts."
+            )
         if queued < len(ids):
             self.message_user(
                 request,
                 f"{len(ids) - queued} could not be sent: the partner has no webhook URL.",
                 level=messages.WARNING,
             )
-        self.message_user(request, f"{queryset.count()} notification(s) queued for delivery.")

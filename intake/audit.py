@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TextIO
 
+from django.apps import apps
 from django.contrib.auth.models import AnonymousUser
+from django.db.models import F
 from django.http import HttpRequest
 
 from intake.models import GENESIS, Case, CaseEvent, ChainedRecord, Partner, ReadAccess
@@ -49,23 +51,17 @@ class ChainProblem:
 
 
 def _chained_models() -> list[type[ChainedRecord]]:
-    from recommendations.models import Addendum, Decision
-
-    return [CaseEvent, Decision, Addendum]
+    """Every installed model that is part of a case's chain, whichever app defines it."""
+    return [model for model in apps.get_models() if issubclass(model, ChainedRecord)]
 
 
 def _rows_of(case_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[ChainedRecord]]:
-    from recommendations.models import Addendum
-
     rows: dict[uuid.UUID, list[ChainedRecord]] = {case_id: [] for case_id in case_ids}
     for model in _chained_models():
-        queryset = model.objects.all()
-        if model is Addendum:
-            for row in queryset.filter(decision__case_id__in=case_ids).select_related("decision"):
-                rows[row.decision.case_id].append(row)
-            continue
-        for row in queryset.filter(case_id__in=case_ids):
-            rows[row.case_id].append(row)
+        lookup = model.chain_case_lookup
+        queryset = model.objects.filter(**{f"{lookup}__in": case_ids}).annotate(chain_case_ref=F(lookup))
+        for row in queryset:
+            rows[row.chain_case_ref].append(row)
     return rows
 
 

@@ -1,18 +1,12 @@
-"""What partners are told: the outbox rows that the webhook sender delivers."""
+"""What partners are told: the referral as a partner may see it, and the outbox rows
+that the webhook sender (intake.webhooks) delivers."""
 
 import uuid
 
 from django.utils import timezone
 
-from intake.fhir.outbound import referral_bundle
-from intake.models import Case, CaseStatus, PartnerNotification, WebhookFormat
-from intake.webhooks import enqueue_delivery
-
-PARTNER_EVENTS: dict[str, str] = {
-    CaseStatus.DECIDED: "referral.decided",
-    CaseStatus.NEEDS_INFORMATION: "referral.needs_information",
-    CaseStatus.WITHDRAWN: "referral.withdrawn",
-}
+from intake.models import Case, CaseStatus, PartnerNotification
+from intake.statuses import STATUS
 
 
 def referral_data(case: Case) -> dict:
@@ -39,28 +33,23 @@ def referral_data(case: Case) -> dict:
 
 
 def record_partner_event(*, case_id: uuid.UUID) -> PartnerNotification | None:
-    """Called inside the transaction of a status change; a no-op for desk cases."""
-    case = Case.objects.select_related("decision", "partner", "patient").get(pk=case_id)
-    if case.partner is None:
+    """Inside the transaction of a status move that partners are told of (the status
+    table's `partner_event`): the outbox row, so the webhook is sent even if the broker
+    was down then. Its `data` is the referral as it stands at this move; a partner that
+    takes FHIR gets it as a Bundle, rendered from this snapshot when first sent.
+    A no-op for desk cases and for statuses partners are not told of."""
+    case = Case.objects.select_related("decision", "partner").get(pk=case_id)
+    event_type = STATUS[case.status].partner_event
+    if case.partner is None or event_type is None:
         return None
-    event_type = PARTNER_EVENTS[case.status]
-    notification = PartnerNotification.objects.create(
+    return PartnerNotification.objects.create(
         partner=case.partner,
         case=case,
         event_type=event_type,
-        payload={
-            "type": event_type,
-            "timestamp": timezone.now().isoformat(),
-            "data": referral_bundle(case)
-            if case.partner.webhook_format == WebhookFormat.FHIR
-            else referral_data(case),
-        },
+        payload={"type": event_type, "timestamp": timezone.now().isoformat(), "data": referral_data(case)},
         state=(
             PartnerNotification.State.PENDING
             if case.partner.webhook_url
             else PartnerNotification.State.NO_URL
         ),
     )
-    if notification.state == PartnerNotification.State.PENDING:
-        enqueue_delivery(notification.pk)
-    return notification

@@ -8,7 +8,7 @@ from django.core.validators import URLValidator
 from django.db import transaction
 
 from intake.models import Partner, PartnerAPIKey, WebhookFormat
-from intake.webhooks import validate_partner_url
+from intake.webhook_urls import validate_partner_url
 
 
 def new_webhook_secret() -> str:

@@ -1,8 +1,6 @@
 """Partner referrals: open a case from the contract's JSON, matching the patient
 conservatively, and the partner's own follow-ups (answer, withdraw)."""
 
-import uuid
-
 from django.db import IntegrityError, transaction
 
 from intake.matching import likely_duplicates, phone_key, same_person_exactly
@@ -94,8 +92,3 @@ def submit_referral(*, partner: Partner, referral: dict, via: str = "") -> Case:
         if existing is None:
             raise
         raise DuplicateReferral(existing) from None
-
-
-def partner_case(*, partner: Partner, case_id: uuid.UUID | str) -> Case:
-    """One of the partner's own referrals; another partner's id is simply not found."""
-    return Case.objects.select_related("decision").get(pk=case_id, partner=partner)

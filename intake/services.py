@@ -9,7 +9,6 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from intake.body_sites import BODY_SITES
 from intake.matching import phone_key
 from intake.models import (
     CONTRAINDICATIONS,
@@ -20,9 +19,9 @@ from intake.models import (
     Patient,
     Priority,
 )
-from intake.workflow import Actor, TransitionError, transition
-from recommendations.engine import normalize_icd10
-from recommendations.tasks import enqueue_draft
+from intake.vocabulary.body_sites import BODY_SITES
+from intake.vocabulary.codes import normalize_icd10, not_icd10_message
+from intake.workflow import Actor, TransitionError, record_received, transition
 
 
 def _new_mrn() -> str:
@@ -108,10 +107,7 @@ def validate_clinical(
     errors: dict[str, list[str]] = {}
     code = normalize_icd10(condition_code or "")
     if code is None:
-        errors["condition_code"] = [
-            f"“{condition_code}” is not an ICD-10 code. Use a letter, two digits and an optional "
-            "dot and up to four more characters, for example M17.11."
-        ]
+        errors["condition_code"] = [not_icd10_message(condition_code)]
     unknown_sites = [site for site in affected_sites if site not in BODY_SITES]
     if unknown_sites:
         errors["affected_sites"] = [
@@ -152,7 +148,7 @@ def create_case(
     submission_key: uuid.UUID | None = None,
     patient_needs_review: bool = False,
 ) -> Case:
-    """Open a case and, once the transaction commits, queue its draft.
+    """Open a case; once the transaction commits, its draft is queued (see recommendations.apps).
 
     With a `submission_key`, a second call with the same key returns the first
     case instead of opening another."""
@@ -183,13 +179,8 @@ def create_case(
     saved = _insert_once(Case, submission_key, lambda: _saved(case))
     if saved is not case:
         return saved  # the same form was submitted twice: one case
-    case.events.create(
-        to_status=CaseStatus.RECEIVED,
-        actor=actor.user,
-        actor_label=actor.label,
-        note="Intake received",
-    )
-    enqueue_draft(case.pk)
+    # Announced like a move: the recommendations app queues the draft once this commits.
+    record_received(case=case, actor=actor)
     return case
 
 
@@ -245,5 +236,4 @@ def answer_information(
         draft_enqueued_at=timezone.now(),
         **changes,
     )
-    enqueue_draft(case.pk)
     return case

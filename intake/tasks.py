@@ -1,8 +1,15 @@
-"""Celery tasks of the intake side: webhook delivery and housekeeping."""
+"""Celery tasks of the intake side (webhook delivery, housekeeping), and the
+handlers that the intake app registers on status moves (intake.apps)."""
+
+import uuid
 
 from celery import shared_task
+from django.db import transaction
 
-from intake import idempotency, webhooks
+from intake import idempotency, notifications, webhooks
+from intake.models import PartnerNotification
+from intake.statuses import PARTNER_EVENTS
+from intake.workflow import Moved
 
 
 @shared_task(name="intake.deliver_notification", acks_late=True)
@@ -23,3 +30,33 @@ def deliver_due_notifications() -> int:
 @shared_task(name="intake.purge_idempotency_keys")
 def purge_idempotency_keys() -> int:
     return idempotency.purge_expired()
+
+
+def enqueue_delivery(notification_id: uuid.UUID | str) -> None:
+    """Send once the surrounding transaction commits. robust: a broker outage must not
+    fail the change; the periodic task above sends what is due."""
+
+    def publish_delivery() -> None:
+        deliver_notification.delay(str(notification_id))
+
+    transaction.on_commit(publish_delivery, robust=True)
+
+
+def tell_partner(moved: Moved) -> None:
+    """Registered in the move's transaction (intake.apps): the outbox row commits with
+    the move, and its delivery is queued for after the commit."""
+    if moved.to_status not in PARTNER_EVENTS:
+        return
+    notification = notifications.record_partner_event(case_id=moved.case_id)
+    if notification is not None and notification.state == PartnerNotification.State.PENDING:
+        enqueue_delivery(notification.pk)
+
+
+def resend(*, notification_id: uuid.UUID | str) -> bool:
+    """Send a notification again now (the admin's action). False when the partner has
+    no webhook URL."""
+    with transaction.atomic():
+        due = webhooks.make_due_now(notification_id=notification_id)
+        if due:
+            enqueue_delivery(notification_id)
+    return due

@@ -6,24 +6,23 @@ periodic task retries the due ones with exponential backoff for more than a day,
 so a broker or partner outage loses nothing. Every attempt is logged.
 """
 
-import ipaddress
 import json
 import logging
-import socket
 import time
 import urllib.error
 import urllib.request
 import uuid
 from datetime import timedelta
-from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from standardwebhooks import Webhook
 
-from intake.models import PartnerNotification, WebhookAttempt
+from intake.fhir.outbound import referral_bundle
+from intake.models import Case, PartnerNotification, WebhookAttempt, WebhookFormat
+from intake.webhook_urls import UnsafeWebhookURL, check_url
 
 log = logging.getLogger(__name__)
 State = PartnerNotification.State
@@ -31,45 +30,21 @@ State = PartnerNotification.State
 LEASE = timedelta(minutes=2)
 
 
-class UnsafeWebhookURL(ValueError):
-    pass
+def _is_bundle(payload: dict) -> bool:
+    return isinstance(payload.get("data"), dict) and payload["data"].get("resourceType") == "Bundle"
 
 
-def _address_allowed(address: str) -> bool:
-    ip = ipaddress.ip_address(address.split("%")[0])
-    return ip.is_global and not (ip.is_loopback or ip.is_link_local or ip.is_private or ip.is_multicast)
-
-
-def check_url(url: str, *, resolve: bool = True) -> None:
-    """http(s) only, and (unless allowed by settings) never loopback, link-local or
-    private: the URL is the partner's, the network it reaches is ours."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise UnsafeWebhookURL("The webhook URL must be http:// or https:// with a host name.")
-    if settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES:
-        return
-    host = parts.hostname
-    if host == "localhost" or host.endswith(".localhost"):
-        raise UnsafeWebhookURL("The webhook URL may not point at this machine.")
-    try:
-        addresses = [str(ipaddress.ip_address(host))]
-    except ValueError:
-        if not resolve:
-            return
-        try:
-            addresses = [info[4][0] for info in socket.getaddrinfo(host, parts.port or 443)]
-        except socket.gaierror as exc:
-            raise UnsafeWebhookURL(f"The webhook host {host} does not resolve.") from exc
-    if not all(_address_allowed(address) for address in addresses):
-        raise UnsafeWebhookURL("The webhook URL points at a loopback, link-local or private address.")
-
-
-def validate_partner_url(url: str) -> None:
-    """For forms and commands: the same rule, as a field error, without a DNS lookup."""
-    try:
-        check_url(url, resolve=False)
-    except UnsafeWebhookURL as exc:
-        raise ValidationError({"webhook_url": [str(exc)]}) from exc
+def _render_fhir(notification: PartnerNotification) -> None:
+    """Replace the JSON snapshot by the referral's FHIR Bundle as it stood at the event,
+    once, before the first attempt: every retry then sends the same body."""
+    snapshot = notification.payload["data"]
+    case = Case.objects.select_related("decision", "patient").get(pk=notification.case_id)
+    # The case may have moved on since the event; the Bundle tells the event's state.
+    case.status = snapshot["status"]
+    case.status_changed_at = parse_datetime(snapshot["updated_at"])
+    case.open_question = snapshot["question"] or ""
+    notification.payload = {**notification.payload, "data": referral_bundle(case)}
+    PartnerNotification.objects.filter(pk=notification.pk).update(payload=notification.payload)
 
 
 def backoff(attempts: int) -> timedelta:
@@ -119,6 +94,8 @@ def deliver(*, notification_id: uuid.UUID | str) -> str | None:
     if not claimed:
         return None
     notification = PartnerNotification.objects.select_related("partner").get(pk=notification_id)
+    if notification.partner.webhook_format == WebhookFormat.FHIR and not _is_bundle(notification.payload):
+        _render_fhir(notification)
     url = notification.partner.webhook_url
     started = time.monotonic()
     try:
@@ -159,21 +136,11 @@ def due_notifications(limit: int = 100) -> list[uuid.UUID]:
     )
 
 
-@transaction.atomic
-def resend(*, notification_id: uuid.UUID | str) -> bool:
+def make_due_now(*, notification_id: uuid.UUID | str) -> bool:
     """A person asked to send it again now, whatever happened before. False when the
-    partner has no webhook URL to send to."""
-    queued = (
+    partner has no webhook URL to send to. The caller queues the delivery."""
+    return bool(
         PartnerNotification.objects.filter(pk=notification_id)
         .exclude(state=State.NO_URL)
         .update(state=State.PENDING, next_attempt_at=timezone.now())
     )
-    if queued:
-        enqueue_delivery(notification_id)
-    return bool(queued)
-
-
-def enqueue_delivery(notification_id: uuid.UUID | str) -> None:
-    from intake.tasks import deliver_notification
-
-    transaction.on_commit(lambda: deliver_notification.delay(str(notification_id)), robust=True)

@@ -1,31 +1,41 @@
 """The case state machine: the only code that changes `Case.status`.
 
-The allowed moves are data (TRANSITIONS). Every move is a compare-and-set on
-the status the caller saw, so two processes racing for one case cannot both
-win, and every move writes its CaseEvent in the same transaction.
+The allowed moves are data (intake.statuses.STATUS). Every move is a
+compare-and-set on the status the caller saw, so two processes racing for one
+case cannot both win, and every move writes its CaseEvent in the same transaction.
+
+What follows a move (queueing a draft, telling a partner) is not known here: the
+apps register handlers with `on_move` in their `AppConfig.ready()`. A handler
+registered `in_transaction` runs inside the move's transaction (for rows that must
+commit with it, such as an outbox row); one registered `after_commit` runs once the
+transaction has committed, and never for one that rolled back.
 """
 
+import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
-from intake.models import FINAL_STATUSES, Case, CaseEvent, CaseStatus
-from intake.notifications import PARTNER_EVENTS, record_partner_event
+from intake import chain
+from intake.models import Case, CaseEvent
+from intake.statuses import FINAL_STATUSES, STATUS, TRANSITIONS, CaseStatus
 
-S = CaseStatus
-__all__ = ["FINAL_STATUSES", "TRANSITIONS", "Actor", "TransitionError", "transition", "record_note"]
-
-TRANSITIONS: dict[str, frozenset[str]] = {
-    S.RECEIVED: frozenset({S.DRAFTING, S.WITHDRAWN}),
-    S.DRAFTING: frozenset({S.AWAITING_REVIEW, S.DRAFT_FAILED, S.WITHDRAWN}),
-    S.AWAITING_REVIEW: frozenset({S.DECIDED, S.NEEDS_INFORMATION, S.WITHDRAWN}),
-    S.NEEDS_INFORMATION: frozenset({S.DRAFTING, S.WITHDRAWN}),
-    S.DRAFT_FAILED: frozenset({S.WITHDRAWN}),
-    S.DECIDED: frozenset(),
-    S.WITHDRAWN: frozenset(),
-}
+__all__ = [
+    "FINAL_STATUSES",
+    "SYSTEM",
+    "TRANSITIONS",
+    "WORKER",
+    "Actor",
+    "Moved",
+    "TransitionError",
+    "on_move",
+    "record_note",
+    "record_received",
+    "transition",
+]
 
 
 class TransitionError(Exception):
@@ -48,12 +58,48 @@ SYSTEM = Actor(label="system")
 WORKER = Actor(label="drafting worker")
 
 
+@dataclass(frozen=True)
+class Moved:
+    """A committed (or committing) status move, as handlers are told of it."""
+
+    case_id: uuid.UUID
+    from_status: str  # "" when the case was just opened
+    to_status: str
+    actor_label: str
+
+
+Handler = Callable[[Moved], None]
+_in_transaction: list[Handler] = []
+_after_commit: list[Handler] = []
+
+
+def on_move(handler: Handler, *, after_commit: bool) -> None:
+    """Register what follows a status move. Registering the same handler twice is a no-op."""
+    handlers = _after_commit if after_commit else _in_transaction
+    if handler not in handlers:
+        handlers.append(handler)
+
+
+def _announce(moved: Moved) -> None:
+    for handler in _in_transaction:
+        handler(moved)
+    for handler in _after_commit:
+        # robust: the move is committed when this runs; a broker outage must not turn the
+        # request into an error (the sweeps catch up). A named function, not a partial:
+        # Django logs a robust hook's failure by its __qualname__.
+        def run(handler: Handler = handler) -> None:
+            handler(moved)
+
+        run.__qualname__ = getattr(handler, "__qualname__", "after_commit_handler")
+        transaction.on_commit(run, robust=True)
+
+
 def _label(status: str) -> str:
     return CaseStatus(status).label.lower()
 
 
 def check_transition(from_status: str, to_status: str) -> None:
-    if from_status in FINAL_STATUSES:
+    if STATUS[from_status].final:
         raise TransitionError(
             f"This case is already {_label(from_status)} and cannot change any more; nothing was changed."
         )
@@ -63,6 +109,19 @@ def check_transition(from_status: str, to_status: str) -> None:
             f"A case that is {_label(from_status)} cannot become {_label(to_status)} "
             f"(it can become: {allowed})."
         )
+
+
+def _event(*, case_id, actor: Actor, note: str, **fields) -> CaseEvent:
+    return chain.append(
+        CaseEvent(case_id=case_id, actor=actor.user, actor_label=actor.label, note=note, **fields)
+    )
+
+
+def record_received(*, case: Case, actor: Actor, note: str = "Intake received") -> CaseEvent:
+    """The first event of a newly saved case (status `received`), announced like a move."""
+    event = _event(case_id=case.pk, actor=actor, note=note, to_status=CaseStatus.RECEIVED)
+    _announce(Moved(case.pk, "", CaseStatus.RECEIVED, actor.label))
+    return event
 
 
 def transition(*, case: Case, to_status: str, actor: Actor, note: str = "", **fields: object) -> Case:
@@ -81,17 +140,15 @@ def transition(*, case: Case, to_status: str, actor: Actor, note: str = "", **fi
             status=to_status, status_changed_at=now, **fields
         )
         if updated == 1:
-            CaseEvent.objects.create(
+            _event(
                 case_id=case.pk,
+                actor=actor,
+                note=note,
                 kind=CaseEvent.Kind.STATUS,
                 from_status=from_status,
                 to_status=to_status,
-                actor=actor.user,
-                actor_label=actor.label,
-                note=note,
             )
-            if to_status in PARTNER_EVENTS:
-                record_partner_event(case_id=case.pk)
+            _announce(Moved(case.pk, from_status, to_status, actor.label))
     if updated != 1:
         current = Case.objects.filter(pk=case.pk).values_list("status", flat=True).first()
         if current is None:
@@ -109,10 +166,4 @@ def transition(*, case: Case, to_status: str, actor: Actor, note: str = "", **fi
 
 def record_note(*, case: Case, actor: Actor, note: str) -> CaseEvent:
     """Add a timeline entry that is not a status change (a claim, an answer)."""
-    return CaseEvent.objects.create(
-        case_id=case.pk,
-        kind=CaseEvent.Kind.NOTE,
-        actor=actor.user,
-        actor_label=actor.label,
-        note=note,
-    )
+    return _event(case_id=case.pk, actor=actor, note=note, kind=CaseEvent.Kind.NOTE)

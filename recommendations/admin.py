@@ -19,7 +19,7 @@ from django.utils.timesince import timesince
 
 from intake.audit import record_reads
 from intake.models import Case, CaseSource, CaseStatus, Partner, Priority, ReadAccess
-from recommendations import analytics, review
+from recommendations import analytics, review, selectors
 from recommendations.engine import Flag
 from recommendations.forms import AddendumForm, ReviewActionForm
 from recommendations.models import Addendum, Decision, DraftRoute, ReviewCase
@@ -150,7 +150,7 @@ class ReviewQueueAdmin(SpecialistsOnly, admin.ModelAdmin):
         css = {"all": ["review/review.css"]}
 
     def get_queryset(self, request):
-        return super().get_queryset(request).filter(status=CaseStatus.AWAITING_REVIEW)
+        return selectors.review_queue(super().get_queryset(request))
 
     def changelist_view(self, request, extra_context=None):
         title = "Review queue: most urgent first, then oldest"
@@ -205,9 +205,7 @@ class ReviewQueueAdmin(SpecialistsOnly, admin.ModelAdmin):
         if not review.is_specialist(request.user):
             raise PermissionDenied("Only specialists may review cases.")
         try:
-            case = Case.objects.select_related("patient", "partner", "current_draft", "claimed_by").get(
-                pk=object_id
-            )
+            case = selectors.case_for_review(object_id)
         except (Case.DoesNotExist, ValidationError):  # ValidationError: not a UUID at all
             raise Http404("No such case.") from None
         if request.method == "GET":
@@ -275,25 +273,19 @@ class ReviewQueueAdmin(SpecialistsOnly, admin.ModelAdmin):
         return form, True
 
     def _context(self, request, case: Case, form, addendum_form) -> dict:
-        decision = Decision.objects.filter(case=case).select_related("decided_by", "recommendation").first()
-        earlier = (
-            Case.objects.filter(patient=case.patient)
-            .exclude(pk=case.pk)
-            .select_related("decision", "partner")
-            .order_by("-created_at")
-        )
+        page = selectors.review_page(case)
         return {
             **self.admin_site.each_context(request),
             "title": f"Review: {case.patient.family_name}, {case.patient.given_name}",
             "opts": self.model._meta,
             "case": case,
             "draft": case.current_draft,
-            "drafts": case.recommendations.order_by("-sequence"),
+            "drafts": page.drafts,
             "draft_flags": flag_badges(case.current_draft.flags) if case.current_draft else "-",
-            "events": case.events.order_by("id"),
-            "earlier_cases": earlier,
-            "decision": decision,
-            "addenda": decision.addenda.select_related("author") if decision else [],
+            "events": page.events,
+            "earlier_cases": page.earlier_cases,
+            "decision": page.decision,
+            "addenda": page.addenda,
             "form": form,
             "addendum_form": addendum_form,
             "can_act": case.status == CaseStatus.AWAITING_REVIEW,

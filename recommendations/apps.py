@@ -4,3 +4,10 @@ from django.apps import AppConfig
 class RecommendationsConfig(AppConfig):
     name = "recommendations"
     verbose_name = "Recommendations and decisions"
+
+    def ready(self) -> None:
+        # What follows a status move is registered here, not imported into the state machine.
+        from intake import workflow
+        from recommendations.tasks import queue_draft_after_move
+
+        workflow.on_move(queue_draft_after_move, after_commit=True)

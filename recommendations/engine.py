@@ -4,11 +4,10 @@ No ORM, no Celery, no clock: everything the rules need comes in as plain data
 (the intake date included), and the same input always gives the same draft.
 """
 
-import re
 from dataclasses import asdict, dataclass, field
 from datetime import date
 
-from recommendations.vocabulary import VocabularyEntry, lookup
+from intake.vocabulary.conditions import VocabularyEntry, lookup
 
 RULESET_VERSION = "v1"
 
@@ -109,17 +108,6 @@ GENERIC_NOTICE = (
     "Regulatory status unknown until the condition is identified: outside the clinic's vocabulary, "
     "assume investigational use with no FDA-approved stem cell product."
 )
-
-ICD10_FORM = re.compile(r"^[A-Z][0-9][0-9A-Z](?:[0-9A-Z]{1,4})?$")
-
-
-def normalize_icd10(raw: str) -> str | None:
-    """The code in canonical form (upper case, dot after the third character), or None
-    when it is not of ICD-10 form. Accepts any case, with or without the dot, padded."""
-    compact = raw.strip().upper().replace(".", "", 1)
-    if not ICD10_FORM.match(compact):
-        return None
-    return compact if len(compact) == 3 else f"{compact[:3]}.{compact[3:]}"
 
 
 @dataclass(frozen=True)

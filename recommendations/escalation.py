@@ -9,11 +9,12 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from intake.models import Case, CaseStatus
+from intake.roles import SPECIALISTS
 from recommendations.models import Escalation
 
 
 def specialist_emails() -> list[str]:
-    users = get_user_model().objects.filter(is_active=True, groups__name="Specialists").exclude(email="")
+    users = get_user_model().objects.filter(is_active=True, groups__name=SPECIALISTS).exclude(email="")
     return sorted(set(users.values_list("email", flat=True)))
 
 

@@ -111,6 +111,8 @@ class Addendum(ChainedRecord):
     def __str__(self) -> str:
         return f"Addendum by {self.author_id} at {self.created_at:%Y-%m-%d %H:%M}"
 
+    chain_case_lookup = "decision__case_id"
+
     def chain_case_id(self):
         return Decision.objects.filter(pk=self.decision_id).values_list("case_id", flat=True).get()
 

@@ -13,6 +13,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from intake import chain
 from intake.models import Case, CaseStatus
 from intake.workflow import Actor, record_note, transition
 from recommendations.models import Addendum, Decision, DraftRoute, FinalRoute, Outcome
@@ -96,13 +97,15 @@ def release_claim(*, case_id: uuid.UUID | str, user: AbstractBaseUser) -> Case:
 
 
 def _decide(case: Case, user: AbstractBaseUser, *, route: str, outcome: str, reason: str) -> Decision:
-    decision = Decision.objects.create(
-        case=case,
-        recommendation=case.current_draft,
-        route=route,
-        outcome=outcome,
-        reason=reason,
-        decided_by=user,
+    decision = chain.append(
+        Decision(
+            case=case,
+            recommendation=case.current_draft,
+            route=route,
+            outcome=outcome,
+            reason=reason,
+            decided_by=user,
+        )
     )
     note = f"{decision.get_outcome_display()}: {decision.get_route_display()}"
     transition(
@@ -175,6 +178,6 @@ def add_addendum(*, decision_id: uuid.UUID | str, user: AbstractBaseUser, reason
     _require_specialist(user)
     reason = _required(reason, "reason", "Write the correction and why it is needed.")
     decision = Decision.objects.select_related("case").get(pk=decision_id)
-    addendum = Addendum.objects.create(decision=decision, author=user, reason=reason)
+    addendum = chain.append(Addendum(decision=decision, author=user, reason=reason))
     record_note(case=decision.case, actor=Actor.of_user(user), note=f"Addendum: {reason}")
     return addendum

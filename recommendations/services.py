@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from intake.models import Case, CaseStatus
+from intake.statuses import AWAITING_DRAFT
 from intake.workflow import WORKER, Actor, TransitionError, record_note, transition
 from recommendations import engine
 from recommendations.models import Recommendation
@@ -99,7 +100,7 @@ def mark_draft_failed(*, case_id: uuid.UUID | str, error: str) -> None:
     """After the last retry: make the failure visible instead of leaving the case stuck."""
     with transaction.atomic():
         case = Case.objects.select_for_update(of=("self",)).filter(pk=case_id).first()
-        if case is None or case.status not in (CaseStatus.RECEIVED, CaseStatus.DRAFTING):
+        if case is None or case.status not in AWAITING_DRAFT:
             return
         if case.status == CaseStatus.RECEIVED:
             transition(case=case, to_status=CaseStatus.DRAFTING, actor=WORKER, note="Drafting started")
@@ -117,7 +118,7 @@ def find_stuck_cases(*, older_than: timedelta | None = None, limit: int = 500) -
     cutoff = timezone.now() - age
     return list(
         Case.objects.filter(
-            status__in=(CaseStatus.RECEIVED, CaseStatus.DRAFTING),
+            status__in=AWAITING_DRAFT,
             status_changed_at__lt=cutoff,
         )
         .filter(draft_enqueued_at__lt=cutoff)

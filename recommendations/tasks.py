@@ -1,13 +1,14 @@
 """Celery tasks: thin wrappers that call the drafting services."""
 
 import logging
-import uuid
 
 from celery import Task, shared_task
 from django.conf import settings
-from django.db import InterfaceError, OperationalError, transaction
+from django.db import InterfaceError, OperationalError
 from kombu.exceptions import OperationalError as BrokerError
 
+from intake.statuses import CaseStatus
+from intake.workflow import Moved
 from recommendations import escalation
 from recommendations.services import find_stuck_cases, make_draft, mark_draft_failed, note_requeued
 
@@ -61,20 +62,15 @@ def sweep_stuck_cases() -> int:
     return len(queued)
 
 
-def enqueue_draft(case_id: uuid.UUID) -> None:
-    """Queue the draft once the surrounding transaction commits.
-
-    robust=True: the intake is already committed when this runs, so a broker
-    outage must not turn the user's request into an error; the sweep will
-    queue the case later.
-    """
-
-    # A named function, not functools.partial: Django logs a robust hook's failure
-    # by its __qualname__, which a partial does not have.
-    def publish_draft() -> None:
-        draft_case.delay(str(case_id))
-
-    transaction.on_commit(publish_draft, robust=True)
+def queue_draft_after_move(moved: Moved) -> None:
+    """Registered after commit (recommendations.apps): a case just opened, or sent back
+    to drafting by an answer, is owed a draft. The worker's own received -> drafting
+    move is not: that worker is drafting it. A broker that is down here only delays
+    the draft: the stuck-case sweep queues it later."""
+    if moved.to_status == CaseStatus.RECEIVED or (
+        moved.to_status == CaseStatus.DRAFTING and moved.from_status == CaseStatus.NEEDS_INFORMATION
+    ):
+        draft_case.delay(str(moved.case_id))
 
 
 @shared_task(name="recommendations.escalate_overdue", acks_late=True)

@@ -8,8 +8,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions, permissions, throttling
 
 from intake.models import Partner, PartnerAPIKey
-
-STAFF_GROUPS = ("Front desk", "Specialists")
+from intake.roles import is_desk_user
 
 
 @dataclass(frozen=True)
@@ -68,11 +67,7 @@ class IsPartnerOrStaff(permissions.BasePermission):
     def has_permission(self, request, view) -> bool:
         if partner_of(request) is not None:
             return True
-        user = request.user
-        return bool(
-            user.is_authenticated
-            and (user.is_superuser or user.groups.filter(name__in=STAFF_GROUPS).exists())
-        )
+        return is_desk_user(request.user)
 
 
 class PartnerRateThrottle(throttling.SimpleRateThrottle):

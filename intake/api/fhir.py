@@ -25,7 +25,8 @@ from intake.fhir.inbound import FHIRInputError, Issue, issues_from_field_errors,
 from intake.fhir.outbound import referral_bundle, screening_questionnaire, service_request
 from intake.fhir.outcome import operation_outcome, outcome_from_problem
 from intake.models import Case, Partner, ReadAccess
-from intake.referrals import DuplicateReferral, partner_actor, partner_case, submit_referral
+from intake.referrals import DuplicateReferral, partner_actor, submit_referral
+from intake.selectors import partner_case
 from intake.services import answer_information, withdraw_case
 from intake.workflow import TransitionError
 

@@ -5,9 +5,9 @@ from datetime import date
 
 from rest_framework import serializers
 
-from intake.body_sites import BODY_SITES
 from intake.models import CONTRAINDICATIONS, Sex
-from recommendations.engine import normalize_icd10
+from intake.vocabulary.body_sites import BODY_SITES
+from intake.vocabulary.codes import normalize_icd10, not_icd10_message
 
 PHONE = re.compile(r"^\+?[0-9(][0-9 ()-]{5,30}$")
 
@@ -59,10 +59,7 @@ class ConditionSerializer(serializers.Serializer):
     def validate_icd10(self, value: str) -> str:
         code = normalize_icd10(value)
         if code is None:
-            raise serializers.ValidationError(
-                f"“{value}” is not an ICD-10 code: a letter, two characters, then optionally a "
-                "dot and up to four more, for example M17.11."
-            )
+            raise serializers.ValidationError(not_icd10_message(value))
         return code
 
 

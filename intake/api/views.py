@@ -2,6 +2,7 @@
 
 from collections.abc import Callable
 
+from django.conf import settings
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.exceptions import APIException, NotFound, ValidationError
@@ -21,14 +22,15 @@ from intake.api.serializers import (
     WithdrawSerializer,
 )
 from intake.audit import record_reads
-from intake.body_sites import BODY_SITES
 from intake.idempotency import IdempotencyConflict, run_once
 from intake.models import Case, CaseStatus, ReadAccess
 from intake.notifications import referral_data
-from intake.referrals import DuplicateReferral, partner_actor, partner_case, submit_referral
+from intake.referrals import DuplicateReferral, partner_actor, submit_referral
+from intake.selectors import partner_case, partner_referrals
 from intake.services import answer_information, withdraw_case
+from intake.vocabulary.body_sites import BODY_SITES
+from intake.vocabulary.conditions import search
 from intake.workflow import TransitionError
-from recommendations.vocabulary import search
 
 # Errors are documented with the media type they really have.
 PROBLEM = {(code, PROBLEM_JSON): ProblemSerializer for code in (400, 401, 403, 404, 409, 413, 415, 422, 429)}
@@ -137,7 +139,7 @@ IDEMPOTENCY_HEADER = OpenApiParameter(
     required=False,
     description="Send the same key with the same body to retry safely: the first response is replayed "
     "(with `Idempotent-Replayed: true`). The same key with another body is 422; while the first request "
-    "is still running, 409. Keys are kept for 24 hours.",
+    f"is still running, 409. Keys are kept for {settings.IDEMPOTENCY_KEY_TTL_HOURS} hours.",
 )
 
 
@@ -159,9 +161,9 @@ class ReferralListCreateView(GenericAPIView):
     pagination_class = ReferralPagination
 
     def get_queryset(self):
-        cases = Case.objects.filter(partner=partner_of(self.request)).select_related("decision")
-        status = self.request.query_params.get("status")
-        return cases.filter(status=status) if status is not None else cases
+        return partner_referrals(
+            partner=partner_of(self.request), status=self.request.query_params.get("status")
+        )
 
     @extend_schema(
         operation_id="listReferrals",

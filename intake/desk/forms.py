@@ -6,9 +6,9 @@ from datetime import date
 from django import forms
 from django.core.exceptions import ValidationError
 
-from intake.body_sites import BODY_SITES
 from intake.models import CONTRAINDICATION_LABELS, Priority, Sex
-from recommendations.engine import normalize_icd10
+from intake.vocabulary.body_sites import BODY_SITES
+from intake.vocabulary.codes import normalize_icd10, not_icd10_message
 
 YES_NO = [("yes", "Yes"), ("no", "No")]
 
@@ -127,10 +127,7 @@ class IntakeForm(OneTimeKeyForm):
         raw = self.cleaned_data["condition_code"]
         code = normalize_icd10(raw)
         if code is None:
-            raise ValidationError(
-                f"“{raw}” is not an ICD-10 code: a letter, two characters, then optionally a dot "
-                "and up to four more, for example M17.11. Type words to search."
-            )
+            raise ValidationError(f"{not_icd10_message(raw)} Type words to search.")
         return code
 
     def clean(self):

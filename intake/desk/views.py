@@ -5,16 +5,17 @@ from functools import wraps
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from intake import board as status_board
-from intake.api.auth import STAFF_GROUPS
+from intake import selectors
 from intake.audit import record_reads
 from intake.desk.forms import AnswerForm, IntakeForm, NewPatientForm, PatientSearchForm, WithdrawForm
 from intake.matching import likely_duplicates, search_patients
 from intake.models import Case, CaseStatus, Patient, ReadAccess
+from intake.roles import is_desk_user
 from intake.services import (
     answer_information,
     create_case,
@@ -22,22 +23,8 @@ from intake.services import (
     patient_from_submission,
     withdraw_case,
 )
-from intake.workflow import FINAL_STATUSES, Actor, TransitionError
-
-PROGRESS_STEPS = [
-    (CaseStatus.RECEIVED, "Received"),
-    (CaseStatus.DRAFTING, "Drafting"),
-    (CaseStatus.AWAITING_REVIEW, "Waiting for a specialist"),
-    (CaseStatus.DECIDED, "Decided"),
-]
-
-
-def is_desk_user(user) -> bool:
-    return bool(
-        user.is_authenticated
-        and user.is_active
-        and (user.is_superuser or user.groups.filter(name__in=STAFF_GROUPS).exists())
-    )
+from intake.statuses import BOARD_GROUPS, PROGRESS_STEPS, STATUS
+from intake.workflow import Actor, TransitionError
 
 
 def desk_required(view):
@@ -54,6 +41,9 @@ def desk_required(view):
     return wrapper
 
 
+ATTENTION_GROUPS = frozenset(group.key for group in BOARD_GROUPS if group.needs_attention)
+
+
 def _apply_errors(form, exc: ValidationError) -> None:
     for field, errors in exc.message_dict.items():
         form.add_error(field if field in form.fields else None, errors)
@@ -62,8 +52,8 @@ def _apply_errors(form, exc: ValidationError) -> None:
 @require_GET
 @desk_required
 def board(request: HttpRequest) -> HttpResponse:
-    groups = status_board.board()
-    context = {"groups": groups, "polling": status_board.any_in_progress(groups)}
+    groups = selectors.board()
+    context = {"groups": groups, "polling": selectors.any_awaiting_draft(groups)}
     template = "desk/_board.html" if request.GET.get("fragment") else "desk/board.html"
     return render(request, template, context)
 
@@ -139,14 +129,15 @@ def new_case(request: HttpRequest, patient_id) -> HttpResponse:
             _apply_errors(form, exc)
         else:
             return redirect("desk:case", case_id=case.pk)
-    earlier = patient.cases.order_by("-created_at")[:5]
+    earlier = selectors.recent_cases_of(patient.pk)
     return render(request, "desk/case_new.html", {"form": form, "patient": patient, "earlier": earlier})
 
 
 def _case(case_id) -> Case:
-    return get_object_or_404(
-        Case.objects.select_related("patient", "partner", "decision", "decision__decided_by"), pk=case_id
-    )
+    try:
+        return selectors.case_page(case_id)
+    except (Case.DoesNotExist, ValidationError):  # ValidationError: not a UUID at all
+        raise Http404("No such case.") from None
 
 
 @require_GET
@@ -157,30 +148,25 @@ def case_detail(request: HttpRequest, case_id) -> HttpResponse:
     return render(request, "desk/case_detail.html", _case_context(case))
 
 
-# How far along the progress bar each status is (withdrawn: not on it).
-PROGRESS_INDEX = {
-    CaseStatus.RECEIVED: 0,
-    CaseStatus.DRAFTING: 1,
-    CaseStatus.DRAFT_FAILED: 1,
-    CaseStatus.AWAITING_REVIEW: 2,
-    CaseStatus.NEEDS_INFORMATION: 2,
-    CaseStatus.DECIDED: 3,
-    CaseStatus.WITHDRAWN: -1,
-}
-
-
 def _case_context(case: Case, answer_form=None, withdraw_form=None) -> dict:
-    reached = PROGRESS_INDEX[case.status]
+    facts = STATUS[case.status]
+    reached = facts.progress_step
     return {
         "case": case,
         "decision": getattr(case, "decision", None) if case.status == CaseStatus.DECIDED else None,
-        "events": case.events.select_related("actor").order_by("id"),
-        "steps": [(label, i < reached, i == reached) for i, (_, label) in enumerate(PROGRESS_STEPS)],
-        "in_progress": case.status in status_board.IN_PROGRESS,
+        "events": selectors.timeline(case),
+        "steps": []
+        if reached is None
+        else [(label, i < reached, i == reached) for i, label in enumerate(PROGRESS_STEPS)],
+        "status_note": facts.desk_note.format(
+            due_at=timezone.localtime(case.due_at).strftime("%Y-%m-%d %H:%M")
+        ),
+        "status_alarm": facts.board_group in ATTENTION_GROUPS,
+        "in_progress": facts.awaits_draft,
         "answer_form": answer_form
         or AnswerForm(initial={"condition_code": case.condition_code, "affected_sites": case.affected_sites}),
         "withdraw_form": withdraw_form or WithdrawForm(),
-        "can_withdraw": case.status not in FINAL_STATUSES,
+        "can_withdraw": not facts.final,
     }
 
 

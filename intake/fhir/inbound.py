@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from intake.fhir import BODY_SITE_SYSTEM, ICD10_CM, SCREENING_QUESTIONNAIRE, SNOMED_CT
 from intake.models import CONTRAINDICATIONS
-from recommendations.engine import normalize_icd10
+from intake.vocabulary.codes import normalize_icd10
 
 MAX_ISSUES = 25
 YES_NO_ITEMS = (*CONTRAINDICATIONS, "consent_obtained")

@@ -6,7 +6,6 @@ import uuid
 
 from django.utils import timezone
 
-from intake.body_sites import BODY_SITES
 from intake.fhir import (
     BASE,
     BODY_SITE_SYSTEM,
@@ -16,18 +15,9 @@ from intake.fhir import (
     STATUS_SYSTEM,
 )
 from intake.models import CONTRAINDICATION_LABELS, Case, CaseStatus, Priority
+from intake.statuses import STATUS
+from intake.vocabulary.body_sites import BODY_SITES
 
-# FHIR Task.status for each case status; businessStatus carries ours exactly.
-TASK_STATUS = {
-    CaseStatus.RECEIVED: "received",
-    CaseStatus.DRAFTING: "in-progress",
-    CaseStatus.AWAITING_REVIEW: "in-progress",
-    CaseStatus.NEEDS_INFORMATION: "on-hold",
-    CaseStatus.DRAFT_FAILED: "failed",
-    CaseStatus.DECIDED: "completed",
-    CaseStatus.WITHDRAWN: "cancelled",
-}
-REQUEST_STATUS = {CaseStatus.DECIDED: "completed", CaseStatus.WITHDRAWN: "revoked"}  # else active
 PLACER = {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0203", "code": "PLAC"}]}
 AUTHOR = {
     "coding": [
@@ -59,7 +49,7 @@ def service_request(case: Case) -> dict:
         "resourceType": "ServiceRequest",
         "id": str(case.pk),
         "meta": {"lastUpdated": case.status_changed_at.isoformat()},
-        "status": REQUEST_STATUS.get(case.status, "active"),
+        "status": STATUS[case.status].fhir_request,
         "intent": "order",
         "priority": _priority(case),
         "code": {"text": "Stem cell therapy consult: local injection or intravenous infusion"},
@@ -89,7 +79,7 @@ def task(case: Case) -> dict:
         "id": str(task_id(case)),
         "meta": {"lastUpdated": case.status_changed_at.isoformat()},
         "basedOn": [focus],
-        "status": TASK_STATUS[case.status],
+        "status": STATUS[case.status].fhir_task,  # businessStatus carries ours exactly
         "businessStatus": {
             "coding": [{"system": STATUS_SYSTEM, "code": case.status, "display": case.get_status_display()}]
         },

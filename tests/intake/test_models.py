@@ -3,6 +3,7 @@ from datetime import date
 import pytest
 from django.db import IntegrityError, transaction
 
+from intake import chain
 from intake.models import Case, CaseEvent, ImmutableRecordError, Patient
 from recommendations.models import Addendum, Decision, Recommendation
 from recommendations.services import make_draft
@@ -66,18 +67,26 @@ def drafted_case() -> tuple[Case, Recommendation]:
 def test_one_decision_per_case():
     case, draft = drafted_case()
     specialist = make_user()
-    Decision.objects.create(
-        case=case, recommendation=draft, route="local_injection", outcome="approved", decided_by=specialist
+    chain.append(
+        Decision(
+            case=case,
+            recommendation=draft,
+            route="local_injection",
+            outcome="approved",
+            decided_by=specialist,
+        )
     )
 
     assert refused_by_database(
-        lambda: Decision.objects.create(
-            case=case,
-            recommendation=draft,
-            route="intravenous",
-            outcome="amended",
-            reason="second",
-            decided_by=specialist,
+        lambda: chain.append(
+            Decision(
+                case=case,
+                recommendation=draft,
+                route="intravenous",
+                outcome="amended",
+                reason="second",
+                decided_by=specialist,
+            )
         )
     )
 
@@ -86,13 +95,15 @@ def test_one_decision_per_case():
 def test_a_decision_other_than_approval_needs_a_reason():
     case, draft = drafted_case()
     assert refused_by_database(
-        lambda: Decision.objects.create(
-            case=case,
-            recommendation=draft,
-            route="intravenous",
-            outcome="amended",
-            reason="",
-            decided_by=make_user(),
+        lambda: chain.append(
+            Decision(
+                case=case,
+                recommendation=draft,
+                route="intravenous",
+                outcome="amended",
+                reason="",
+                decided_by=make_user(),
+            )
         )
     )
 
@@ -101,10 +112,12 @@ def test_a_decision_other_than_approval_needs_a_reason():
 def test_the_permanent_record_cannot_be_changed_or_deleted_through_the_models():
     case, draft = drafted_case()
     user = make_user()
-    decision = Decision.objects.create(
-        case=case, recommendation=draft, route="local_injection", outcome="approved", decided_by=user
+    decision = chain.append(
+        Decision(
+            case=case, recommendation=draft, route="local_injection", outcome="approved", decided_by=user
+        )
     )
-    addendum = Addendum.objects.create(decision=decision, author=user, reason="typo in note")
+    addendum = chain.append(Addendum(decision=decision, author=user, reason="typo in note"))
     event = case.events.first()
 
     for row in (draft, decision, addendum, event):

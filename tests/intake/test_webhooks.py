@@ -10,7 +10,7 @@ from django.utils import timezone
 from fhir.resources.R4B.bundle import Bundle
 from standardwebhooks import Webhook
 
-from intake import webhooks
+from intake import webhook_urls, webhooks
 from intake.models import Case, PartnerNotification, WebhookAttempt
 from recommendations import review
 from recommendations.services import make_draft
@@ -195,9 +195,9 @@ def test_private_addresses_are_refused_in_production(settings):
         "http://[::1]/",
         "ftp://example.org/",
     ):
-        with pytest.raises(webhooks.UnsafeWebhookURL):
-            webhooks.check_url(url)
-    webhooks.check_url("https://93.184.215.14/hook")  # a public address is fine
+        with pytest.raises(webhook_urls.UnsafeWebhookURL):
+            webhook_urls.check_url(url)
+    webhook_urls.check_url("https://93.184.215.14/hook")  # a public address is fine
 
     from django.core.exceptions import ValidationError
 

@@ -7,17 +7,17 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from intake.body_sites import BODY_SITES
+from intake.vocabulary.body_sites import BODY_SITES
+from intake.vocabulary.codes import normalize_icd10
+from intake.vocabulary.conditions import ENTRIES
 from recommendations.engine import (
     RULES,
     EngineConfig,
     Intake,
     draft,
     intake_from_snapshot,
-    normalize_icd10,
     snapshot_of,
 )
-from recommendations.vocabulary import ENTRIES
 
 BASE = Intake(
     condition_code="M17.11",  # osteoarthritis of knee: localized

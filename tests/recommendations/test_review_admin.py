@@ -2,6 +2,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from intake import chain
 from intake.models import Case, CaseStatus, Priority
 from recommendations.models import Decision
 from recommendations.services import make_draft
@@ -105,12 +106,14 @@ def test_the_number_of_queries_does_not_grow_with_the_queue(client):
 def test_the_review_page_shows_intake_draft_rules_notice_history_and_timeline(client):
     patient = make_patient(family_name="Historia")
     earlier = queued(patient=patient, condition_code="M16.0", affected_sites=["left_hip"])
-    Decision.objects.create(
-        case=earlier,
-        recommendation=earlier.current_draft,
-        route="local_injection",
-        outcome="approved",
-        decided_by=make_user(),
+    chain.append(
+        Decision(
+            case=earlier,
+            recommendation=earlier.current_draft,
+            route="local_injection",
+            outcome="approved",
+            decided_by=make_user(),
+        )
     )
     Case.objects.filter(pk=earlier.pk).update(status=CaseStatus.DECIDED)
     case = queued(patient=patient, anticoagulant_therapy=True)

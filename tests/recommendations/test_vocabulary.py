@@ -2,8 +2,8 @@ from collections import Counter
 
 import pytest
 
-from recommendations.engine import normalize_icd10
-from recommendations.vocabulary import CATEGORIES, ENTRIES, lookup, search
+from intake.vocabulary.codes import normalize_icd10
+from intake.vocabulary.conditions import CATEGORIES, ENTRIES, lookup, search
 
 
 def test_the_vocabulary_is_large_enough_and_every_entry_is_complete():

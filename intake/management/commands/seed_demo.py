@@ -8,8 +8,9 @@ from django.db import transaction
 
 from intake.models import Partner
 from intake.partners import create_partner, issue_api_key
+from intake.roles import FRONT_DESK, SPECIALISTS
 
-DEMO_USERS = {"desk": "Front desk", "specialist": "Specialists"}
+DEMO_USERS = {"desk": FRONT_DESK, "specialist": SPECIALISTS}
 DEMO_PARTNER = "Demo Partner Clinic"
 
 
@@ -30,7 +31,7 @@ class Command(BaseCommand):
         for username, group_name in DEMO_USERS.items():
             password = secrets.token_urlsafe(9)
             user, _ = User.objects.get_or_create(username=username)
-            user.is_staff = group_name == "Specialists"
+            user.is_staff = group_name == SPECIALISTS
             user.set_password(password)
             user.save()
             user.groups.set([Group.objects.get(name=group_name)])

@@ -1,8 +1,8 @@
 import pytest
 from rest_framework.test import APIClient
 
-from intake.body_sites import BODY_SITES
-from recommendations.vocabulary import ENTRIES
+from intake.vocabulary.body_sites import BODY_SITES
+from intake.vocabulary.conditions import ENTRIES
 from tests.factories import make_partner, make_user
 
 

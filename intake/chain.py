@@ -1,0 +1,32 @@
+"""Appending to a case's tamper-evident chain (case events, decisions, addenda).
+
+The row and the case's chain head are written together, under the case row's
+lock, in the caller's transaction: the lock orders the chain, one writer per
+case at a time, and a failure rolls back both.
+"""
+
+from typing import TypeVar
+
+from django.db import transaction
+
+from intake.models import GENESIS, Case, ChainedRecord
+
+R = TypeVar("R", bound=ChainedRecord)
+
+
+def append(record: R) -> R:
+    """Insert `record` as the next link of its case's chain and move the head to it."""
+    case_id = record.chain_case_id()
+    # No savepoint: a failure here fails the caller's whole transaction anyway.
+    with transaction.atomic(savepoint=False):
+        head, length = (
+            Case.objects.select_for_update()
+            .filter(pk=case_id)
+            .values_list("audit_head", "audit_length")
+            .get()
+        )
+        record.chain_seq, record.prev_hash = length + 1, head or GENESIS
+        record.row_hash = record.compute_hash()
+        record.save()
+        Case.objects.filter(pk=case_id).update(audit_head=record.row_hash, audit_length=record.chain_seq)
+    return record

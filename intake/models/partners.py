@@ -1,0 +1,141 @@
+"""Partner clinics, their keys, what they are owed (webhooks) and their idempotent requests."""
+
+import uuid
+
+from django.db import models
+from django.utils import timezone
+from rest_framework_api_key.models import AbstractAPIKey, BaseAPIKeyManager
+
+from intake.models.cases import Case
+from intake.models.records import AppendOnlyModel
+
+
+class WebhookFormat(models.TextChoices):
+    JSON = "json", "Referral JSON (API v1)"
+    FHIR = "fhir", "FHIR R4 Bundle"
+
+
+class Partner(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=200, unique=True)
+    webhook_url = models.URLField(blank=True, max_length=500)
+    # Kept readable: the service signs every webhook with it.
+    webhook_secret = models.CharField(max_length=100, blank=True)
+    webhook_format = models.CharField(
+        max_length=8,
+        choices=WebhookFormat.choices,
+        default=WebhookFormat.JSON,
+        help_text="What a webhook's `data` holds: the referral as in API v1, or its FHIR R4 Bundle.",
+    )
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(webhook_format__in=WebhookFormat.values),
+                name="partner_webhook_format_valid",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PartnerAPIKeyManager(BaseAPIKeyManager):
+    def get_usable_keys(self) -> models.QuerySet:
+        # The partner is read on every request: fetch it with the key.
+        return super().get_usable_keys().select_related("partner")
+
+
+class PartnerAPIKey(AbstractAPIKey):
+    """A hashed API key; a partner may hold several so a key can be rotated."""
+
+    objects = PartnerAPIKeyManager()
+
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="api_keys")
+
+    class Meta(AbstractAPIKey.Meta):
+        verbose_name = "partner API key"
+        verbose_name_plural = "partner API keys"
+
+
+class PartnerNotification(models.Model):
+    """A status change a partner must be told about, written in the transaction that
+    made it (an outbox), so the webhook is sent even if the broker was down then.
+    Its id is the Standard Webhooks `webhook-id`, stable across retries."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Pending"
+        DELIVERED = "delivered", "Delivered"
+        FAILED = "failed", "Gave up"
+        NO_URL = "no_url", "No webhook URL"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="notifications")
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="notifications")
+    event_type = models.CharField(max_length=50)
+    payload = models.JSONField()
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at"]
+        indexes = [models.Index(fields=["state", "next_attempt_at"], name="notification_due_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(state__in=["pending", "delivered", "failed", "no_url"]),
+                name="notification_state_valid",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} for {self.partner} ({self.get_state_display()})"
+
+
+class WebhookAttempt(AppendOnlyModel):
+    """One try at delivering a notification: kept, never changed."""
+
+    notification = models.ForeignKey(
+        PartnerNotification, on_delete=models.PROTECT, related_name="attempt_log"
+    )
+    attempted_at = models.DateTimeField(auto_now_add=True)
+    url = models.CharField(max_length=500)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    duration_ms = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["notification", "attempted_at"]
+
+    def __str__(self) -> str:
+        return f"{self.attempted_at:%Y-%m-%d %H:%M:%S} {self.status_code or self.error[:40]}"
+
+
+class IdempotencyRecord(models.Model):
+    """The first response to a partner's `Idempotency-Key`, replayed for a retry."""
+
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    request_hash = models.CharField(max_length=64)
+    # NULL while the first request is still being processed.
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    # JSON as ASCII text, not jsonb: an error message may quote the partner's input,
+    # and jsonb refuses a NUL character or a lone surrogate in it.
+    response_body = models.TextField(null=True, blank=True)  # noqa: DJ001
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["partner", "key"], name="idempotency_unique_partner_key"),
+        ]
+        indexes = [models.Index(fields=["expires_at"], name="idempotency_expiry_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.partner_id}:{self.key}"

@@ -1,0 +1,96 @@
+"""Reads for the desk and the partner API: the board, a case's page, a partner's referrals.
+
+The board takes a fixed number of queries whatever the number of cases: one for
+the counts, and two per group (its newest cards, its oldest waiting case).
+"""
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
+
+from intake.models import Case, CaseEvent, Partner
+from intake.statuses import BOARD_GROUPS, FINAL_STATUSES, RECENT_DAYS, STATUS, BoardGroup, statuses_in_group
+
+CARDS_PER_GROUP = 25
+
+
+@dataclass
+class Group:
+    group: BoardGroup
+    count: int
+    cases: list[Case] = field(default_factory=list)
+    oldest: Case | None = None
+
+    @property
+    def key(self) -> str:
+        return self.group.key
+
+    @property
+    def title(self) -> str:
+        return self.group.title
+
+
+def _closed_since():
+    return timezone.now() - timedelta(days=RECENT_DAYS)
+
+
+def _scope(statuses: tuple[str, ...]) -> Q:
+    scope = Q(status__in=statuses)
+    if any(status in FINAL_STATUSES for status in statuses):
+        scope &= Q(status_changed_at__gte=_closed_since())
+    return scope
+
+
+def board() -> list[Group]:
+    members = {group.key: statuses_in_group(group.key) for group in BOARD_GROUPS}
+    aggregates = {key: Count("id", filter=_scope(statuses)) for key, statuses in members.items()}
+    counts = Case.objects.filter(
+        Q(status__in=[s for s in STATUS if s not in FINAL_STATUSES])
+        | Q(status__in=FINAL_STATUSES, status_changed_at__gte=_closed_since())
+    ).aggregate(**aggregates)
+    groups = []
+    for board_group in BOARD_GROUPS:
+        statuses = members[board_group.key]
+        group = Group(group=board_group, count=counts[board_group.key])
+        if group.count:
+            cases = Case.objects.filter(_scope(statuses)).select_related("patient", "partner")
+            group.cases = list(cases.order_by("-status_changed_at")[:CARDS_PER_GROUP])
+            if not any(status in FINAL_STATUSES for status in statuses):
+                group.oldest = cases.order_by("created_at").first()
+        groups.append(group)
+    return groups
+
+
+def any_awaiting_draft(groups: list[Group]) -> bool:
+    return any(
+        group.count for group in groups if any(STATUS[s].awaits_draft for s in statuses_in_group(group.key))
+    )
+
+
+def case_page(case_id: uuid.UUID | str) -> Case:
+    """A case with what its desk page and print view show. Raises Case.DoesNotExist."""
+    return Case.objects.select_related("patient", "partner", "decision", "decision__decided_by").get(
+        pk=case_id
+    )
+
+
+def timeline(case: Case) -> QuerySet[CaseEvent]:
+    return case.events.select_related("actor").order_by("id")
+
+
+def recent_cases_of(patient_id: uuid.UUID, *, limit: int = 5) -> QuerySet[Case]:
+    return Case.objects.filter(patient_id=patient_id).order_by("-created_at")[:limit]
+
+
+def partner_referrals(*, partner: Partner, status: str | None = None) -> QuerySet[Case]:
+    """The partner's own referrals, with what the API shows of each."""
+    cases = Case.objects.filter(partner=partner).select_related("decision")
+    return cases.filter(status=status) if status is not None else cases
+
+
+def partner_case(*, partner: Partner, case_id: uuid.UUID | str) -> Case:
+    """One of the partner's own referrals; another partner's id is simply not found."""
+    return Case.objects.select_related("decision").get(pk=case_id, partner=partner)

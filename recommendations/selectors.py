@@ -1,0 +1,49 @@
+"""Reads for the specialists' review desk: the queue and a case's review page."""
+
+import uuid
+from dataclasses import dataclass
+
+from django.db.models import QuerySet
+
+from intake.models import Case, CaseEvent, CaseStatus
+from recommendations.models import Addendum, Decision, Recommendation
+
+
+def review_queue(cases: QuerySet[Case]) -> QuerySet[Case]:
+    """Cases awaiting a specialist, with what the queue's columns show (one join for the
+    current draft; ordered urgent first, then oldest, served by `case_queue_idx`)."""
+    return (
+        cases.filter(status=CaseStatus.AWAITING_REVIEW)
+        .select_related("patient", "partner", "claimed_by", "current_draft")
+        .order_by("priority", "created_at")
+    )
+
+
+def case_for_review(case_id: uuid.UUID | str) -> Case:
+    """Raises Case.DoesNotExist, or ValidationError for an id that is not a UUID."""
+    return Case.objects.select_related("patient", "partner", "current_draft", "claimed_by").get(pk=case_id)
+
+
+@dataclass
+class ReviewPage:
+    decision: Decision | None
+    addenda: QuerySet[Addendum] | list
+    drafts: QuerySet[Recommendation]
+    events: QuerySet[CaseEvent]
+    earlier_cases: QuerySet[Case]
+
+
+def review_page(case: Case) -> ReviewPage:
+    decision = Decision.objects.filter(case=case).select_related("decided_by", "recommendation").first()
+    return ReviewPage(
+        decision=decision,
+        addenda=decision.addenda.select_related("author") if decision else [],
+        drafts=case.recommendations.order_by("-sequence"),
+        events=case.events.order_by("id"),
+        earlier_cases=(
+            Case.objects.filter(patient=case.patient)
+            .exclude(pk=case.pk)
+            .select_related("decision", "partner")
+            .order_by("-created_at")
+        ),
+    )
