@@ -1,11 +1,34 @@
-"""Test settings: the real PostgreSQL and Redis of this machine by default.
+"""Test settings: the real PostgreSQL and Redis of this machine, and nothing else from
+the caller's environment.
 
-Only defaults are set here; clinic.settings still reads the environment, so
-DATABASE_URL and CELERY_BROKER_URL can point the tests elsewhere. A developer's
-`.env` is not read: the tests run the same on a laptop and in CI.
+The tests assume production behaviour (DEBUG off, security headers on) whatever the
+shell that runs them holds: a `DEBUG=1` left exported after trying the quick start, a
+`.env`, or a production `CACHE_URL`. So every variable the service reads is removed,
+except DATABASE_URL and CELERY_BROKER_URL, which may point the tests at another
+PostgreSQL or Redis. That happens once, in the test runner; the workers and servers
+the tests start inherit the pinned environment plus the settings each test gives them.
 """
 
 import os
+import re
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+CALLER_CHOOSES = frozenset({"DATABASE_URL", "CELERY_BROKER_URL"})
+_READ = re.compile(r'(?:environ\.get|environ\.setdefault|environ\[|env_bool|env_int|env_list)\(?\s*"([A-Z][A-Z0-9_]*)"')
+
+
+def env_vars_read(*roots: Path) -> set[str]:
+    """The environment variables the Python files under `roots` read (the settings by default)."""
+    files = [p for root in roots for p in root.rglob("*.py")] if roots else [HERE / "settings.py"]
+    files += [HERE / "gunicorn.conf.py"] if not roots else []
+    return {name for path in files for name in _READ.findall(path.read_text(encoding="utf-8"))}
+
+
+if os.environ.get("CLINIC_TEST_ENVIRONMENT") != "pinned":
+    for name in env_vars_read() - CALLER_CHOOSES:
+        os.environ.pop(name, None)
+    os.environ["CLINIC_TEST_ENVIRONMENT"] = "pinned"
 
 os.environ["CLINIC_ENV_FILE"] = os.devnull
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/clinic")

@@ -21,9 +21,10 @@ from intake.api.views import IDEMPOTENCY_HEADER, answer_once
 from intake.audit import record_reads
 from intake.fhir import BODY_SITE_SYSTEM, FHIR_JSON, ICD10_CM, SCREENING_QUESTIONNAIRE
 from intake.fhir.followups import answer_from_fhir, issues_from_answer_errors, withdrawal_from_fhir
-from intake.fhir.inbound import FHIRInputError, Issue, issues_from_field_errors, referral_from_fhir
+from intake.fhir.inbound import issues_from_field_errors, referral_from_fhir
 from intake.fhir.outbound import referral_bundle, screening_questionnaire, service_request
 from intake.fhir.outcome import operation_outcome, outcome_from_problem
+from intake.fhir.reading import FHIRInputError, Issue
 from intake.models import Case, Partner, ReadAccess
 from intake.referrals import DuplicateReferral, partner_actor, submit_referral
 from intake.selectors import partner_case

@@ -11,7 +11,8 @@ import uuid
 from fhir.resources.R4B.communication import Communication
 from fhir.resources.R4B.task import Task
 
-from intake.fhir.inbound import FHIRInputError, Issue, Reader, resolver, validated
+from intake.fhir.clinical import ClinicalReader
+from intake.fhir.reading import FHIRInputError, Issue, resolver, validated
 
 TASK_CODES = "http://hl7.org/fhir/CodeSystem/task-code"
 REFERRAL_REFERENCE = re.compile(r"^(?:ServiceRequest/|urn:uuid:)([0-9a-fA-F-]{36})$")
@@ -42,7 +43,7 @@ def answer_from_fhir(body) -> tuple[uuid.UUID, dict]:
         # A corrected Condition, contained and referenced from the payload, is read
         # with the same rules as a referral's.
         request = {"contained": message.get("contained", []), "reasonReference": corrections}
-        reader = Reader(request, resolver(request, {}))
+        reader = ClinicalReader(request, resolver(request, {}))
         condition, sites = reader.condition(), reader.sites()
         issues += reader.issues
         if condition:

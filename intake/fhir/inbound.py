@@ -7,38 +7,15 @@ ReferralSerializer as a JSON referral, so both doors apply one set of rules, and
 its messages are pointed back at the FHIR elements by `issues_from_field_errors`.
 """
 
-import json
-from collections.abc import Callable
-from dataclasses import dataclass
-
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.servicerequest import ServiceRequest
-from pydantic import ValidationError
 
-from intake.fhir import BODY_SITE_SYSTEM, ICD10_CM, SCREENING_QUESTIONNAIRE, SNOMED_CT
+from intake.fhir import ICD10_CM, SCREENING_QUESTIONNAIRE
+from intake.fhir.clinical import ClinicalReader
+from intake.fhir.reading import FHIRInputError, Issue, all_of_type, bundle_parts, resolver, validated
 from intake.models import CONTRAINDICATIONS
-from intake.vocabulary.codes import normalize_icd10
 
-MAX_ISSUES = 25
 YES_NO_ITEMS = (*CONTRAINDICATIONS, "consent_obtained")
-
-
-@dataclass(frozen=True)
-class Issue:
-    """One OperationOutcome.issue: a FHIR IssueType code, a sentence, a FHIRPath."""
-
-    code: str
-    diagnostics: str
-    expression: str = ""
-
-
-class FHIRInputError(Exception):
-    def __init__(self, issues: list[Issue]):
-        self.issues = issues[:MAX_ISSUES]
-        super().__init__("; ".join(issue.diagnostics for issue in self.issues))
-
-
-Resolver = Callable[[str | None, str], dict | None]
 
 
 def referral_from_fhir(body) -> dict:
@@ -55,7 +32,7 @@ def referral_from_fhir(body) -> dict:
         return Reader(request, resolver(request, {})).read()
     if kind == "Bundle":
         bundle = validated(Bundle, body, "Bundle")
-        request, entries = _bundle_parts(bundle)
+        request, entries = bundle_parts(bundle)
         return Reader(request, resolver(request, entries)).read()
     raise FHIRInputError(
         [
@@ -68,121 +45,8 @@ def referral_from_fhir(body) -> dict:
     )
 
 
-def validated(model, body: dict, root: str) -> dict:
-    """The resource as plain JSON after the fhir.resources model has read it."""
-    try:
-        resource = model.model_validate(body)
-    except ValidationError as exc:
-        raise FHIRInputError([_pydantic_issue(root, error) for error in exc.errors()]) from None
-    except KeyError as exc:
-        # fhir.resources looks nested resources up by "R4.<resourceType>Type".
-        name = str(exc.args[0]).removeprefix("R4.").removesuffix("Type")
-        raise FHIRInputError(
-            [
-                Issue(
-                    "structure",
-                    f"This {root} holds a resource of type {name!r}, which FHIR R4 does not have.",
-                )
-            ]
-        ) from None
-    except (TypeError, ValueError, AttributeError) as exc:
-        raise FHIRInputError(
-            [Issue("structure", f"This is not readable as a FHIR R4 {root}: {exc}.")]
-        ) from None
-    return json.loads(resource.model_dump_json(exclude_none=True))
-
-
-def _pydantic_issue(root: str, error: dict) -> Issue:
-    path = root + "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in error["loc"])
-    message = error["msg"].removeprefix("Value error, ")
-    kind = error["type"]
-    code = "required" if kind.endswith("missing") else "structure" if kind == "extra_forbidden" else "value"
-    return Issue(code, f"{path}: {message}", path)
-
-
-def _bundle_parts(bundle: dict) -> tuple[dict, dict[str, dict]]:
-    if bundle.get("type") != "transaction":
-        raise FHIRInputError(
-            [
-                Issue(
-                    "not-supported",
-                    f"Send the Bundle as type 'transaction' (got {bundle.get('type')!r}), "
-                    "or post the ServiceRequest alone with its Patient and Condition contained.",
-                    "Bundle.type",
-                )
-            ]
-        )
-    entries: dict[str, dict] = {}
-    requests = []
-    for entry in bundle.get("entry", []):
-        resource = entry.get("resource")
-        if not resource:
-            continue
-        if resource["resourceType"] == "ServiceRequest":
-            requests.append(resource)
-        for key in _keys(entry.get("fullUrl"), resource):
-            entries[key] = resource
-    if len(requests) != 1:
-        raise FHIRInputError(
-            [
-                Issue(
-                    "invalid",
-                    f"The Bundle must hold one ServiceRequest (the referral); it has {len(requests)}.",
-                    "Bundle.entry",
-                )
-            ]
-        )
-    return requests[0], entries
-
-
-def _keys(full_url: str | None, resource: dict) -> list[str]:
-    """Every way a reference may name this entry: its fullUrl, Type/id, and the
-    Type/id at the end of an absolute fullUrl."""
-    keys = [full_url] if full_url else []
-    if resource.get("id"):
-        keys.append(f"{resource['resourceType']}/{resource['id']}")
-    if full_url and full_url.startswith("http"):
-        keys.append("/".join(full_url.rstrip("/").split("/")[-2:]))
-    return keys
-
-
-def resolver(request: dict, entries: dict[str, dict]) -> Resolver:
-    contained = {f"#{res['id']}": res for res in request.get("contained", []) if res.get("id")}
-
-    def resolve(reference: str | None, resource_type: str) -> dict | None:
-        found = contained.get(reference or "") or entries.get(reference or "")
-        return found if found and found["resourceType"] == resource_type else None
-
-    return resolve
-
-
-def _all_of_type(request: dict, resolve: Resolver, resource_type: str) -> list[dict]:
-    """Resources of a type the request points at through supportingInfo, or contains."""
-    found = [
-        res
-        for ref in request.get("supportingInfo", [])
-        if (res := resolve(ref.get("reference"), resource_type)) is not None
-    ]
-    found += [res for res in request.get("contained", []) if res["resourceType"] == resource_type]
-    unique: dict[int, dict] = {id(res): res for res in found}
-    return list(unique.values())
-
-
-def _describe(coding: dict) -> str:
-    return " ".join(filter(None, [coding.get("code"), coding.get("display")]))
-
-
-class Reader:
-    """Reads each part of a referral from a ServiceRequest, collecting every issue
-    instead of stopping at the first."""
-
-    def __init__(self, request: dict, resolve: Resolver):
-        self.request, self.resolve = request, resolve
-        self.issues: list[Issue] = []
-        self.conditions: list[dict] = []
-
-    def problem(self, code: str, expression: str, diagnostics: str) -> None:
-        self.issues.append(Issue(code, diagnostics, expression))
+class Reader(ClinicalReader):
+    """Reads a whole referral from a ServiceRequest, collecting every issue."""
 
     def read(self) -> dict:
         ids = [res["id"] for res in self.request.get("contained", []) if res.get("id")]
@@ -283,96 +147,10 @@ class Reader:
             "email": emails[0]["value"] if emails else "",
         }
 
-    def condition(self) -> dict:
-        concepts: list[dict] = []
-        where = "Condition.code"
-        for index, ref in enumerate(self.request.get("reasonReference", [])):
-            condition = self.resolve(ref.get("reference"), "Condition")
-            if condition is None:
-                self.problem(
-                    "not-found",
-                    f"ServiceRequest.reasonReference[{index}]",
-                    f"{ref.get('reference')!r} is not a Condition in this request: contain it, or put it "
-                    "in the transaction Bundle.",
-                )
-                continue
-            self.conditions.append(condition)
-            concepts.append(condition.get("code") or {})
-        if not concepts:
-            where = "ServiceRequest.reasonCode"
-        concepts += self.request.get("reasonCode", [])
-        if not concepts and not self.issues:
-            self.problem(
-                "required",
-                "ServiceRequest.reasonReference",
-                "Say what the referral is for: reference a Condition coded in ICD-10-CM, or give a "
-                "reasonCode with an ICD-10-CM coding.",
-            )
-            return {}
-        icd = [
-            (concept, coding)
-            for concept in concepts
-            for coding in concept.get("coding", [])
-            if coding.get("system") == ICD10_CM and coding.get("code")
-        ]
-        if not icd:
-            self.no_icd10(concepts, where)
-            return {}
-        codes = sorted({normalize_icd10(coding["code"]) or coding["code"] for _, coding in icd})
-        if len(codes) > 1:
-            self.problem(
-                "business-rule",
-                where,
-                f"A referral is for one condition, but it names {len(codes)} ICD-10-CM codes "
-                f"({', '.join(codes)}); send one referral per condition.",
-            )
-        concept, coding = icd[0]
-        return {"icd10": coding["code"], "description": concept.get("text") or coding.get("display", "")}
-
-    def no_icd10(self, concepts: list[dict], where: str) -> None:
-        codings = [coding for concept in concepts for coding in concept.get("coding", [])]
-        snomed = [_describe(c) for c in codings if c.get("system") == SNOMED_CT]
-        need = (
-            f"We draft from ICD-10-CM: add a coding with system {ICD10_CM} and the condition's code, "
-            "for example M17.11 (see GET /api/v1/conditions/)."
-        )
-        if snomed:
-            found = f"The condition is coded in SNOMED CT only ({'; '.join(snomed)})."
-        elif codings:
-            systems = sorted({c.get("system") or "no system" for c in codings})
-            found = f"The condition has no ICD-10-CM coding (its codings are from {', '.join(systems)})."
-        else:
-            texts = [concept["text"] for concept in concepts if concept.get("text")]
-            found = f"The condition is given as text only ({'; '.join(texts)})." if texts else ""
-        self.problem("code-invalid", where, f"{found} {need}".strip())
-
-    def sites(self) -> list[str]:
-        where, concepts = "ServiceRequest.bodySite", self.request.get("bodySite", [])
-        if not concepts:
-            where = "Condition.bodySite"
-            concepts = [site for condition in self.conditions for site in condition.get("bodySite", [])]
-        sites: list[str] = []
-        for index, concept in enumerate(concepts):
-            ours = [
-                c["code"]
-                for c in concept.get("coding", [])
-                if c.get("system") == BODY_SITE_SYSTEM and c.get("code")
-            ]
-            if not ours:
-                others = [_describe(c) for c in concept.get("coding", [])] or [concept.get("text", "")]
-                self.problem(
-                    "code-invalid",
-                    f"{where}[{index}]",
-                    f"Code this body site ({'; '.join(filter(None, others)) or 'uncoded'}) with system "
-                    f"{BODY_SITE_SYSTEM} and a code from GET /api/v1/body-sites/, for example right_knee.",
-                )
-            sites += [code for code in ours if code not in sites]
-        return sites
-
     def screening(self) -> dict:
         responses = [
             response
-            for response in _all_of_type(self.request, self.resolve, "QuestionnaireResponse")
+            for response in all_of_type(self.request, self.resolve, "QuestionnaireResponse")
             if response.get("questionnaire") == SCREENING_QUESTIONNAIRE
         ]
         if len(responses) != 1:

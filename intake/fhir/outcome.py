@@ -6,7 +6,7 @@ from django.http import HttpRequest, JsonResponse
 from rest_framework.response import Response
 
 from intake.fhir import FHIR_JSON
-from intake.fhir.inbound import Issue
+from intake.fhir.reading import Issue
 
 # The FHIR door: where even Django's own 404 and 500 must answer in FHIR.
 FHIR_PATH = re.compile(r"^/api/v1/(fhir/|referrals/[^/]+/fhir/?$)")

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from intake.fhir import ICD10_CM
 from intake.fhir.followups import answer_from_fhir, withdrawal_from_fhir
-from intake.fhir.inbound import FHIRInputError
+from intake.fhir.reading import FHIRInputError
 from tests.intake.fhir.examples import body_site, damaged, hl7
 
 REFERRAL = uuid.UUID("3f6c1c55-8f43-4b7e-9b8e-3c1f3f2f8a10")

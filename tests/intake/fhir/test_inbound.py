@@ -6,7 +6,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from intake.fhir import BODY_SITE_SYSTEM, ICD10_CM
-from intake.fhir.inbound import FHIRInputError, issues_from_field_errors, referral_from_fhir
+from intake.fhir.inbound import issues_from_field_errors, referral_from_fhir
+from intake.fhir.reading import FHIRInputError
 from tests.intake.fhir.examples import damaged, hl7, knee_referral_bundle, physiotherapy_referral, screening
 
 
