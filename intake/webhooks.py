@@ -43,8 +43,10 @@ def _render_fhir(notification: PartnerNotification) -> None:
     case.status = snapshot["status"]
     case.status_changed_at = parse_datetime(snapshot["updated_at"])
     case.open_question = snapshot["question"] or ""
-    notification.payload = {**notification.payload, "data": referral_bundle(case)}
-    PartnerNotification.objects.filter(pk=notification.pk).update(payload=notification.payload)
+    rendered = PartnerNotification.objects.filter(pk=notification.pk)
+    rendered.update(payload={**notification.payload, "data": referral_bundle(case)})
+    # Sign what is stored (jsonb orders keys its own way), so every attempt's body is the same bytes.
+    notification.payload = rendered.values_list("payload", flat=True).get()
 
 
 def backoff(attempts: int) -> timedelta:

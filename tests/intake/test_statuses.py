@@ -51,19 +51,6 @@ def test_a_row_without_a_fact_cannot_be_written():
         StatusFacts(**facts)
 
 
-def test_the_moves_are_the_designs_state_machine():
-    moves = {status: set(facts.next) for status, facts in STATUS.items()}
-    assert moves == {
-        "received": {"drafting", "withdrawn"},
-        "drafting": {"awaiting_review", "draft_failed", "withdrawn"},
-        "awaiting_review": {"decided", "needs_information", "withdrawn"},
-        "needs_information": {"drafting", "withdrawn"},
-        "draft_failed": {"withdrawn"},
-        "decided": set(),
-        "withdrawn": set(),
-    }
-
-
 def test_every_board_group_holds_a_status():
     assert {group.key for group in BOARD_GROUPS} == {facts.board_group for facts in STATUS.values()}
 

@@ -12,6 +12,8 @@ from standardwebhooks import Webhook
 
 from intake import webhook_urls, webhooks
 from intake.models import Case, PartnerNotification, WebhookAttempt
+from intake.services import answer_information
+from intake.workflow import SYSTEM
 from recommendations import review
 from recommendations.services import make_draft
 from tests.factories import make_partner, make_referral, make_user
@@ -102,6 +104,30 @@ def test_a_fhir_partner_receives_the_referrals_fhir_bundle(receiver):
     assert resources["ServiceRequest"]["id"] == str(case.pk)
     assert resources["Task"]["status"] == "completed"
     assert "Provenance" in resources
+
+
+@pytest.mark.django_db
+def test_a_fhir_bundle_tells_the_events_state_even_if_the_case_moved_on_before_it_was_sent(receiver):
+    # Given a FHIR partner asked a question, and the desk answered before the webhook went out
+    endpoint = receiver(codes=(503, 200))
+    partner, _ = make_partner(webhook_url=endpoint.url, webhook_format="fhir")
+    case = make_referral(partner, external_id="RF-8")
+    make_draft(case_id=case.pk)
+    review.request_information(case_id=case.pk, user=make_user(group="Specialists"), question="Which knee?")
+    answer_information(case=Case.objects.get(pk=case.pk), actor=SYSTEM, answer="The right one")
+    notification = PartnerNotification.objects.get(case=case, event_type="referral.needs_information")
+
+    # When it is sent, fails, and is sent again
+    webhooks.deliver(notification_id=notification.pk)
+    PartnerNotification.objects.filter(pk=notification.pk).update(next_attempt_at=timezone.now())
+    webhooks.deliver(notification_id=notification.pk)
+
+    # Then both attempts carry the same Bundle, which shows the question, not today's status
+    (_, first), (headers, second) = endpoint.received
+    assert first == second
+    bundle = Webhook(partner.webhook_secret).verify(second, headers)["data"]
+    task = next(e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Task")
+    assert task["status"] == "on-hold" and task["statusReason"]["text"] == "Which knee?"
 
 
 @pytest.mark.django_db
