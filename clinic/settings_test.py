@@ -15,7 +15,9 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 CALLER_CHOOSES = frozenset({"DATABASE_URL", "CELERY_BROKER_URL"})
-_READ = re.compile(r'(?:environ\.get|environ\.setdefault|environ\[|env_bool|env_int|env_list)\(?\s*"([A-Z][A-Z0-9_]*)"')
+_READ = re.compile(
+    r'(?:environ\.get|environ\.setdefault|environ\[|env_bool|env_int|env_list)\(?\s*"([A-Z][A-Z0-9_]*)"'
+)
 
 
 def env_vars_read(*roots: Path) -> set[str]:

@@ -34,7 +34,8 @@ def test_the_test_settings_ignore_what_the_callers_shell_exported():
     env = {k: v for k, v in os.environ.items() if k != "CLINIC_TEST_ENVIRONMENT"} | leaked
     code = (
         "import json, clinic.settings_test as s;"
-        "print(json.dumps([s.DEBUG, s.SECURE_HSTS_SECONDS, s.CACHES['default']['BACKEND'], s.PARTNER_THROTTLE_RATE]))"
+        "print(json.dumps([s.DEBUG, s.SECURE_HSTS_SECONDS,"
+        " s.CACHES['default']['BACKEND'], s.PARTNER_THROTTLE_RATE]))"
     )
     run = subprocess.run(
         [sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True, check=True
