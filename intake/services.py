@@ -20,7 +20,7 @@ from intake.models import (
     Priority,
 )
 from intake.vocabulary.body_sites import BODY_SITES
-from intake.vocabulary.codes import normalize_icd10, not_icd10_message
+from intake.vocabulary.codes import CodeError, clean_icd10
 from intake.workflow import Actor, TransitionError, record_received, transition
 
 
@@ -105,9 +105,11 @@ def validate_clinical(
 ) -> str:
     """Check the clinical answers; return the condition code in canonical form."""
     errors: dict[str, list[str]] = {}
-    code = normalize_icd10(condition_code or "")
-    if code is None:
-        errors["condition_code"] = [not_icd10_message(condition_code)]
+    code = ""
+    try:
+        code = clean_icd10(condition_code or "")
+    except CodeError as exc:
+        errors["condition_code"] = [str(exc)]
     unknown_sites = [site for site in affected_sites if site not in BODY_SITES]
     if unknown_sites:
         errors["affected_sites"] = [
@@ -200,11 +202,14 @@ def answer_information(
     condition_code: str | None = None,
     condition_text: str | None = None,
     affected_sites: list[str] | None = None,
+    consent_obtained: bool = False,
+    consent_form_version: str = "",
 ) -> Case:
     """Answer a specialist's question and send the case back to drafting.
 
     The answer may also correct the condition code, its description or the
-    affected sites; the next draft reads them, and the timeline says what changed."""
+    affected sites, and record consent obtained since the intake; the next draft
+    reads them, and the timeline says what changed."""
     answer = (answer or "").strip()
     if not answer:
         raise ValidationError({"answer": ["Write the answer to the specialist's question."]})
@@ -225,6 +230,10 @@ def answer_information(
             changes["affected_sites"] = list(dict.fromkeys(affected_sites))
     if condition_text is not None and condition_text.strip() != case.condition_text:
         changes["condition_text"] = condition_text.strip()
+    if consent_obtained and not case.consent_obtained:
+        changes["consent_obtained"] = True
+        if consent_form_version.strip():
+            changes["consent_form_version"] = consent_form_version.strip()
     changed = "; ".join(f"{name} now {value}" for name, value in changes.items())
     note = f"Answer: {answer}" + (f" (changed: {changed})" if changed else "")
     case = transition(

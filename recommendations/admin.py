@@ -162,8 +162,9 @@ class ReviewQueueAdmin(SpecialistsOnly, admin.ModelAdmin):
 
     @admin.display(description="condition", ordering="condition_code")
     def condition(self, case: Case):
-        label = (case.current_draft.condition.get("label") if case.current_draft else "") or "unknown code"
-        return format_html("<strong>{}</strong> {}", case.condition_code, label)
+        return format_html(
+            "<strong>{}</strong> {}", case.condition_code, case.condition_descriptor or "unknown code"
+        )
 
     @admin.display(description="draft route")
     def draft_route(self, case: Case):

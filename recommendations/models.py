@@ -40,6 +40,9 @@ class Recommendation(AppendOnlyModel):
     notice = models.TextField()
     missing = models.TextField(blank=True)
     condition = models.JSONField(default=dict)
+    # Rule set v2 on: every contraindication answer, and why the other route was not drafted.
+    answers = models.JSONField(default=list, blank=True)
+    other_route = models.TextField(blank=True)
     # The plain data the engine read, so the draft can be explained and replayed.
     engine_input = models.JSONField()
     created_at = models.DateTimeField(auto_now_add=True)

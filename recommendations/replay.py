@@ -50,15 +50,22 @@ def _decisions(batch: int) -> Iterator[Decision]:
 
 
 def replay(
-    *, ruleset: str, progress: Callable[[int], None] = lambda n: None, batch: int = 1000
+    *,
+    ruleset: str,
+    against: str | None = None,
+    progress: Callable[[int], None] = lambda n: None,
+    batch: int = 1000,
 ) -> ReplayReport:
-    """Re-draft every decided case with `ruleset` from the input its old draft saw."""
-    if ruleset not in engine.RULESETS:
-        raise KeyError(ruleset)
+    """Re-draft every decided case with `ruleset` from the input its old draft saw, and compare
+    with the stored draft, or (with `against`) with a draft of that version made the same way."""
+    for version in (ruleset, against):
+        if version is not None and version not in engine.RULESETS:
+            raise KeyError(version)
     draft, config, report = engine.RULESETS[ruleset], engine_config(), ReplayReport(ruleset=ruleset)
     for done, decision in enumerate(_decisions(batch), start=1):
-        old = decision.recommendation
-        new = draft(engine.intake_from_snapshot(old.engine_input), config)
+        intake = engine.intake_from_snapshot(decision.recommendation.engine_input)
+        old = engine.RULESETS[against](intake, config) if against else decision.recommendation
+        new = draft(intake, config)
         report.total += 1
         same = new.route == old.route and list(new.flags) == list(old.flags)
         report.same_as_old += same

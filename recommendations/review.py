@@ -96,7 +96,16 @@ def release_claim(*, case_id: uuid.UUID | str, user: AbstractBaseUser) -> Case:
     return case
 
 
+NO_CONSENT = (
+    "No consent is recorded for this case, so it cannot be approved or amended: ask for information "
+    "(the patient's signed consent), or decline. Consent does not make an unapproved use lawful either; "
+    "see the regulatory notice."
+)
+
+
 def _decide(case: Case, user: AbstractBaseUser, *, route: str, outcome: str, reason: str) -> Decision:
+    if outcome != Outcome.DECLINED and not case.consent_obtained:
+        raise ReviewError(NO_CONSENT)
     decision = chain.append(
         Decision(
             case=case,

@@ -84,6 +84,8 @@ def make_draft(*, case_id: uuid.UUID | str) -> Recommendation | None:
             notice=draft.notice,
             missing=draft.missing,
             condition=draft.condition,
+            answers=draft.as_dict().get("answers", []),
+            other_route=draft.other_route,
             engine_input=engine.snapshot_of(intake),
         )
         transition(
@@ -136,8 +138,8 @@ def note_requeued(*, case_ids: list[uuid.UUID]) -> None:
             record_note(case=case, actor=Actor(label="sweep"), note="Re-queued for drafting")
 
 
-def preview_draft(*, referral: dict, intake_date: date) -> engine.Draft:
-    """The draft a validated referral body would get today; nothing is saved."""
+def preview_draft(*, referral: dict, intake_date: date, version: str = engine.CURRENT) -> engine.Draft:
+    """The draft a validated referral body would get; nothing is saved."""
     return engine.draft(
         engine.Intake(
             condition_code=referral["condition"]["icd10"],
@@ -148,4 +150,5 @@ def preview_draft(*, referral: dict, intake_date: date) -> engine.Draft:
             **referral["contraindications"],
         ),
         engine_config(),
+        version=version,
     )

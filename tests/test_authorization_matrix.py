@@ -29,6 +29,7 @@ TABLE: dict[str, tuple[str, str, dict | None, tuple[str, ...]]] = {
     "desk:logout": ("GET", "/desk/logout/", None, ("405",) * 5),
     "desk:board": ("GET", "/desk/", None, ("login", "ok", "ok", "login", "login")),
     "desk:patients": ("GET", "/desk/patients/", None, ("login", "ok", "ok", "login", "login")),
+    "desk:codes": ("GET", "/desk/codes/?q=knee", None, ("login", "ok", "ok", "login", "login")),
     "desk:new-patient": ("GET", "/desk/patients/new/", None, ("login", "ok", "ok", "login", "login")),
     "desk:new-case": (
         "GET",

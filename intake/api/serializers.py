@@ -7,7 +7,7 @@ from rest_framework import serializers
 
 from intake.models import CONTRAINDICATIONS, Sex
 from intake.vocabulary.body_sites import BODY_SITES
-from intake.vocabulary.codes import normalize_icd10, not_icd10_message
+from intake.vocabulary.codes import CodeError, clean_icd10
 
 PHONE = re.compile(r"^\+?[0-9(][0-9 ()-]{5,30}$")
 
@@ -57,10 +57,11 @@ class ConditionSerializer(serializers.Serializer):
     description = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
 
     def validate_icd10(self, value: str) -> str:
-        code = normalize_icd10(value)
-        if code is None:
-            raise serializers.ValidationError(not_icd10_message(value))
-        return code
+        # `recommend --ruleset-version 1` replays v1, which checked the form only.
+        try:
+            return clean_icd10(value, must_exist=self.context.get("code_set", True))
+        except CodeError as exc:
+            raise serializers.ValidationError(str(exc)) from None
 
 
 class ContraindicationsSerializer(serializers.Serializer):
@@ -141,6 +142,10 @@ class InformationSerializer(serializers.Serializer):
         max_length=len(BODY_SITES),
         help_text="The corrected list of affected sites, if the answer changes it.",
     )
+    consent_obtained = StrictBooleanField(
+        required=False, help_text="true when the patient has given consent since the referral was sent."
+    )
+    consent_form_version = serializers.CharField(max_length=32, required=False, allow_blank=True, default="")
 
 
 class WithdrawSerializer(serializers.Serializer):

@@ -28,7 +28,7 @@ from intake.notifications import referral_data
 from intake.referrals import DuplicateReferral, partner_actor, submit_referral
 from intake.selectors import partner_case, partner_referrals
 from intake.services import answer_information, withdraw_case
-from intake.vocabulary.body_sites import BODY_SITES
+from intake.vocabulary.body_sites import SITES
 from intake.vocabulary.conditions import search
 from intake.workflow import TransitionError
 
@@ -44,15 +44,20 @@ class ConditionEntrySerializer(serializers.Serializer):
     source = serializers.CharField()
     regulatory = serializers.CharField()
     note = serializers.CharField()
+    evidence = serializers.CharField(help_text="What the studies behind the entry gave, and how.")
+    trial_route = serializers.CharField(help_text="The route its trials used, where it is not one of ours.")
 
 
 class BodySiteSerializer(serializers.Serializer):
     code = serializers.CharField()
     label = serializers.CharField()
+    snomed_ct = serializers.CharField(
+        allow_null=True, help_text="The SNOMED CT concept for the site (null where none is published)."
+    )
 
 
 class ConditionListView(GenericAPIView):
-    """The clinic's condition vocabulary (ICD-10-CM prefixes, longest prefix wins)."""
+    """The clinic's condition vocabulary of the current rule set (ICD-10-CM prefixes, longest prefix wins)."""
 
     permission_classes = [IsPartnerOrStaff]
     serializer_class = ConditionEntrySerializer
@@ -83,7 +88,7 @@ class BodySiteListView(GenericAPIView):
         operation_id="listBodySites", responses={200: BodySiteSerializer(many=True), **READ_PROBLEM}
     )
     def get(self, request: Request) -> Response:
-        sites = [{"code": code, "label": label} for code, label in BODY_SITES.items()]
+        sites = [{"code": s.code, "label": s.label, "snomed_ct": s.snomed_ct} for s in SITES.values()]
         return Response(self.get_serializer(sites, many=True).data)
 
 
@@ -309,6 +314,8 @@ class ReferralInformationView(ReferralDetailView):
                 condition_code=data["condition"]["icd10"] if "condition" in data else None,
                 condition_text=data["condition"].get("description") if "condition" in data else None,
                 affected_sites=data.get("affected_sites"),
+                consent_obtained=data.get("consent_obtained", False),
+                consent_form_version=data.get("consent_form_version", ""),
             )
         except TransitionError as exc:
             return problem_response(409, str(exc), instance=request.path, kind="wrong-status")

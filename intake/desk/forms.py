@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 
 from intake.models import CONTRAINDICATION_LABELS, Priority, Sex
 from intake.vocabulary.body_sites import BODY_SITES
-from intake.vocabulary.codes import normalize_icd10, not_icd10_message
+from intake.vocabulary.codes import CodeError, clean_icd10
 
 YES_NO = [("yes", "Yes"), ("no", "No")]
 
@@ -124,11 +124,10 @@ class IntakeForm(OneTimeKeyForm):
             self.fields[name] = yes_no_field(label)
 
     def clean_condition_code(self) -> str:
-        raw = self.cleaned_data["condition_code"]
-        code = normalize_icd10(raw)
-        if code is None:
-            raise ValidationError(f"{not_icd10_message(raw)} Type words to search.")
-        return code
+        try:
+            return clean_icd10(self.cleaned_data["condition_code"])
+        except CodeError as exc:
+            raise ValidationError(f"{exc} Type words to search.") from None
 
     def clean(self):
         data = super().clean()
@@ -158,6 +157,14 @@ class AnswerForm(forms.Form):
         required=False,
         widget=forms.CheckboxSelectMultiple,
     )
+    consent_obtained = forms.BooleanField(label="The patient has now signed the consent form", required=False)
+    consent_form_version = forms.CharField(label="Consent form version", max_length=32, required=False)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("consent_obtained") and not (data.get("consent_form_version") or "").strip():
+            self.add_error("consent_form_version", "Enter the version of the consent form signed.")
+        return data
 
 
 class WithdrawForm(forms.Form):

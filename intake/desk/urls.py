@@ -10,6 +10,7 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(template_name="desk/login.html"), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("patients/", views.patient_search, name="patients"),
+    path("codes/", views.code_search, name="codes"),
     path("patients/new/", views.new_patient, name="new-patient"),
     path("patients/<uuid:patient_id>/intake/", views.new_case, name="new-case"),
     path("cases/<uuid:case_id>/", views.case_detail, name="case"),

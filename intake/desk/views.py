@@ -24,6 +24,7 @@ from intake.services import (
     withdraw_case,
 )
 from intake.statuses import BOARD_GROUPS, PROGRESS_STEPS, STATUS
+from intake.vocabulary.conditions import find_codes
 from intake.workflow import Actor, TransitionError
 
 
@@ -184,6 +185,8 @@ def answer(request: HttpRequest, case_id) -> HttpResponse:
                 answer=data["answer"],
                 condition_code=data["condition_code"] or None,
                 affected_sites=data["affected_sites"],
+                consent_obtained=data["consent_obtained"],
+                consent_form_version=data["consent_form_version"],
             )
         except TransitionError as exc:  # someone else moved the case meanwhile
             messages.error(request, str(exc))
@@ -210,6 +213,22 @@ def withdraw(request: HttpRequest, case_id) -> HttpResponse:
             messages.success(request, "The case was withdrawn.")
         return redirect("desk:case", case_id=case.pk)
     return render(request, "desk/case_detail.html", _case_context(case, withdraw_form=form), status=400)
+
+
+@require_GET
+@desk_required
+def code_search(request: HttpRequest) -> JsonResponse:
+    """The intake form's condition search: real ICD-10-CM codes, the clinic's first."""
+    query = request.GET.get("q", "")[:100]
+    results = [
+        {
+            "code": code.code,
+            "descriptor": code.descriptor,
+            "category": entry.category if entry else None,
+        }
+        for code, entry in (find_codes(query) if len(query.strip()) >= 2 else [])
+    ]
+    return JsonResponse(results, safe=False)
 
 
 @require_GET

@@ -4,6 +4,7 @@ Shared by a new referral (intake.fhir.inbound) and an answer to a question
 
 from intake.fhir import BODY_SITE_SYSTEM, ICD10_CM, SNOMED_CT
 from intake.fhir.reading import Issue, Resolver, describe
+from intake.vocabulary.body_sites import BY_SNOMED
 from intake.vocabulary.codes import normalize_icd10
 
 
@@ -88,18 +89,21 @@ class ClinicalReader:
             concepts = [site for condition in self.conditions for site in condition.get("bodySite", [])]
         sites: list[str] = []
         for index, concept in enumerate(concepts):
-            ours = [
-                c["code"]
-                for c in concept.get("coding", [])
-                if c.get("system") == BODY_SITE_SYSTEM and c.get("code")
-            ]
+            codings = concept.get("coding", [])
+            ours = [c["code"] for c in codings if c.get("system") == BODY_SITE_SYSTEM and c.get("code")]
             if not ours:
-                others = [describe(c) for c in concept.get("coding", [])] or [concept.get("text", "")]
+                # A SNOMED CT coding alone will do, when it is one of the published sites' concepts.
+                snomed = [c.get("code") for c in codings if c.get("system") == SNOMED_CT and c.get("code")]
+                ours = [BY_SNOMED[code].code for code in snomed if code in BY_SNOMED][:1]
+            if not ours:
+                others = [describe(c) for c in codings] or [concept.get("text", "")]
                 self.problem(
                     "code-invalid",
                     f"{where}[{index}]",
                     f"Code this body site ({'; '.join(filter(None, others)) or 'uncoded'}) with system "
-                    f"{BODY_SITE_SYSTEM} and a code from GET /api/v1/body-sites/, for example right_knee.",
+                    f"{BODY_SITE_SYSTEM} and a code from GET /api/v1/body-sites/ (for example right_knee), "
+                    f"or with system {SNOMED_CT} and the SNOMED CT concept that list gives for the site "
+                    "(for example 6757004, Structure of right knee region).",
                 )
             sites += [code for code in ours if code not in sites]
         return sites

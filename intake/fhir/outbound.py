@@ -12,11 +12,12 @@ from intake.fhir import (
     DECISION_SYSTEM,
     ICD10_CM,
     SCREENING_QUESTIONNAIRE,
+    SNOMED_CT,
     STATUS_SYSTEM,
 )
 from intake.models import CONTRAINDICATION_LABELS, Case, CaseStatus, Priority
 from intake.statuses import STATUS
-from intake.vocabulary.body_sites import BODY_SITES
+from intake.vocabulary.body_sites import SITES
 
 PLACER = {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0203", "code": "PLAC"}]}
 AUTHOR = {
@@ -63,13 +64,19 @@ def service_request(case: Case) -> dict:
     if case.external_id:
         resource["identifier"] = [{"type": PLACER, "value": case.external_id}]
     if case.affected_sites:
-        resource["bodySite"] = [
-            {"coding": [{"system": BODY_SITE_SYSTEM, "code": site, "display": BODY_SITES.get(site, site)}]}
-            for site in case.affected_sites
-        ]
+        resource["bodySite"] = [body_site(site) for site in case.affected_sites]
     if case.notes:
         resource["note"] = [{"text": case.notes}]
     return resource
+
+
+def body_site(code: str) -> dict:
+    """Our coding and, where the site has one, its SNOMED CT coding beside it."""
+    site = SITES.get(code)
+    codings = [{"system": BODY_SITE_SYSTEM, "code": code, "display": site.label if site else code}]
+    if site and site.snomed_ct:
+        codings.append({"system": SNOMED_CT, "code": site.snomed_ct, "display": site.snomed_display})
+    return {"coding": codings}
 
 
 def task(case: Case) -> dict:

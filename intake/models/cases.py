@@ -9,6 +9,7 @@ from django.utils import timezone
 from intake.models.patients import Patient
 from intake.models.records import ChainedRecord
 from intake.statuses import FINAL_STATUSES, STATUS, CaseStatus, StatusFacts
+from intake.vocabulary import icd10cm
 from intake.vocabulary.body_sites import BODY_SITES
 from intake.vocabulary.contraindications import CONTRAINDICATION_LABELS, CONTRAINDICATIONS
 
@@ -131,6 +132,12 @@ class Case(models.Model):
     @property
     def contraindication_answers(self) -> list[tuple[str, bool]]:
         return [(label, getattr(self, name)) for name, label in CONTRAINDICATION_LABELS.items()]
+
+    @property
+    def condition_descriptor(self) -> str:
+        """The official ICD-10-CM descriptor of the condition code ("" for a code not in the code set)."""
+        found = icd10cm.get(self.condition_code)
+        return found.descriptor if found else ""
 
     @property
     def facts(self) -> StatusFacts:

@@ -1,4 +1,5 @@
-"""ICD-10 codes: their form, their canonical spelling, and the one message for a bad one."""
+"""ICD-10 codes: their form, their canonical spelling, whether the code set has them, and the one
+message for each way a code can be wrong."""
 
 import re
 
@@ -20,3 +21,29 @@ def not_icd10_message(value: str) -> str:
         f"“{value}” is not an ICD-10 code: a letter, a digit, then a digit or a letter, "
         "optionally followed by a dot and up to four more letters or digits, for example M17.11."
     )
+
+
+class CodeError(ValueError):
+    """The value is not a usable condition code; the message says why, for a person to act on."""
+
+
+def not_in_code_set_message(code: str) -> str:
+    from intake.vocabulary.icd10cm import RELEASE
+
+    return (
+        f"“{code}” has the form of an ICD-10 code but is not a code in {RELEASE}. "
+        "Check the code, or search the code list by words, for example “knee osteoarthritis”."
+    )
+
+
+def clean_icd10(raw: str, *, must_exist: bool = True) -> str:
+    """The code in canonical form. Raises CodeError when it is not of ICD-10 form, or (with
+    `must_exist`, as rule set v2 requires) not a code of the official ICD-10-CM code set."""
+    from intake.vocabulary import icd10cm
+
+    code = normalize_icd10(raw or "")
+    if code is None:
+        raise CodeError(not_icd10_message(raw))
+    if must_exist and icd10cm.get(code) is None:
+        raise CodeError(not_in_code_set_message(code))
+    return code

@@ -23,7 +23,7 @@ def test_a_draft_moves_the_case_to_review_with_its_explanation():
     case.refresh_from_db()
     assert case.status == CaseStatus.AWAITING_REVIEW
     assert draft.route == "local_injection"
-    assert draft.ruleset_version == "v1"
+    assert draft.ruleset_version == "v2"
     assert [rule["id"] for rule in draft.rules] == ["LOC-FEW-SITES"]
     assert list(case.events.values_list("to_status", flat=True)) == [
         "received",

@@ -28,9 +28,24 @@ def test_prints_the_draft_a_referral_would_get_and_saves_nothing(tmp_path):
     assert result["route"] == "local_injection"
     assert [rule["id"] for rule in result["rules"]] == ["LOC-FEW-SITES", "FLAG-BLEEDING-RISK"]
     assert result["flags"] == ["bleeding_risk"]
-    assert result["ruleset_version"] == "v1"
-    assert result["notice"].startswith("Investigational")
+    assert result["ruleset_version"] == "v2"
+    assert result["notice"].startswith("US regulatory status")
+    assert result["condition"]["descriptor"] == "Unilateral primary osteoarthritis, right knee"
     assert not Case.objects.exists() and not Patient.objects.exists()
+
+
+def test_ruleset_version_1_reproduces_v1_exactly(tmp_path):
+    # Given a code of valid form that does not exist: v1 checked the form only
+    body = REFERRAL | {"condition": {"icd10": "M17.19"}}
+
+    v1 = recommend(tmp_path, body, "--ruleset-version", "1")
+
+    assert (v1["route"], v1["ruleset_version"]) == ("local_injection", "v1")
+    assert [rule["id"] for rule in v1["rules"]] == ["LOC-FEW-SITES", "FLAG-BLEEDING-RISK"]
+    assert v1["notice"].startswith("Investigational")
+    assert "answers" not in v1 and "other_route" not in v1  # v1 printed neither
+    with pytest.raises(CommandError, match="“M17.19” has the form of an ICD-10 code but is not a code"):
+        recommend(tmp_path, body)  # the current rule set needs a real code
 
 
 def test_the_intake_date_decides_the_minor_flag(tmp_path):

@@ -28,41 +28,55 @@ def run(*args) -> tuple[str, str]:
 
 
 @pytest.mark.django_db
-def test_replaying_the_current_rule_set_changes_nothing():
+def test_replaying_the_current_rule_set_against_the_stored_drafts_changes_nothing():
     decided()
     decided("intravenous")
 
-    out, err = run()
+    out, err = run("--against", "stored")
 
-    assert "replayed on 2 decided cases" in out
+    assert "Rule set v2 against stored on 2 decided cases" in out
     assert "same route and flags as the old draft: 2 (100.0%)" in out
     assert "old drafts matching the specialist:   1 (50.0%)" in out
     assert "[##############################] 2/2" in err  # the progress bar
 
 
 @pytest.mark.django_db
-def test_a_new_rule_set_is_compared_with_old_drafts_and_decisions(monkeypatch, tmp_path):
-    # Given a candidate v2 in which two sites already count as "multiple areas"
-    def v2(intake, config):
-        return replace(
-            engine.draft(intake, replace(config, multiple_sites_threshold=2)), ruleset_version="v2"
-        )
+def test_by_default_v2_is_compared_with_v1_on_the_same_input(tmp_path):
+    # Given a decided case whose code says "malignant" although the answer was no:
+    # v1 asked for information (the code is not in its vocabulary), v2 stops
+    decided(condition_code="C50.911", affected_sites=[])  # the specialist approved the stop
+    decided(affected_sites=["right_knee"])  # drafted the same by both
 
-    monkeypatch.setitem(engine.RULESETS, "v2", v2)
-    decided("intravenous", affected_sites=["left_knee", "right_knee"])  # the specialist chose IV
+    out, _ = run("--csv", str(tmp_path / "diff.csv"))
+
+    assert "Rule set v2 against v1 on 2 decided cases" in out
+    assert "needs_information -> not_recommended: 1" in out
+    assert "new drafts matching the specialist:   2 (100.0%)" in out
+    (row,) = list(csv.DictReader(open(tmp_path / "diff.csv")))
+    assert (row["old_route"], row["new_route"], row["decided_route"]) == (
+        "needs_information",
+        "not_recommended",
+        "not_recommended",
+    )
+
+
+@pytest.mark.django_db
+def test_a_candidate_rule_set_is_compared_with_old_drafts_and_decisions(monkeypatch, tmp_path):
+    # Given a candidate v3 in which two sites already count as "multiple areas"
+    current = engine.RULESETS[engine.CURRENT]
+
+    def v3(intake, config):
+        return replace(current(intake, replace(config, multiple_sites_threshold=2)), ruleset_version="v3")
+
+    monkeypatch.setitem(engine.RULESETS, "v3", v3)
+    decided("intravenous", affected_sites=["left_knee", "right_knee"], condition_code="M17.0")
     decided(affected_sites=["right_knee"])
 
-    out, _ = run("--ruleset", "v2", "--csv", str(tmp_path / "diff.csv"))
+    out, _ = run("--ruleset", "v3", "--against", "stored", "--csv", str(tmp_path / "diff.csv"))
 
     assert "same route and flags as the old draft: 1 (50.0%)" in out
     assert "new drafts matching the specialist:   2 (100.0%)" in out
     assert "local_injection -> intravenous: 1" in out
-    (row,) = list(csv.DictReader(open(tmp_path / "diff.csv")))
-    assert (row["old_route"], row["new_route"], row["decided_route"]) == (
-        "local_injection",
-        "intravenous",
-        "intravenous",
-    )
 
 
 @pytest.mark.django_db

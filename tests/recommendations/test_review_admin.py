@@ -50,7 +50,7 @@ def test_the_queue_shows_flags_source_and_overdue(client):
     assert "Porto Ortho" in page
     assert 'class="flag flag-consent_missing"' in page
     assert 'class="overdue"' in page
-    assert "Osteoarthritis of knee" in page
+    assert "Unilateral primary osteoarthritis, right knee" in page  # the code's official descriptor
 
 
 @pytest.mark.django_db

@@ -50,7 +50,7 @@
     setTimeout(poll, 1500);
   }
 
-  // Condition search over the clinic's vocabulary, as the user types.
+  // Condition search over the ICD-10-CM code set (the clinic's conditions first), as the user types.
   var code = document.getElementById("id_condition_code");
   var urlNode = document.getElementById("conditions-url");
   if (code && urlNode) {
@@ -63,22 +63,23 @@
       timer = setTimeout(function () {
         var q = code.value.trim();
         if (q.length < 2) { list.innerHTML = ""; match.textContent = ""; return; }
-        fetch(url + "?search=" + encodeURIComponent(q), { credentials: "same-origin" })
+        fetch(url + "?q=" + encodeURIComponent(q), { credentials: "same-origin" })
           .then(function (r) { return r.ok ? r.json() : []; })
           .then(function (entries) {
             list.innerHTML = "";
-            entries.slice(0, 20).forEach(function (e) {
+            function describe(e) {
+              return e.code + " " + e.descriptor + (e.category ? " (" + e.category + ")" : " (not in the clinic's vocabulary)");
+            }
+            entries.forEach(function (e) {
               var option = document.createElement("option");
-              option.value = e.prefix;
-              option.label = e.prefix + " " + e.label + " (" + e.category + ")";
+              option.value = e.code;
+              option.label = describe(e);
               option.textContent = option.label;
               list.appendChild(option);
             });
-            var exact = entries.find(function (e) {
-              return q.toUpperCase().replace(".", "").indexOf(e.prefix.replace(".", "")) === 0;
-            });
-            match.textContent = exact ? exact.prefix + ": " + exact.label + " (" + exact.category + ")"
-              : entries.length ? entries.length + " matching conditions; pick one from the list." : "Not in the clinic's vocabulary: a specialist will ask about it.";
+            var exact = entries.find(function (e) { return e.code === q.toUpperCase(); });
+            match.textContent = exact ? describe(exact)
+              : entries.length ? entries.length + " matching codes; pick one from the list." : "No ICD-10-CM code matches.";
           });
       }, 200);
     });

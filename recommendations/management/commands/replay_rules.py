@@ -15,21 +15,29 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument(
             "--ruleset",
-            default=engine.RULESET_VERSION,
+            default=engine.CURRENT,
             help=f"one of: {', '.join(engine.RULESETS)} (default: the current one)",
+        )
+        parser.add_argument(
+            "--against",
+            default="v1",
+            help="the version to compare with, re-drafted from the same input (default v1); "
+            "'stored' compares with the drafts as they were saved",
         )
         parser.add_argument(
             "--csv", dest="csv_path", metavar="FILE", help="write every differing case to this CSV file"
         )
 
-    def handle(self, *args, ruleset: str, csv_path: str | None, **options):
-        if ruleset not in engine.RULESETS:
-            raise CommandError(f"No rule set {ruleset!r}; known: {', '.join(engine.RULESETS)}.")
+    def handle(self, *args, ruleset: str, against: str, csv_path: str | None, **options):
+        for version in (ruleset, against):
+            if version not in (*engine.RULESETS, "stored"):
+                raise CommandError(f"No rule set {version!r}; known: {', '.join(engine.RULESETS)}.")
         total = decided_count()
-        report = replay(ruleset=ruleset, progress=lambda done: self._bar(done, total))
+        baseline = None if against == "stored" else against
+        report = replay(ruleset=ruleset, against=baseline, progress=lambda done: self._bar(done, total))
         self.stderr.write("")
         pct = (lambda n: f"{100 * n / report.total:.1f}%") if report.total else (lambda n: "-")
-        self.stdout.write(f"Rule set {ruleset} replayed on {report.total} decided cases")
+        self.stdout.write(f"Rule set {ruleset} against {against} on {report.total} decided cases")
         self.stdout.write(
             f"  same route and flags as the old draft: {report.same_as_old} ({pct(report.same_as_old)})"
         )

@@ -1,40 +1,17 @@
-"""The draft engine: rule set v1 as data plus one pure function.
+"""Rule set v1 as data plus one pure function, kept exactly as it drafted (for replay).
 
 No ORM, no Celery, no clock: everything the rules need comes in as plain data
 (the intake date included), and the same input always gives the same draft.
 """
 
-from dataclasses import asdict, dataclass, field
-from datetime import date
-
 from intake.vocabulary.conditions import VocabularyEntry, lookup
+from recommendations.engine.common import Draft, EngineConfig, FiredRule, Flag, Intake, Route, Rule, age_on
 
 RULESET_VERSION = "v1"
 
 
-class Route:
-    LOCAL_INJECTION = "local_injection"
-    INTRAVENOUS = "intravenous"
-    NOT_RECOMMENDED = "not_recommended"
-    NEEDS_INFORMATION = "needs_information"
-
-
-class Flag:
-    BLEEDING_RISK = "bleeding_risk"
-    IMMUNOSUPPRESSED = "immunosuppressed"
-    MINOR = "minor"
-    CONSENT_MISSING = "consent_missing"
-
-
 DESIGN = "Clinic design, rule set v1"
 REFERENCE = "Clinic reference text: injection vs intravenous delivery of stem cells"
-
-
-@dataclass(frozen=True)
-class Rule:
-    id: str
-    text: str
-    source: str
 
 
 RULES: tuple[Rule, ...] = (
@@ -110,63 +87,9 @@ GENERIC_NOTICE = (
 )
 
 
-@dataclass(frozen=True)
-class Intake:
-    """What the rules read: plain data, no model objects."""
-
-    condition_code: str
-    affected_sites: tuple[str, ...]
-    active_malignancy: bool
-    active_infection: bool
-    pregnant: bool
-    anticoagulant_therapy: bool
-    bleeding_disorder: bool
-    immunosuppressed: bool
-    consent_obtained: bool
-    birth_date: date
-    intake_date: date
-
-
-@dataclass(frozen=True)
-class EngineConfig:
-    multiple_sites_threshold: int = 3
-    age_of_majority: int = 18
-
-
-@dataclass(frozen=True)
-class FiredRule:
-    id: str
-    text: str
-    source: str
-    detail: str = ""
-
-
-@dataclass(frozen=True)
-class Draft:
-    route: str
-    rules: tuple[FiredRule, ...]
-    flags: tuple[str, ...]
-    ruleset_version: str
-    notice: str
-    # What a specialist should ask when the route is needs_information.
-    missing: str = ""
-    condition: dict = field(default_factory=dict)
-
-    def as_dict(self) -> dict:
-        data = asdict(self)
-        data["rules"] = [asdict(rule) for rule in self.rules]
-        data["flags"] = list(self.flags)
-        return data
-
-
 def _fire(rule_id: str, detail: str = "") -> FiredRule:
     rule = RULES_BY_ID[rule_id]
     return FiredRule(id=rule.id, text=rule.text, source=rule.source, detail=detail)
-
-
-def age_on(birth_date: date, day: date) -> int:
-    before_birthday = (day.month, day.day) < (birth_date.month, birth_date.day)
-    return day.year - birth_date.year - before_birthday
 
 
 def _route(intake: Intake, entry: VocabularyEntry | None, config: EngineConfig):
@@ -240,31 +163,4 @@ def draft(intake: Intake, config: EngineConfig = EngineConfig()) -> Draft:  # no
         notice=entry.regulatory if entry else GENERIC_NOTICE,
         missing=missing,
         condition=condition,
-    )
-
-
-# Every rule set version the engine can draft with; a new version adds an entry
-# (and keeps the old ones, so old decisions can be replayed against it).
-RULESETS = {RULESET_VERSION: draft}
-
-
-def snapshot_of(intake: Intake) -> dict:
-    """The Intake as JSON-ready data, stored with the draft so it can be replayed."""
-    data = asdict(intake)
-    return data | {
-        "affected_sites": list(intake.affected_sites),
-        "birth_date": intake.birth_date.isoformat(),
-        "intake_date": intake.intake_date.isoformat(),
-    }
-
-
-def intake_from_snapshot(snapshot: dict) -> Intake:
-    """The Intake a stored draft was made from (Recommendation.engine_input)."""
-    return Intake(
-        **{
-            **snapshot,
-            "affected_sites": tuple(snapshot["affected_sites"]),
-            "birth_date": date.fromisoformat(snapshot["birth_date"]),
-            "intake_date": date.fromisoformat(snapshot["intake_date"]),
-        }
     )

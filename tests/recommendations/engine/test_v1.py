@@ -10,14 +10,8 @@ from hypothesis import strategies as st
 from intake.vocabulary.body_sites import BODY_SITES
 from intake.vocabulary.codes import normalize_icd10
 from intake.vocabulary.conditions import ENTRIES
-from recommendations.engine import (
-    RULES,
-    EngineConfig,
-    Intake,
-    draft,
-    intake_from_snapshot,
-    snapshot_of,
-)
+from recommendations.engine import EngineConfig, Intake, intake_from_snapshot, snapshot_of
+from recommendations.engine.v1 import RULES, draft
 
 BASE = Intake(
     condition_code="M17.11",  # osteoarthritis of knee: localized
