@@ -230,3 +230,33 @@ def test_two_specialists_deciding_at_once_make_exactly_one_decision():
     assert all("already decided by" in r for r in results if r != "decided")
     assert Decision.objects.filter(case=case).count() == 1
     assert Case.objects.get(pk=case.pk).events.filter(to_status="decided").count() == 1
+
+
+@pytest.mark.django_db
+def test_a_case_without_consent_is_declined_or_asked_about_and_consent_given_later_lets_it_through():
+    # Given a drafted case with no consent recorded
+    case = make_case(consent_obtained=False)
+    make_draft(case_id=case.pk)
+    doctor = specialist()
+
+    # Approving or amending is refused, with what to do instead
+    with pytest.raises(review.ReviewError, match="ask for information"):
+        review.approve_draft(case_id=case.pk, user=doctor)
+    with pytest.raises(review.ReviewError, match="No consent is recorded"):
+        review.amend_draft(case_id=case.pk, user=doctor, route="intravenous", reason="x")
+    assert not Decision.objects.exists()
+
+    # When the specialist asks, the desk records the consent with its answer, and the case is re-drafted
+    review.request_information(case_id=case.pk, user=doctor, question="Has the patient signed the consent?")
+    answer_information(
+        case=Case.objects.get(pk=case.pk),
+        actor=Actor(label="desk"),
+        answer="Signed today",
+        consent_obtained=True,
+        consent_form_version="2026-03",
+    )
+    make_draft(case_id=case.pk)
+
+    # Then the draft no longer flags it, and it can be approved
+    assert "consent_missing" not in Case.objects.get(pk=case.pk).current_draft.flags
+    assert review.approve_draft(case_id=case.pk, user=doctor).outcome == "approved"

@@ -134,8 +134,36 @@ def test_the_review_page_shows_intake_draft_rules_notice_history_and_timeline(cl
         "received",
         "awaiting_review",
         "Anticoagulant therapy",
+        # rule set v2: the code's descriptor, the answers the draft read, its evidence and the other route
+        "Unilateral primary osteoarthritis, right knee",
+        'id="draft-answers"',
+        'id="draft-evidence"',
+        "doi:10.1002/sctm.18-0122",
+        "Intravenous infusion was not drafted",
+        "21 CFR 1271.10(a)",
     ):
         assert expected in page, expected
+
+
+@pytest.mark.django_db
+def test_without_consent_only_a_decline_or_a_question_is_taken(client):
+    # Given a drafted case with no consent recorded
+    case = queued(consent_obtained=False)
+    specialist_client(client)
+
+    # When the specialist approves, or amends, it
+    approved = client.post(review_url(case), {"action": "approve"}, follow=True).content.decode()
+    amended = client.post(
+        review_url(case), {"action": "amend", "route": "intravenous", "reason": "x"}, follow=True
+    ).content.decode()
+
+    # Then neither is recorded, and the page says what to do instead
+    assert "No consent is recorded for this case, so it cannot be approved or amended" in approved
+    assert "ask for information" in amended
+    assert not Decision.objects.exists()
+
+    client.post(review_url(case), {"action": "decline", "reason": "No consent after three requests"})
+    assert Decision.objects.get(case=case).outcome == "declined"
 
 
 @pytest.mark.django_db

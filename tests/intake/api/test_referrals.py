@@ -472,3 +472,33 @@ def test_a_services_own_validation_error_is_a_400_naming_the_field(monkeypatch):
 
     problem = assert_problem(response, 400)
     assert problem["errors"][0]["field"] == "affected_sites"
+
+
+@pytest.mark.django_db
+def test_a_code_of_valid_form_that_does_not_exist_is_a_field_error():
+    response = post(client_for(), body(condition={"icd10": "M17.19"}))
+
+    problem = assert_problem(response, 400)
+    (error,) = problem["errors"]
+    assert error["field"] == "condition.icd10"
+    assert "“M17.19” has the form of an ICD-10 code but is not a code in ICD-10-CM" in error["detail"]
+    assert not Case.objects.exists()
+
+
+@pytest.mark.django_db
+def test_consent_given_later_is_recorded_with_the_answer():
+    # Given a referral sent without consent, on which the specialist asks for it
+    client = client_for()
+    case_id = post(client, body(consent_obtained=False)).json()["id"]
+    make_draft(case_id=case_id)
+    review.request_information(case_id=case_id, user=make_user(group="Specialists"), question="Consent?")
+
+    # When the partner answers that the patient has now signed
+    answer = {"answer": "Signed today", "consent_obtained": True, "consent_form_version": "v3"}
+    response = client.post(f"/api/v1/referrals/{case_id}/information/", answer, format="json")
+
+    # Then the case carries the consent, and the timeline says so
+    assert response.status_code == 200
+    case = Case.objects.get(pk=case_id)
+    assert (case.consent_obtained, case.consent_form_version) == (True, "v3")
+    assert "consent_obtained now True" in case.events.order_by("id").last().note

@@ -31,9 +31,13 @@ def test_conditions_are_listed_and_searchable_by_code_or_words():
 def test_body_sites_are_the_published_list():
     response = partner_client().get("/api/v1/body-sites/")
 
-    codes = [site["code"] for site in response.json()]
-    assert codes == list(BODY_SITES)
-    assert {"left_knee", "right_foot", "cervical_spine", "skin"} <= set(codes)
+    sites = {site["code"]: site for site in response.json()}
+    assert list(sites) == list(BODY_SITES)
+    assert {"left_knee", "right_foot", "cervical_spine", "skin"} <= set(sites)  # v1's list
+    # v2 adds the limbs' segments, face, trunk and perianal, each with its SNOMED CT concept if it has one
+    assert {"left_upper_arm", "right_forearm", "left_thigh", "right_lower_leg", "face", "trunk"} <= set(sites)
+    assert sites["left_knee"]["snomed_ct"] == "82169009"
+    assert sites["perianal"]["snomed_ct"] is None
 
 
 @pytest.mark.django_db

@@ -39,7 +39,10 @@ def register(page, live_server, *, given: str = "Ana", family: str = "Silva") ->
 
 def answer_intake(page) -> None:
     page.get_by_label("Condition (ICD-10 code)").fill("m17.11")
-    page.get_by_text("M17: Osteoarthritis of knee (localized)").wait_for()  # the vocabulary search
+    # the code-set search names the exact code with its official descriptor and the clinic's category
+    page.locator("#condition-match").get_by_text(
+        "M17.11 Unilateral primary osteoarthritis, right knee (localized)"
+    ).wait_for()
     page.get_by_label("Right knee").check()
     for question in NO:
         page.get_by_role("group", name=question, exact=True).get_by_label("No").check()

@@ -269,6 +269,10 @@ def test_every_contraindication_needs_an_explicit_answer(desk):
     ("changes", "message"),
     [
         (dict(condition_code="knee pain"), "is not an ICD-10 code"),
+        (
+            dict(condition_code="M17.19"),
+            "“M17.19” has the form of an ICD-10 code but is not a code in ICD-10-CM",
+        ),
         (dict(affected_sites=["nose"]), "Select a valid choice. nose is not one of the available choices."),
         (dict(consent_form_version=""), "Enter the version of the consent form signed."),
         (dict(priority="9"), "Select a valid choice."),
@@ -362,3 +366,26 @@ def test_the_status_endpoint_feeds_the_progress_poll(desk):
     case = make_case()
     assert desk.get(f"/desk/cases/{case.pk}/status/").json() == {"status": "received", "label": "Received"}
     assert desk.get(f"/desk/cases/{uuid.uuid4()}/status/").status_code == 404
+
+
+@pytest.mark.django_db
+def test_the_condition_search_offers_real_specific_codes_the_clinics_first(desk):
+    results = desk.get("/desk/codes/", {"q": "knee"}).json()
+
+    codes = [r["code"] for r in results]
+    assert "M17.11" in codes[:10]
+    assert next(r for r in results if r["code"] == "M17.11") == {
+        "code": "M17.11",
+        "descriptor": "Unilateral primary osteoarthritis, right knee",
+        "category": "localized",
+    }
+    assert desk.get("/desk/codes/", {"q": "k"}).json() == []  # too short to search
+
+
+@pytest.mark.django_db
+def test_the_case_page_shows_the_codes_official_descriptor(desk):
+    case = make_case(condition_code="M17.12", affected_sites=["left_knee"])
+
+    page = desk.get(f"/desk/cases/{case.pk}/").content.decode()
+
+    assert "M17.12</strong> Unilateral primary osteoarthritis, left knee" in page

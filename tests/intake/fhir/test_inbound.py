@@ -224,3 +224,27 @@ def test_a_damaged_request_reads_or_fails_with_issues(data):
         assert exc.issues and all(issue.diagnostics for issue in exc.issues)
     else:
         assert set(referral) >= {"external_id", "patient", "condition", "contraindications"}
+
+
+def test_a_snomed_ct_body_site_on_its_own_is_read_as_the_published_site():
+    # Given HL7's knee request, its knees coded in SNOMED CT only, as referring systems send them
+    bundle = knee_referral_bundle()
+    request = bundle["entry"][0]["resource"]
+    snomed = "http://snomed.info/sct"
+    request["bodySite"] = [
+        {"coding": [{"system": snomed, "code": "82169009", "display": "Structure of left knee region"}]},
+        {"coding": [{"system": snomed, "code": "6757004"}]},
+    ]
+
+    assert referral_from_fhir(bundle)["affected_sites"] == ["left_knee", "right_knee"]
+
+
+def test_a_snomed_ct_site_the_published_list_lacks_is_named_with_what_to_send():
+    bundle = knee_referral_bundle()
+    bundle["entry"][0]["resource"]["bodySite"] = [
+        {"coding": [{"system": "http://snomed.info/sct", "code": "36701003", "display": "Both knees"}]}
+    ]
+
+    (issue,) = [i for i in issues_of(bundle) if i[1] == "ServiceRequest.bodySite[0]"]
+
+    assert "36701003 Both knees" in issue[2] and "6757004" in issue[2]

@@ -96,7 +96,15 @@ def test_the_service_request_carries_what_the_partner_referred():
         "system": "http://hl7.org/fhir/sid/icd-10-cm",
         "code": "M17.11",
     }
-    assert request["bodySite"][0]["coding"][0]["code"] == "right_knee"
+    # Our coding, and the site's SNOMED CT concept beside it
+    assert request["bodySite"][0]["coding"] == [
+        {
+            "system": "https://clinic.example.org/fhir/CodeSystem/body-site",
+            "code": "right_knee",
+            "display": "Right knee",
+        },
+        {"system": "http://snomed.info/sct", "code": "6757004", "display": "Structure of right knee region"},
+    ]
     assert request["note"] == [{"text": "Prefers mornings."}]
     assert request["priority"] == "urgent"
     assert request["subject"] == {"display": "Ana Silva"}
