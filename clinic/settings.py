@@ -273,6 +273,8 @@ CELERY_BEAT_SCHEDULE = {
 SWEEP_STUCK_AFTER_SECONDS = env_int("SWEEP_STUCK_AFTER_SECONDS", 120)
 DRAFT_MAX_RETRIES = env_int("DRAFT_MAX_RETRIES", 5)
 # Review due times, counted from intake.
+# A specialist's claim on a case lapses after this long; until then nobody else may decide it.
+REVIEW_CLAIM_MINUTES = env_int("REVIEW_CLAIM_MINUTES", 60)
 REVIEW_DUE_HOURS_URGENT = env_int("REVIEW_DUE_HOURS_URGENT", 24)
 REVIEW_DUE_HOURS_ROUTINE = env_int("REVIEW_DUE_HOURS_ROUTINE", 120)
 
@@ -280,6 +282,9 @@ REVIEW_DUE_HOURS_ROUTINE = env_int("REVIEW_DUE_HOURS_ROUTINE", 120)
 # hours after it, and so on (comma-separated hours).
 ESCALATION_AFTER_HOURS = [int(h) for h in env_list("ESCALATION_AFTER_HOURS", ["0", "24"])]
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# The letterhead of printed decisions; the address may hold "\n" for line breaks.
+CLINIC_NAME = os.environ.get("CLINIC_NAME", "Regenerative Medicine Clinic")
+CLINIC_ADDRESS = os.environ.get("CLINIC_ADDRESS", "").replace("\\n", "\n")
 EMAIL_BACKEND = os.environ.get(
     "EMAIL_BACKEND",
     "django.core.mail.backends.console.EmailBackend"

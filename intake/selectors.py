@@ -4,11 +4,12 @@ The board takes a fixed number of queries whatever the number of cases: one for
 the counts, and two per group (its newest cards, its oldest waiting case).
 """
 
+import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Max, Q, QuerySet
 from django.utils import timezone
 
 from intake.models import Case, CaseEvent, Partner
@@ -56,18 +57,13 @@ def board() -> list[Group]:
         statuses = members[board_group.key]
         group = Group(group=board_group, count=counts[board_group.key])
         if group.count:
-            cases = Case.objects.filter(_scope(statuses)).select_related("patient", "partner")
-            group.cases = list(cases.order_by("-status_changed_at")[:CARDS_PER_GROUP])
+            cases = Case.objects.filter(_scope(statuses)).select_related("patient", "partner", "decision")
+            # Urgent first, marked; then the newest activity.
+            group.cases = list(cases.order_by("priority", "-status_changed_at")[:CARDS_PER_GROUP])
             if not any(status in FINAL_STATUSES for status in statuses):
                 group.oldest = cases.order_by("created_at").first()
         groups.append(group)
     return groups
-
-
-def any_awaiting_draft(groups: list[Group]) -> bool:
-    return any(
-        group.count for group in groups if any(STATUS[s].awaits_draft for s in statuses_in_group(group.key))
-    )
 
 
 def case_page(case_id: uuid.UUID | str) -> Case:
@@ -94,3 +90,24 @@ def partner_referrals(*, partner: Partner, status: str | None = None) -> QuerySe
 def partner_case(*, partner: Partner, case_id: uuid.UUID | str) -> Case:
     """One of the partner's own referrals; another partner's id is simply not found."""
     return Case.objects.select_related("decision").get(pk=case_id, partner=partner)
+
+
+def board_version() -> str:
+    """When the newest change any case saw happened: one indexed query (`case_changed_idx`). A new
+    case counts too (its status_changed_at is its creation). The board reloads when it moves."""
+    latest = Case.objects.aggregate(latest=Max("status_changed_at"))["latest"]
+    return latest.isoformat() if latest else ""
+
+
+REFERENCE = re.compile(r"^\s*C-(\d{4})-0*(\d+)\s*$", re.IGNORECASE)
+
+
+def case_by_reference(text: str) -> Case | None:
+    """The case a reference such as "C-2026-000123" names (any case, leading zeros optional)."""
+    match = REFERENCE.match(text or "")
+    if not match:
+        return None
+    case = Case.objects.filter(number=int(match.group(2))).first()
+    if case is None or timezone.localtime(case.created_at).year != int(match.group(1)):
+        return None
+    return case

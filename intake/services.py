@@ -6,7 +6,7 @@ from datetime import date, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from intake.matching import phone_key
@@ -124,6 +124,18 @@ def validate_clinical(
     return code
 
 
+def _next_case_number() -> int:
+    """The next case number (for the reference C-2026-000123): PostgreSQL's sequence, so that
+    concurrent intakes never wait for each other; on the embedded SQLite default, which has one
+    writer at a time, the highest number plus one."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT nextval('intake_case_number_seq')")
+        else:
+            cursor.execute("SELECT COALESCE(MAX(number), 0) + 1 FROM intake_case")
+        return cursor.fetchone()[0]
+
+
 def _due_at(priority: int):
     hours = (
         settings.REVIEW_DUE_HOURS_URGENT if priority == Priority.URGENT else settings.REVIEW_DUE_HOURS_ROUTINE
@@ -176,6 +188,7 @@ def create_case(
         due_at=_due_at(priority),
         submission_key=submission_key,
         patient_needs_review=patient_needs_review,
+        number=_next_case_number(),
         **{name: contraindications[name] for name in CONTRAINDICATIONS},
     )
     saved = _insert_once(Case, submission_key, lambda: _saved(case))

@@ -70,8 +70,14 @@ class Decision(ChainedRecord):
     outcome = models.CharField(max_length=10, choices=Outcome.choices)
     reason = models.TextField(blank=True)
     decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    # The signature as it was when the decision was made ("Dr. Maria Okafor, MD"); a later
+    # change of the specialist's profile does not change a signed decision.
+    signed_name = models.CharField(max_length=200, blank=True, editable=False)
+    signed_credentials = models.CharField(max_length=100, blank=True, editable=False)
     # A default, not auto_now_add: the value must be known before the row's hash is taken.
     decided_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    chain_added_fields = ("signed_name", "signed_credentials")
 
     class Meta:
         permissions = [("decide_case", "Can decide cases (approve, amend, decline, ask)")]
@@ -93,6 +99,36 @@ class Decision(ChainedRecord):
 
     def chain_case_id(self):
         return self.case_id
+
+    @property
+    def signature(self) -> str:
+        """ "Dr. Maria Okafor, MD"; decisions signed before signatures existed show the user name."""
+        if self.signed_name:
+            return (
+                f"{self.signed_name}, {self.signed_credentials}"
+                if self.signed_credentials
+                else self.signed_name
+            )
+        return self.decided_by.get_username()
+
+
+class SpecialistProfile(models.Model):
+    """What a specialist signs decisions with: full name (with title) and credentials."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="specialist_profile"
+    )
+    full_name = models.CharField(
+        max_length=200, help_text="As it should appear on a signed decision, e.g. Dr. Maria Okafor"
+    )
+    credentials = models.CharField(max_length=100, help_text="e.g. MD, or MD, PhD")
+
+    def __str__(self) -> str:
+        return f"{self.full_name}, {self.credentials}"
+
+    @property
+    def complete(self) -> bool:
+        return bool(self.full_name.strip() and self.credentials.strip())
 
 
 class Addendum(ChainedRecord):

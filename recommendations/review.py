@@ -7,16 +7,19 @@ ReviewError saying what happened instead.
 """
 
 import uuid
+from datetime import timedelta
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.timesince import timesince
 
 from intake import chain
 from intake.models import Case, CaseStatus
 from intake.workflow import Actor, record_note, transition
-from recommendations.models import Addendum, Decision, DraftRoute, FinalRoute, Outcome
+from recommendations.models import Addendum, Decision, DraftRoute, FinalRoute, Outcome, SpecialistProfile
 
 DECIDE_PERMISSION = "recommendations.decide_case"
 
@@ -49,7 +52,7 @@ def _why_not_reviewable(case: Case) -> str:
     if case.status == CaseStatus.DECIDED:
         decision = Decision.objects.select_related("decided_by").get(case=case)
         return (
-            f"This case was already decided by {decision.decided_by.get_username()} at "
+            f"This case was already decided by {decision.signature} at "
             f"{timezone.localtime(decision.decided_at):%Y-%m-%d %H:%M} "
             f"({decision.get_outcome_display().lower()}: {decision.get_route_display().lower()}). "
             "Nothing was changed; add an addendum to correct it."
@@ -71,10 +74,10 @@ def claim_case(*, case_id: uuid.UUID | str, user: AbstractBaseUser) -> Case:
     case = _locked_case_awaiting_review(case_id)
     if case.claimed_by_id == user.pk:
         return case
-    if case.claimed_by_id is not None:
+    if _active_claim_of_another(case, user):
         raise ReviewError(
-            f"{case.claimed_by.get_username()} claimed this case at "
-            f"{timezone.localtime(case.claimed_at):%H:%M}. Release it first, or decide it anyway."
+            f"{signer_name(case.claimed_by)} claimed this case {timesince(case.claimed_at, depth=1)} ago. "
+            "Ask them to release it, or release it yourself if they have left it."
         )
     case.claimed_by, case.claimed_at = user, timezone.now()
     Case.objects.filter(pk=case.pk).update(claimed_by=user, claimed_at=case.claimed_at)
@@ -84,12 +87,18 @@ def claim_case(*, case_id: uuid.UUID | str, user: AbstractBaseUser) -> Case:
 
 @transaction.atomic
 def release_claim(*, case_id: uuid.UUID | str, user: AbstractBaseUser) -> Case:
-    """Give a claim back; any specialist may release a claim someone left behind."""
+    """Give a claim back. Only its holder may release an active claim; once it has lapsed
+    (REVIEW_CLAIM_MINUTES) any specialist may release a claim someone left behind."""
     _require_specialist(user)
     case = _locked_case_awaiting_review(case_id)
     if case.claimed_by_id is None:
         return case
-    previous = case.claimed_by.get_username()
+    if _active_claim_of_another(case, user):
+        raise ReviewError(
+            f"{signer_name(case.claimed_by)} claimed this case {timesince(case.claimed_at, depth=1)} ago; "
+            f"only they can release it before the claim lapses ({settings.REVIEW_CLAIM_MINUTES} minutes)."
+        )
+    previous = signer_name(case.claimed_by)
     Case.objects.filter(pk=case.pk).update(claimed_by=None, claimed_at=None)
     case.claimed_by, case.claimed_at = None, None
     record_note(case=case, actor=Actor.of_user(user), note=f"Released the claim of {previous}")
@@ -103,9 +112,47 @@ NO_CONSENT = (
 )
 
 
+NO_SIGNATURE = (
+    "A decision is signed with your full name and credentials, and your specialist profile does not "
+    "have both yet. Ask an administrator to complete it (Admin, Specialist profiles); nothing was changed."
+)
+
+
+def signer_name(user: AbstractBaseUser) -> str:
+    """How a specialist is named to colleagues: the profile's full name, else the user name."""
+    profile = SpecialistProfile.objects.filter(user_id=user.pk).first()
+    return profile.full_name if profile and profile.full_name.strip() else user.get_username()
+
+
+def _active_claim_of_another(case: Case, user: AbstractBaseUser) -> bool:
+    if case.claimed_by_id is None or case.claimed_by_id == user.pk:
+        return False
+    lapses = case.claimed_at + timedelta(minutes=settings.REVIEW_CLAIM_MINUTES)
+    return timezone.now() < lapses
+
+
+def _take_for_review(case: Case, user: AbstractBaseUser) -> None:
+    """Refuse when another specialist holds an active claim; claim an unclaimed case (or one whose
+    claim has lapsed) for `user` in the caller's transaction, so the timeline says who acted."""
+    if _active_claim_of_another(case, user):
+        raise ReviewError(
+            f"{signer_name(case.claimed_by)} claimed this case {timesince(case.claimed_at, depth=1)} ago "
+            "and is reviewing it; nothing was changed. Ask them to release it, or wait until the claim "
+            f"lapses ({settings.REVIEW_CLAIM_MINUTES} minutes after it was taken)."
+        )
+    if case.claimed_by_id != user.pk:
+        case.claimed_by, case.claimed_at = user, timezone.now()
+        Case.objects.filter(pk=case.pk).update(claimed_by=user, claimed_at=case.claimed_at)
+        record_note(case=case, actor=Actor.of_user(user), note="Claimed for review")
+
+
 def _decide(case: Case, user: AbstractBaseUser, *, route: str, outcome: str, reason: str) -> Decision:
+    profile = SpecialistProfile.objects.filter(user_id=user.pk).first()
+    if profile is None or not profile.complete:
+        raise ReviewError(NO_SIGNATURE)
     if outcome != Outcome.DECLINED and not case.consent_obtained:
         raise ReviewError(NO_CONSENT)
+    _take_for_review(case, user)
     decision = chain.append(
         Decision(
             case=case,
@@ -114,6 +161,8 @@ def _decide(case: Case, user: AbstractBaseUser, *, route: str, outcome: str, rea
             outcome=outcome,
             reason=reason,
             decided_by=user,
+            signed_name=profile.full_name.strip(),
+            signed_credentials=profile.credentials.strip(),
         )
     )
     note = f"{decision.get_outcome_display()}: {decision.get_route_display()}"
@@ -170,6 +219,7 @@ def request_information(*, case_id: uuid.UUID | str, user: AbstractBaseUser, que
     _require_specialist(user)
     question = _required(question, "question", "Write the question the front desk or partner should answer.")
     case = _locked_case_awaiting_review(case_id)
+    _take_for_review(case, user)
     return transition(
         case=case,
         to_status=CaseStatus.NEEDS_INFORMATION,
@@ -190,3 +240,14 @@ def add_addendum(*, decision_id: uuid.UUID | str, user: AbstractBaseUser, reason
     addendum = chain.append(Addendum(decision=decision, author=user, reason=reason))
     record_note(case=decision.case, actor=Actor.of_user(user), note=f"Addendum: {reason}")
     return addendum
+
+
+@transaction.atomic
+def set_signature(*, user: AbstractBaseUser, full_name: str, credentials: str) -> SpecialistProfile:
+    """What `user` signs decisions with from now on; decisions already signed keep theirs."""
+    full_name = _required(full_name, "full_name", "Enter the full name as it should appear on a decision.")
+    credentials = _required(credentials, "credentials", "Enter the credentials, for example MD.")
+    profile, _ = SpecialistProfile.objects.update_or_create(
+        user=user, defaults={"full_name": full_name, "credentials": credentials}
+    )
+    return profile

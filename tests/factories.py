@@ -10,8 +10,10 @@ from intake.api.serializers import ReferralSerializer
 from intake.models import CONTRAINDICATIONS, Case, Partner, Patient
 from intake.partners import create_partner
 from intake.referrals import submit_referral
+from intake.roles import SPECIALISTS
 from intake.services import create_case, create_patient
 from intake.workflow import SYSTEM, Actor
+from recommendations.models import SpecialistProfile
 
 _seq = itertools.count(1)
 
@@ -42,12 +44,17 @@ def make_case(*, patient: Patient | None = None, actor: Actor = SYSTEM, **overri
     return create_case(patient=patient or make_patient(), actor=actor, **(fields | overrides))
 
 
-def make_user(username: str | None = None, *, group: str | None = None, **fields):
+def make_user(username: str | None = None, *, group: str | None = None, signs: bool = True, **fields):
     user = get_user_model().objects.create_user(
         username=username or f"user{next(_seq)}", password="pw-for-tests-1", **fields
     )
     if group:
         user.groups.add(Group.objects.get(name=group))
+    if group == SPECIALISTS and signs:
+        # A specialist signs decisions with a full name and credentials.
+        SpecialistProfile.objects.create(
+            user=user, full_name=f"Dr. {user.username.title()}", credentials="MD"
+        )
     return user
 
 

@@ -30,6 +30,7 @@ TABLE: dict[str, tuple[str, str, dict | None, tuple[str, ...]]] = {
     "desk:board": ("GET", "/desk/", None, ("login", "ok", "ok", "login", "login")),
     "desk:patients": ("GET", "/desk/patients/", None, ("login", "ok", "ok", "login", "login")),
     "desk:codes": ("GET", "/desk/codes/?q=knee", None, ("login", "ok", "ok", "login", "login")),
+    "desk:board-changes": ("GET", "/desk/board/changes/", None, ("login", "ok", "ok", "login", "login")),
     "desk:new-patient": ("GET", "/desk/patients/new/", None, ("login", "ok", "ok", "login", "login")),
     "desk:new-case": (
         "GET",
@@ -117,6 +118,8 @@ SPECIALIST_ADMIN = {
     "recommendations.reviewcase": ("ok", "403", "ok", "403", "ok"),
     "recommendations.decision": ("ok", "403", "ok", "403", "ok"),
     "recommendations.addendum": ("ok", "403", "ok", "403", "ok"),
+    # Administrators keep the signatures; a specialist cannot change their own or anyone's.
+    "recommendations.specialistprofile": ("403",) * 5,
     "intake.case": ("ok", "403", "ok", "403", "ok"),
     "intake.patient": ("ok", "403", "ok", "403", "ok"),
     "intake.partner": ("403",) * 5,
@@ -171,6 +174,7 @@ def world(db):
         "recommendations.reviewcase": case.pk,
         "recommendations.decision": decision.pk,
         "recommendations.addendum": Addendum.objects.get().pk,
+        "recommendations.specialistprofile": doctor.specialist_profile.pk,
         "intake.case": case.pk,
         "intake.patient": case.patient_id,
         "intake.partner": partner_a.pk,

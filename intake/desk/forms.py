@@ -44,9 +44,9 @@ class OneTimeKeyForm(forms.Form):
 
 class PatientSearchForm(forms.Form):
     q = forms.CharField(
-        label="Find a patient",
+        label="Find a patient or a case",
         required=False,
-        help_text="Name, birth date (YYYY-MM-DD) or MRN",
+        help_text="Name, birth date (YYYY-MM-DD), MRN, or a case reference such as C-2026-000123",
         max_length=100,
     )
 

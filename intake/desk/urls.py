@@ -7,6 +7,7 @@ app_name = "desk"
 
 urlpatterns = [
     path("", views.board, name="board"),
+    path("board/changes/", views.board_changes, name="board-changes"),
     path("login/", auth_views.LoginView.as_view(template_name="desk/login.html"), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("patients/", views.patient_search, name="patients"),

@@ -2,6 +2,7 @@
 
 from functools import wraps
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
@@ -54,15 +55,26 @@ def _apply_errors(form, exc: ValidationError) -> None:
 @desk_required
 def board(request: HttpRequest) -> HttpResponse:
     groups = selectors.board()
-    context = {"groups": groups, "polling": selectors.any_awaiting_draft(groups)}
+    context = {"groups": groups, "board_version": selectors.board_version()}
     template = "desk/_board.html" if request.GET.get("fragment") else "desk/board.html"
     return render(request, template, context)
 
 
 @require_GET
 @desk_required
+def board_changes(request: HttpRequest) -> JsonResponse:
+    """Has any case changed since the board was drawn? The board asks every few seconds (as a
+    background poll, which does not keep the user signed in) and redraws only when so."""
+    version = selectors.board_version()
+    return JsonResponse({"changed": version != request.GET.get("since", ""), "version": version})
+
+
+@require_GET
+@desk_required
 def patient_search(request: HttpRequest) -> HttpResponse:
     form = PatientSearchForm(request.GET or None)
+    if form.is_valid() and (case := selectors.case_by_reference(form.cleaned_data["q"])):
+        return redirect("desk:case", case_id=case.pk)  # a case reference, C-2026-000123
     results = search_patients(form.cleaned_data["q"]) if form.is_valid() else []
     return render(request, "desk/patient_search.html", {"form": form, "results": results})
 
@@ -246,4 +258,10 @@ def case_print(request: HttpRequest, case_id) -> HttpResponse:
         messages.error(request, "There is no decision to print yet.")
         return redirect("desk:case", case_id=case.pk)
     record_reads(request=request, cases=[case], channel=ReadAccess.Channel.DESK)
-    return render(request, "desk/case_print.html", {"case": case, "decision": case.decision})
+    context = {
+        "case": case,
+        "decision": case.decision,
+        "clinic_name": settings.CLINIC_NAME,
+        "clinic_address": settings.CLINIC_ADDRESS,
+    }
+    return render(request, "desk/case_print.html", context)

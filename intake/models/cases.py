@@ -39,6 +39,8 @@ class Case(models.Model):
     )
     # The desk form's one-time token: a double click or a resubmit finds this row.
     submission_key = models.UUIDField(null=True, blank=True, unique=True, editable=False)
+    # The case number people read and say (reference "C-2026-000123"); from a database sequence.
+    number = models.PositiveBigIntegerField(unique=True, null=True, editable=False)
     # Set when the patient could not be matched with certainty (partner referrals).
     patient_needs_review = models.BooleanField(default=False)
 
@@ -116,10 +118,19 @@ class Case(models.Model):
             # The review queue and the board: one status, urgent first, oldest first.
             models.Index(fields=["status", "priority", "created_at"], name="case_queue_idx"),
             models.Index(fields=["status", "status_changed_at"], name="case_status_age_idx"),
+            # The board's "has anything changed since?" question: one index lookup.
+            models.Index(fields=["status_changed_at"], name="case_changed_idx"),
         ]
 
     def __str__(self) -> str:
-        return f"Case {str(self.id)[:8]} ({self.get_status_display()})"
+        return f"{self.reference} ({self.get_status_display()})"
+
+    @property
+    def reference(self) -> str:
+        """The short case reference a person reads, writes and searches for: C-2026-000123."""
+        if self.number is None:
+            return f"C-{str(self.id)[:8]}"
+        return f"C-{timezone.localtime(self.created_at).year}-{self.number:06d}"
 
     @property
     def contraindications(self) -> dict[str, bool]:
@@ -189,3 +200,7 @@ class CaseEvent(ChainedRecord):
     @property
     def to_status_label(self) -> str:
         return CaseStatus(self.to_status).label if self.to_status else ""
+
+    @property
+    def from_status_label(self) -> str:
+        return CaseStatus(self.from_status).label if self.from_status else ""

@@ -72,6 +72,9 @@ class ChainedRecord(AppendOnlyModel):
 
     # How verify_audit finds a row's case from the row's table ("case_id", "decision__case_id").
     chain_case_lookup = "case_id"
+    # Fields added after rows were already chained: left out of a row's hash while empty, so
+    # the rows written before them keep their hashes (and verify_audit still passes on them).
+    chain_added_fields: tuple[str, ...] = ()
 
     def save(self, *args, **kwargs):
         if self._state.adding and not self.row_hash:
@@ -90,7 +93,9 @@ class ChainedRecord(AppendOnlyModel):
         fields = [
             f
             for f in self._meta.concrete_fields
-            if f.attname != "row_hash" and not isinstance(f, models.AutoField | models.BigAutoField)
+            if f.attname != "row_hash"
+            and not isinstance(f, models.AutoField | models.BigAutoField)
+            and not (f.attname in self.chain_added_fields and getattr(self, f.attname) in ("", None))
         ]
         return {f.attname: _plain(getattr(self, f.attname)) for f in fields}
 

@@ -81,6 +81,9 @@ def add_cases(total: int, *, patients: int | None = None, seed: int = 7, status:
                 copy.write_row([values[c] for c in _columns(Patient)])
         drafts = []
         case_columns = _columns(Case)
+        # add_cases runs more than once (the sizes grow): number on from the highest so far.
+        cursor.execute("SELECT COALESCE(MAX(number), 0) FROM intake_case")
+        first_number = cursor.fetchone()[0] + 1
         with cursor.copy(_copy(Case)) as copy:
             for n in range(total):
                 status = forced or STATUS_MIX[n % len(STATUS_MIX)]
@@ -97,6 +100,7 @@ def add_cases(total: int, *, patients: int | None = None, seed: int = 7, status:
                     "external_id": None,
                     "created_by_id": None,
                     "submission_key": None,
+                    "number": first_number + n,
                     "patient_needs_review": False,
                     "condition_code": "M17.11",
                     "condition_text": "",
@@ -142,11 +146,15 @@ def add_cases(total: int, *, patients: int | None = None, seed: int = 7, status:
                     "notice": "Investigational.",
                     "missing": "",
                     "condition": CONDITION,
+                    "answers": "[]",
+                    "other_route": "",
                     "engine_input": "{}",
                     "created_at": created,
                 }
                 copy.write_row([values[c] for c in rec_columns])
     with connection.cursor() as cursor:
+        # New referrals during the run must not draw a number the loaded cases already have.
+        cursor.execute("SELECT setval('intake_case_number_seq', (SELECT MAX(number) FROM intake_case))")
         cursor.execute(
             f"ANALYZE {Patient._meta.db_table}, {Case._meta.db_table}, {Recommendation._meta.db_table}"
         )

@@ -1,6 +1,9 @@
+from datetime import timedelta
+
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
+from django.utils import timezone
 
 from intake.models import Case, CaseStatus, PartnerNotification
 from intake.services import answer_information
@@ -142,7 +145,7 @@ def test_acting_on_a_case_not_awaiting_review_is_refused_with_what_happened():
     case, first, second = awaiting_review(), specialist("dr_first"), specialist()
     review.decline_case(case_id=case.pk, user=first, reason="contraindicated")
 
-    with pytest.raises(review.ReviewError, match="already decided by dr_first"):
+    with pytest.raises(review.ReviewError, match="already decided by Dr. Dr_First, MD"):
         review.approve_draft(case_id=case.pk, user=second)
     drafting = make_case()
     with pytest.raises(review.ReviewError, match="is received now"):
@@ -156,9 +159,11 @@ def test_claims_show_who_reviews_and_are_not_taken_silently():
     case, first, second = awaiting_review(), specialist("dr_a"), specialist("dr_b")
 
     review.claim_case(case_id=case.pk, user=first)
-    with pytest.raises(review.ReviewError, match="dr_a claimed this case"):
+    with pytest.raises(review.ReviewError, match="Dr. Dr_A claimed this case"):
         review.claim_case(case_id=case.pk, user=second)
-    review.release_claim(case_id=case.pk, user=second)
+    with pytest.raises(review.ReviewError, match="only they can release it"):
+        review.release_claim(case_id=case.pk, user=second)  # an active claim is its holder's
+    review.release_claim(case_id=case.pk, user=first)
     review.claim_case(case_id=case.pk, user=second)
 
     case.refresh_from_db()
@@ -260,3 +265,45 @@ def test_a_case_without_consent_is_declined_or_asked_about_and_consent_given_lat
     # Then the draft no longer flags it, and it can be approved
     assert "consent_missing" not in Case.objects.get(pk=case.pk).current_draft.flags
     assert review.approve_draft(case_id=case.pk, user=doctor).outcome == "approved"
+
+
+@pytest.mark.django_db
+def test_deciding_a_case_another_specialist_holds_is_refused_with_their_name_and_the_claims_age(settings):
+    case, holder, other = awaiting_review(), specialist("dr_holder"), specialist("dr_other")
+    review.claim_case(case_id=case.pk, user=holder)
+
+    with pytest.raises(review.ReviewError, match=r"Dr. Dr_Holder claimed this case 0\xa0minutes ago"):
+        review.approve_draft(case_id=case.pk, user=other)
+    with pytest.raises(review.ReviewError, match="Dr. Dr_Holder claimed this case"):
+        review.request_information(case_id=case.pk, user=other, question="?")
+    assert not Decision.objects.exists()
+
+    # Once the claim has lapsed, another specialist may decide (and the case is theirs first)
+    Case.objects.filter(pk=case.pk).update(claimed_at=timezone.now() - timedelta(minutes=61))
+    review.approve_draft(case_id=case.pk, user=other)
+    notes = list(Case.objects.get(pk=case.pk).events.order_by("id").values_list("actor_label", "note"))
+    assert ("dr_other", "Claimed for review") in notes
+
+
+@pytest.mark.django_db
+def test_deciding_an_unclaimed_case_claims_it_in_the_same_transaction():
+    case, doctor = awaiting_review(), specialist("dr_quick")
+
+    review.approve_draft(case_id=case.pk, user=doctor)
+
+    events = Case.objects.get(pk=case.pk).events.order_by("id")
+    notes = list(events.values_list("note", flat=True))
+    assert notes[-2:] == ["Claimed for review", "Approved as drafted: Local injection."]
+
+
+@pytest.mark.django_db
+def test_a_specialist_without_a_full_name_and_credentials_cannot_decide():
+    case = awaiting_review()
+    unsigned = make_user("dr_new", group="Specialists", signs=False)
+
+    with pytest.raises(review.ReviewError, match="signed with your full name and credentials"):
+        review.approve_draft(case_id=case.pk, user=unsigned)
+    review.request_information(
+        case_id=case.pk, user=unsigned, question="Which knee?"
+    )  # asking is no decision
+    assert not Decision.objects.exists()

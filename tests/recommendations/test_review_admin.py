@@ -4,6 +4,7 @@ from django.test.utils import CaptureQueriesContext
 
 from intake import chain
 from intake.models import Case, CaseStatus, Priority
+from recommendations import review
 from recommendations.models import Decision
 from recommendations.services import make_draft
 from tests.factories import make_case, make_partner, make_patient, make_user
@@ -131,8 +132,8 @@ def test_the_review_page_shows_intake_draft_rules_notice_history_and_timeline(cl
         "Investigational",
         "M16.0",
         "Approved as drafted",
-        "received",
-        "awaiting_review",
+        "New &rarr; Received",  # the timeline reads in words, not status codes
+        "Drafting &rarr; Awaiting review",
         "Anticoagulant therapy",
         # rule set v2: the code's descriptor, the answers the draft read, its evidence and the other route
         "Unilateral primary osteoarthritis, right knee",
@@ -193,7 +194,7 @@ def test_the_loser_of_a_race_gets_a_message_not_an_error_page(client):
     again = client.post(review_url(case), {"action": "decline", "reason": "no"}, follow=True)
 
     assert again.status_code == 200
-    assert "already decided by dr_late" in again.content.decode()
+    assert "already decided by Dr. Dr_Late, MD" in again.content.decode()
     assert Decision.objects.filter(case=case).count() == 1
 
 
@@ -201,6 +202,7 @@ def test_the_loser_of_a_race_gets_a_message_not_an_error_page(client):
 def test_decisions_cannot_be_changed_or_deleted_in_the_admin_even_by_a_superuser(client):
     case = queued()
     boss = make_user("boss", is_staff=True, is_superuser=True)
+    review.set_signature(user=boss, full_name="Dr. Boss", credentials="MD")
     client.force_login(boss)
     client.post(review_url(case), {"action": "approve"})
     decision = Decision.objects.get(case=case)

@@ -17,18 +17,32 @@
     if (event.target.matches("[data-print]")) window.print();
   });
 
-  // The board refreshes its own contents while cases are being drafted.
+  // The board redraws itself when any case changes (a new intake from another desk, a draft,
+  // a decision): every 3 seconds it asks one cheap question, and once a minute it redraws anyway
+  // (for the overdue marks). Its requests are background polls, so they do not keep a user
+  // signed in.
   var board = document.getElementById("board");
   if (board) {
-    var refreshBoard = function () {
-      var inner = board.querySelector(".board");
-      if (!inner || inner.dataset.polling !== "on") return;
-      fetch(board.dataset.fragmentUrl, { credentials: "same-origin", headers: { "X-Background-Poll": "1" } })
+    var background = { credentials: "same-origin", headers: { "X-Background-Poll": "1" } };
+    var lastDrawn = Date.now();
+    var redraw = function () {
+      return fetch(board.dataset.fragmentUrl, background)
         .then(function (r) { return r.ok ? r.text() : null; })
-        .then(function (html) { if (html) board.innerHTML = html; })
-        .finally(function () { setTimeout(refreshBoard, 2000); });
+        .then(function (html) { if (html) { board.innerHTML = html; lastDrawn = Date.now(); } });
     };
-    setTimeout(refreshBoard, 2000);
+    var check = function () {
+      var inner = board.querySelector(".board");
+      var since = inner ? inner.dataset.since : "";
+      var url = inner ? inner.dataset.changesUrl : null;
+      if (!url) return;
+      fetch(url + "?since=" + encodeURIComponent(since), background)
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (data) {
+          if ((data && data.changed) || Date.now() - lastDrawn > 60000) return redraw();
+        })
+        .finally(function () { setTimeout(check, 3000); });
+    };
+    setTimeout(check, 3000);
   }
 
   // A case being drafted reloads itself when its status moves on, unless the

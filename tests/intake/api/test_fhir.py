@@ -187,6 +187,19 @@ def test_the_contracts_own_rules_apply_and_point_at_fhir_elements():
 
 
 @pytest.mark.django_db
+def test_a_code_that_is_not_in_icd10cm_is_an_issue_at_the_conditions_code():
+    # Given HL7's knee request, coded with a code of valid form that ICD-10-CM does not have
+    issues = outcome(post(fhir_client(), knee_referral_bundle(icd10="M17.19")), 400)
+
+    (issue,) = issues
+    assert issue["expression"] == [
+        "Condition.code.coding.where(system='http://hl7.org/fhir/sid/icd-10-cm').code"
+    ]
+    assert "“M17.19” has the form of an ICD-10 code but is not a code in ICD-10-CM" in issue["diagnostics"]
+    assert not Case.objects.exists()
+
+
+@pytest.mark.django_db
 @pytest.mark.parametrize(
     "content, content_type, status",
     [

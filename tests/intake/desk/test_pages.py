@@ -104,7 +104,7 @@ def test_the_board_groups_open_cases_with_counts_and_marks_the_oldest(desk):
     assert 'data-count="in_progress">2<' in page
     assert 'data-count="needs_information">1<' in page
     assert f'Oldest waiting: <a href="/desk/cases/{oldest.pk}/">Oldest' in page
-    assert 'data-polling="on"' in page
+    assert 'data-changes-url="/desk/board/changes/"' in page
     in_progress_cards = page.split('id="g-in_progress"')[1].split('<ul class="cards">')[1]
     assert in_progress_cards.index("Newer") < in_progress_cards.index("Oldest")  # newest activity first
 
@@ -306,16 +306,42 @@ def test_the_case_page_shows_progress_and_timeline_but_never_the_draft(desk):
 def test_the_case_page_shows_the_decision_and_prints_it(desk):
     case = make_case()
     make_draft(case_id=case.pk)
-    review.amend_draft(
-        case_id=case.pk, user=make_user("dr_x", group="Specialists"), route="intravenous", reason="Both knees"
-    )
+    specialist = make_user("dr_x", group="Specialists", signs=False)
+    review.set_signature(user=specialist, full_name="Dr. Maria Okafor", credentials="MD")
+    review.amend_draft(case_id=case.pk, user=specialist, route="intravenous", reason="Both knees")
 
     page = desk.get(f"/desk/cases/{case.pk}/").content.decode()
     printed = desk.get(f"/desk/cases/{case.pk}/print/").content.decode()
 
     for text in (page, printed):
-        assert "Intravenous infusion" in text and "Both knees" in text and "dr_x" in text
+        assert "Intravenous infusion" in text and "Both knees" in text
+        assert 'id="signature">Dr. Maria Okafor, MD<' in text  # signed with the full name, not "dr_x"
+        assert Case.objects.get(pk=case.pk).reference in text
     assert "Amended to another route" in page
+    assert "Regenerative Medicine Clinic" in printed  # the letterhead (CLINIC_NAME)
+    assert "Unilateral primary osteoarthritis, right knee" in printed
+
+
+@pytest.mark.django_db
+def test_a_signed_decision_keeps_its_signature_when_the_profile_changes_later(desk):
+    case = make_case()
+    make_draft(case_id=case.pk)
+    specialist = make_user("dr_y", group="Specialists", signs=False)
+    review.set_signature(user=specialist, full_name="Dr. Ana Lima", credentials="MD")
+    review.approve_draft(case_id=case.pk, user=specialist)
+
+    review.set_signature(user=specialist, full_name="Dr. Ana Lima-Costa", credentials="MD, PhD")
+
+    assert 'id="signature">Dr. Ana Lima, MD<' in desk.get(f"/desk/cases/{case.pk}/print/").content.decode()
+
+
+@pytest.mark.django_db
+def test_a_case_reference_typed_into_the_search_opens_the_case(desk):
+    case = make_case()
+
+    response = desk.get("/desk/patients/", {"q": case.reference.lower()})
+
+    assert response.status_code == 302 and response["Location"] == f"/desk/cases/{case.pk}/"
 
 
 @pytest.mark.django_db
@@ -389,3 +415,43 @@ def test_the_case_page_shows_the_codes_official_descriptor(desk):
     page = desk.get(f"/desk/cases/{case.pk}/").content.decode()
 
     assert "M17.12</strong> Unilateral primary osteoarthritis, left knee" in page
+
+
+@pytest.mark.django_db
+def test_the_board_tells_at_a_glance_urgent_overdue_outcome_route_and_question(desk):
+    # Given a routine and an urgent case waiting, an overdue one, a decided one and one with a question
+    routine = make_case(patient=make_patient(family_name="Routine"))
+    urgent = make_case(patient=make_patient(family_name="Urgent"), priority=1)
+    late = make_case(patient=make_patient(family_name="Late"))
+    Case.objects.filter(pk=late.pk).update(due_at=late.created_at.replace(year=2001))
+    decided = make_case(patient=make_patient(family_name="Decided"))
+    make_draft(case_id=decided.pk)
+    review.approve_draft(case_id=decided.pk, user=make_user(group="Specialists"))
+    asked = make_case(patient=make_patient(family_name="Asked"))
+    make_draft(case_id=asked.pk)
+    review.request_information(case_id=asked.pk, user=make_user(group="Specialists"), question="Which knee?")
+
+    page = desk.get("/desk/").content.decode()
+
+    waiting = page.split('id="g-in_progress"')[1].split('<ul class="cards">')[1].split("</ul>")[0]
+    assert waiting.index("Urgent</span>Urgent") < waiting.index("Routine")  # urgent first, marked
+    assert '<span class="badge overdue">Overdue</span>Late' in waiting
+    closed = page.split('id="g-closed"')[1].split("</section>")[0]
+    assert "Approved as drafted: Local injection" in closed
+    assert "Asks: Which knee?" in page
+    assert routine.reference in page and urgent.reference in page
+
+
+@pytest.mark.django_db
+def test_the_board_asks_one_cheap_question_to_know_whether_to_redraw(desk):
+    make_case()
+    version = desk.get("/desk/board/changes/").json()["version"]
+
+    with CaptureQueriesContext(connection) as ctx:
+        unchanged = desk.get("/desk/board/changes/", {"since": version}, headers={"X-Background-Poll": "1"})
+    case_queries = [q for q in ctx.captured_queries if "intake_case" in q["sql"]]
+
+    assert unchanged.json() == {"changed": False, "version": version}
+    assert len(case_queries) == 1
+    make_case()  # a new intake at another desk
+    assert desk.get("/desk/board/changes/", {"since": version}).json()["changed"] is True

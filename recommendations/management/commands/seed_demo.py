@@ -9,9 +9,11 @@ from django.db import transaction
 from intake.models import Partner
 from intake.partners import create_partner, issue_api_key
 from intake.roles import FRONT_DESK, SPECIALISTS
+from recommendations import review
 
 DEMO_USERS = {"desk": FRONT_DESK, "specialist": SPECIALISTS}
 DEMO_PARTNER = "Demo Partner Clinic"
+DEMO_SPECIALIST_NAME = "Dr. Maria Okafor"
 
 
 class Command(BaseCommand):
@@ -35,6 +37,9 @@ class Command(BaseCommand):
             user.set_password(password)
             user.save()
             user.groups.set([Group.objects.get(name=group_name)])
+            if group_name == SPECIALISTS:
+                # A decision is signed with the specialist's full name and credentials.
+                review.set_signature(user=user, full_name=DEMO_SPECIALIST_NAME, credentials="MD")
             self.stdout.write(f"{group_name:<12} user: {username:<11} password: {password}")
         partner = Partner.objects.filter(name=DEMO_PARTNER).first()
         if partner is None:

@@ -1,67 +1,32 @@
-"""The specialists' review desk in the Django admin.
+"""The specialists' review queue and review page in the Django admin.
 
-The queue lists cases awaiting review; its change page is the review page
-(intake and draft side by side, actions, timeline). Decisions and addenda are
-shown here and never changed here: every action goes through
-`recommendations.review`.
+The queue lists cases awaiting review; its change page is the review page (intake and draft
+side by side, actions, timeline). Every action goes through `recommendations.review`.
 """
 
 import uuid
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponseRedirect
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html
 from django.utils.timesince import timesince
 
 from intake.audit import record_reads
 from intake.models import Case, CaseSource, CaseStatus, Partner, Priority, ReadAccess
-from recommendations import analytics, review, selectors
-from recommendations.engine import Flag
-from recommendations.forms import AddendumForm, ReviewActionForm
-from recommendations.models import Addendum, Decision, DraftRoute, ReviewCase
+from recommendations import review, selectors
 
 # The review queue needs the width more than a second navigation column.
+from recommendations.admin.common import FLAG_LABELS, SpecialistsOnly, flag_badges
+from recommendations.forms import AddendumForm, ReviewActionForm
+from recommendations.models import DraftRoute, ReviewCase
+
 admin.site.enable_nav_sidebar = False
 admin.site.site_header = "Clinic review desk"
 admin.site.site_title = "Clinic review desk"
-
-FLAG_LABELS = {
-    Flag.BLEEDING_RISK: "Bleeding risk",
-    Flag.IMMUNOSUPPRESSED: "Immunosuppressed",
-    Flag.MINOR: "Minor",
-    Flag.CONSENT_MISSING: "Consent missing",
-}
-
-
-def flag_badges(flags: list[str]):
-    if not flags:
-        return "-"
-    return format_html_join(
-        " ", '<span class="flag flag-{}">{}</span>', ((f, FLAG_LABELS.get(f, f)) for f in flags)
-    )
-
-
-class SpecialistsOnly:
-    """Visible to specialists, changeable by nobody: changes go through the services."""
-
-    def has_module_permission(self, request: HttpRequest) -> bool:
-        return review.is_specialist(request.user)
-
-    def has_view_permission(self, request: HttpRequest, obj=None) -> bool:
-        return review.is_specialist(request.user)
-
-    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
 
 
 class RouteFilter(admin.SimpleListFilter):
@@ -128,6 +93,7 @@ class OverdueFilter(admin.SimpleListFilter):
 class ReviewQueueAdmin(SpecialistsOnly, admin.ModelAdmin):
     list_display = [
         "patient_name",
+        "reference",
         "condition",
         "draft_route",
         "flags",
@@ -196,9 +162,15 @@ class ReviewQueueAdmin(SpecialistsOnly, admin.ModelAdmin):
             )
         return format_html("{}in {}", urgent or "Routine, ", timesince(timezone.now(), case.due_at, depth=1))
 
+    @admin.display(description="case")
+    def reference(self, case: Case) -> str:
+        return case.reference
+
     @admin.display(description="claimed by")
     def claimed(self, case: Case) -> str:
-        return case.claimed_by.get_username() if case.claimed_by else "-"
+        if not case.claimed_by:
+            return "-"
+        return f"{review.signer_name(case.claimed_by)} ({timesince(case.claimed_at, depth=1)} ago)"
 
     # --- the review page -------------------------------------------------------------
 
@@ -291,56 +263,6 @@ class ReviewQueueAdmin(SpecialistsOnly, admin.ModelAdmin):
             "addendum_form": addendum_form,
             "can_act": case.status == CaseStatus.AWAITING_REVIEW,
             "claimed_by_me": case.claimed_by_id == request.user.pk,
+            "claimed_by_name": review.signer_name(case.claimed_by) if case.claimed_by else "",
             "queue_url": reverse("admin:recommendations_reviewcase_changelist"),
         }
-
-
-@admin.register(Decision)
-class DecisionAdmin(SpecialistsOnly, admin.ModelAdmin):
-    change_list_template = "admin/recommendations/decision_changelist.html"
-
-    def get_urls(self):
-        analytics = path(
-            "analytics/", self.admin_site.admin_view(self.analytics_view), name="recommendations_analytics"
-        )
-        return [analytics, *super().get_urls()]
-
-    def analytics_view(self, request: HttpRequest):
-        """Agreement between drafts and decisions, for specialists and the medical director."""
-        if not review.is_specialist(request.user):
-            raise PermissionDenied("Only specialists may see the agreement analytics.")
-        report = analytics.agreement()
-        if request.GET.get("format") == "csv":
-            response = HttpResponse(content_type="text/csv; charset=utf-8")
-            response["Content-Disposition"] = 'attachment; filename="agreement.csv"'
-            analytics.write_csv(response, report)
-            return response
-        longest = max((week.p90_hours for week in report.by_week), default=0) or 1
-        context = {
-            **self.admin_site.each_context(request),
-            "title": "Agreement between drafts and decisions",
-            "opts": self.model._meta,
-            "report": report,
-            "weeks": [
-                (week, 100 * week.median_hours / longest, 100 * week.p90_hours / longest)
-                for week in report.by_week
-            ],
-        }
-        return TemplateResponse(request, "admin/recommendations/analytics.html", context)
-
-    list_display = ["case_link", "outcome", "route", "decided_by", "decided_at"]
-    list_filter = ["outcome", "route"]
-    list_select_related = ["decided_by", "case"]
-    readonly_fields = ["case", "recommendation", "route", "outcome", "reason", "decided_by", "decided_at"]
-
-    @admin.display(description="case")
-    def case_link(self, decision: Decision):
-        url = reverse("admin:recommendations_reviewcase_change", args=[decision.case_id])
-        return format_html('<a href="{}">{}</a>', url, decision.case)
-
-
-@admin.register(Addendum)
-class AddendumAdmin(SpecialistsOnly, admin.ModelAdmin):
-    list_display = ["decision", "author", "created_at", "reason"]
-    list_select_related = ["author", "decision"]
-    readonly_fields = ["decision", "author", "reason", "created_at"]
