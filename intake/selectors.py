@@ -111,3 +111,16 @@ def case_by_reference(text: str) -> Case | None:
     if case is None or timezone.localtime(case.created_at).year != int(match.group(1)):
         return None
     return case
+
+
+def case_from_submission(submission_key: uuid.UUID | None) -> Case | None:
+    """The case a desk intake form already created, if this is the same form again."""
+    return Case.objects.filter(submission_key=submission_key).first() if submission_key else None
+
+
+def case_code(case_id: uuid.UUID | str) -> str | None:
+    return Case.objects.filter(pk=case_id).values_list("condition_code", flat=True).first()
+
+
+def case_for_patient(*, case_id: uuid.UUID | str, patient_id: uuid.UUID) -> Case | None:
+    return Case.objects.filter(pk=case_id, patient_id=patient_id).first()

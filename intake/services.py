@@ -45,9 +45,9 @@ def _insert_once(model, submission_key: uuid.UUID | None, save):
         raise
 
 
-def patient_from_submission(submission_key: uuid.UUID) -> Patient | None:
+def patient_from_submission(submission_key: uuid.UUID | None) -> Patient | None:
     """The patient a desk form already registered, if this is the same form again."""
-    return Patient.objects.filter(submission_key=submission_key).first()
+    return Patient.objects.filter(submission_key=submission_key).first() if submission_key else None
 
 
 @transaction.atomic

@@ -66,14 +66,15 @@ def test_repeated_failed_sign_ins_lock_the_account(client):
 
 
 @pytest.mark.django_db
-def test_idle_users_are_signed_out_and_background_polls_do_not_count(client, settings):
+@pytest.mark.parametrize("poll", ["/desk/?fragment=1", "/desk/board/changes/"])  # what the board asks
+def test_idle_users_are_signed_out_and_background_polls_do_not_count(client, settings, poll):
     client.force_login(make_user(group="Front desk"))
     assert client.get("/desk/").status_code == 200
 
     session = client.session
     session["last_activity"] = time.time() - (settings.IDLE_TIMEOUT_MINUTES - 1) * 60
     session.save()
-    assert client.get("/desk/", headers={"X-Background-Poll": "1"}).status_code == 200  # still in
+    assert client.get(poll, headers={"X-Background-Poll": "1"}).status_code == 200  # still in
     session = client.session
     session["last_activity"] -= 2 * 60  # the poll above did not refresh it: now past the limit
     session.save()

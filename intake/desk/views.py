@@ -1,5 +1,6 @@
 """Front-desk pages. Each view checks who is asking, validates, calls a service."""
 
+import uuid
 from functools import wraps
 
 from django.conf import settings
@@ -46,6 +47,13 @@ def desk_required(view):
 ATTENTION_GROUPS = frozenset(group.key for group in BOARD_GROUPS if group.needs_attention)
 
 
+def _submitted_key(request: HttpRequest) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(request.POST.get("submission_key", ""))
+    except ValueError:
+        return None
+
+
 def _apply_errors(form, exc: ValidationError) -> None:
     for field, errors in exc.message_dict.items():
         form.add_error(field if field in form.fields else None, errors)
@@ -81,12 +89,13 @@ def patient_search(request: HttpRequest) -> HttpResponse:
 
 @desk_required
 def new_patient(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST" and (already := patient_from_submission(_submitted_key(request))):
+        # A double click, a resubmit or the back button: the patient this form registered.
+        return redirect("desk:new-case", patient_id=already.pk)
     form = NewPatientForm(request.POST or None)
     matches = []
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        if already := patient_from_submission(data["submission_key"]):
-            return redirect("desk:new-case", patient_id=already.pk)  # a double click or a resubmit
         if not data["confirm_new"]:
             matches = likely_duplicates(
                 given_name=data["given_name"],
@@ -120,30 +129,62 @@ def new_patient(request: HttpRequest) -> HttpResponse:
 @desk_required
 def new_case(request: HttpRequest, patient_id) -> HttpResponse:
     patient = get_object_or_404(Patient, pk=patient_id)
+    if request.method == "POST" and (already := selectors.case_from_submission(_submitted_key(request))):
+        # A double click or a resubmit of the same page: its one-time key made this case.
+        return redirect("desk:case", case_id=already.pk)
     form = IntakeForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            case = create_case(
-                patient=patient,
-                actor=Actor.of_user(request.user),
-                condition_code=data["condition_code"],
-                condition_text=data["condition_text"],
-                affected_sites=data["affected_sites"],
-                contraindications=form.contraindications(),
-                consent_obtained=data["consent_obtained"],
-                consent_form_version=data["consent_form_version"],
-                goals=data["goals"],
-                notes=data["notes"],
-                priority=data["priority"],
-                submission_key=data["submission_key"],
-            )
-        except ValidationError as exc:
-            _apply_errors(form, exc)
-        else:
-            return redirect("desk:case", case_id=case.pk)
+    if request.method == "POST":
+        valid = form.is_valid()
+        if already := _just_sent(request, patient, form if valid else None):
+            messages.info(request, f"This intake was already sent for review as case {already.reference}.")
+            return redirect("desk:case", case_id=already.pk)
+        if valid:
+            data = form.cleaned_data
+            try:
+                case = create_case(
+                    patient=patient,
+                    actor=Actor.of_user(request.user),
+                    condition_code=data["condition_code"],
+                    condition_text=data["condition_text"],
+                    affected_sites=data["affected_sites"],
+                    contraindications=form.contraindications(),
+                    consent_obtained=data["consent_obtained"],
+                    consent_form_version=data["consent_form_version"],
+                    goals=data["goals"],
+                    notes=data["notes"],
+                    priority=data["priority"],
+                    submission_key=data["submission_key"],
+                )
+            except ValidationError as exc:
+                _apply_errors(form, exc)
+            else:
+                _remember_sent(request, case)
+                return redirect("desk:case", case_id=case.pk)
     earlier = selectors.recent_cases_of(patient.pk)
     return render(request, "desk/case_new.html", {"form": form, "patient": patient, "earlier": earlier})
+
+
+# After "Send for review", the back button shows the intake form again, drawn afresh (a new
+# one-time key, and a browser leaves out the fields it does not restore, such as the condition
+# code). For a few minutes, the session remembers the case it just sent for each patient, and a
+# form for that patient sent again is taken to that case: when it no longer validates (fields
+# lost on the way back), or names the same condition. A second intake for another condition goes through.
+JUST_SENT_MINUTES = 10
+
+
+def _remember_sent(request: HttpRequest, case: Case) -> None:
+    sent = request.session.get("just_sent", {})
+    sent[str(case.patient_id)] = [str(case.pk), timezone.now().timestamp()]
+    request.session["just_sent"] = sent
+
+
+def _just_sent(request: HttpRequest, patient: Patient, form: IntakeForm | None) -> Case | None:
+    case_id, at = request.session.get("just_sent", {}).get(str(patient.pk), (None, 0))
+    if case_id is None or timezone.now().timestamp() - at > JUST_SENT_MINUTES * 60:
+        return None
+    if form is not None and form.cleaned_data["condition_code"] != selectors.case_code(case_id):
+        return None
+    return selectors.case_for_patient(case_id=case_id, patient_id=patient.pk)
 
 
 def _case(case_id) -> Case:

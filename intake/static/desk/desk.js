@@ -15,7 +15,18 @@
 
   document.addEventListener("click", function (event) {
     if (event.target.matches("[data-print]")) window.print();
+    // A link in the error summary takes the focus to its field, not only the scroll.
+    var link = event.target.closest(".error-summary a[href^='#field-']");
+    if (link) {
+      var field = document.querySelector(link.getAttribute("href"));
+      var input = field && field.querySelector("input:not([type=hidden]), select, textarea");
+      if (input) { event.preventDefault(); input.focus(); field.scrollIntoView({ block: "center" }); }
+    }
   });
+
+  // After a failed submit, the focus starts on the summary of what is wrong (not on <body>).
+  var summary = document.getElementById("error-summary");
+  if (summary) summary.focus();
 
   // The board redraws itself when any case changes (a new intake from another desk, a draft,
   // a decision): every 3 seconds it asks one cheap question, and once a minute it redraws anyway

@@ -260,7 +260,9 @@ def test_every_contraindication_needs_an_explicit_answer(desk):
 
     page = desk.post(f"/desk/patients/{patient.pk}/intake/", form).content.decode()
 
-    assert page.count("Answer yes or no.") == 6
+    summary = page.split('id="error-summary"')[1].split("</div>")[0]
+    assert summary.count("Answer yes or no.") == 6  # listed once each at the top, linked to the field
+    assert page.count("Answer yes or no.") == 12  # and beside each question
     assert not Case.objects.exists()
 
 
