@@ -59,6 +59,16 @@ class Recommendation(AppendOnlyModel):
     def __str__(self) -> str:
         return f"Draft {self.sequence} of {self.case_id}: {self.route}"
 
+    @property
+    def notice_text(self) -> str:
+        """The notice without its list of sources (rule set v2 appends them after "Sources:")."""
+        return self.notice.split("\n\nSources: ", 1)[0]
+
+    @property
+    def notice_sources(self) -> list[str]:
+        parts = self.notice.split("\n\nSources: ", 1)
+        return parts[1].split("; ") if len(parts) == 2 else []
+
 
 class Decision(ChainedRecord):
     """The specialist's final word on a case: one per case, never changed."""
