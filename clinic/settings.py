@@ -335,7 +335,7 @@ REST_FRAMEWORK = {
     # must still be encodable; clients read the same JSON either way.
     "UNICODE_JSON": False,
     "EXCEPTION_HANDLER": "intake.api.problems.exception_handler",
-    "DEFAULT_THROTTLE_CLASSES": ["intake.api.auth.PartnerRateThrottle"],
+    "DEFAULT_THROTTLE_CLASSES": ["intake.api.throttle.PartnerRateThrottle"],
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "intake.api.auth.PartnerAPIKeyAuthentication",
         "rest_framework.authentication.SessionAuthentication",

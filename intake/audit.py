@@ -1,6 +1,5 @@
 """The audit: reads of patients' cases, the tamper-evident chains, and their export."""
 
-import csv
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -12,6 +11,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.db.models import F
 from django.http import HttpRequest
 
+from intake import exports
 from intake.models import GENESIS, Case, CaseEvent, ChainedRecord, Partner, ReadAccess
 
 
@@ -141,7 +141,7 @@ def export_csv(
         for e in events
     ]
     rows.sort(key=lambda row: row[0])
-    writer = csv.writer(out)
+    writer = exports.writer(out)
     writer.writerow(COLUMNS)
     for row in rows:
         writer.writerow([row[0].isoformat(), *row[1:]])

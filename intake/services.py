@@ -19,6 +19,7 @@ from intake.models import (
     Patient,
     Priority,
 )
+from intake.text import invisible_characters_message
 from intake.vocabulary.body_sites import BODY_SITES
 from intake.vocabulary.codes import CodeError, clean_icd10
 from intake.workflow import Actor, TransitionError, record_received, transition
@@ -75,6 +76,13 @@ def create_patient(
     )
     if submission_key and (existing := patient_from_submission(submission_key)):
         return existing
+    invisible = {
+        name: [message]
+        for name, value in (("given_name", given_name), ("family_name", family_name), ("mrn", mrn))
+        if (message := invisible_characters_message(value))
+    }
+    if invisible:
+        raise ValidationError(invisible)
     if mrn.strip():
         taken = ValidationError({"mrn": [f"MRN {mrn.strip()} belongs to another patient."]})
         if Patient.objects.filter(mrn__iexact=mrn.strip()).exists():

@@ -1,11 +1,11 @@
 """Agreement analytics: how often the specialists' decisions match the drafts, and how fast."""
 
-import csv
 import statistics
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import TextIO
 
+from intake import exports
 from recommendations.models import Decision, DraftRoute, FinalRoute, Outcome
 
 
@@ -110,7 +110,7 @@ def agreement() -> Agreement:
 
 
 def write_csv(out: TextIO, report: Agreement) -> None:
-    writer = csv.writer(out)
+    writer = exports.writer(out)
     writer.writerow(["section", "group", "decisions", "matching_draft", "percent"])
     for section, rates in (
         ("overall", [report.overall]),

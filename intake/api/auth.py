@@ -2,10 +2,9 @@
 
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
-from rest_framework import authentication, exceptions, permissions, throttling
+from rest_framework import authentication, exceptions, permissions
 
 from intake.models import Partner, PartnerAPIKey
 from intake.roles import is_desk_user
@@ -68,21 +67,6 @@ class IsPartnerOrStaff(permissions.BasePermission):
         if partner_of(request) is not None:
             return True
         return is_desk_user(request.user)
-
-
-class PartnerRateThrottle(throttling.SimpleRateThrottle):
-    """Requests per partner (all its keys together); staff sessions are not throttled."""
-
-    scope = "partner"
-
-    def get_rate(self) -> str:
-        return settings.PARTNER_THROTTLE_RATE
-
-    def get_cache_key(self, request, view) -> str | None:
-        partner = partner_of(request)
-        if partner is None:
-            return None
-        return self.cache_format % {"scope": self.scope, "ident": partner.pk}
 
 
 class PartnerAPIKeyScheme(OpenApiAuthenticationExtension):

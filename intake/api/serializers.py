@@ -6,6 +6,7 @@ from datetime import date
 from rest_framework import serializers
 
 from intake.models import CONTRAINDICATIONS, Sex
+from intake.validators import no_invisible_characters
 from intake.vocabulary.body_sites import BODY_SITES
 from intake.vocabulary.codes import CodeError, clean_icd10
 
@@ -24,8 +25,8 @@ class StrictBooleanField(serializers.BooleanField):
 
 
 class PatientSerializer(serializers.Serializer):
-    given_name = serializers.CharField(max_length=100)
-    family_name = serializers.CharField(max_length=100)
+    given_name = serializers.CharField(max_length=100, validators=[no_invisible_characters])
+    family_name = serializers.CharField(max_length=100, validators=[no_invisible_characters])
     birth_date = serializers.DateField(
         error_messages={"invalid": "Use the date format YYYY-MM-DD, for example 1961-04-02."}
     )
@@ -78,7 +79,7 @@ class ContraindicationsSerializer(serializers.Serializer):
 
 
 class ReferralSerializer(serializers.Serializer):
-    external_id = serializers.CharField(max_length=100)
+    external_id = serializers.CharField(max_length=100, validators=[no_invisible_characters])
     patient = PatientSerializer()
     condition = ConditionSerializer()
     affected_sites = serializers.ListField(

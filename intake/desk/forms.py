@@ -7,6 +7,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from intake.models import CONTRAINDICATION_LABELS, Priority, Sex
+from intake.validators import no_invisible_characters
 from intake.vocabulary.body_sites import BODY_SITES
 from intake.vocabulary.codes import CodeError, clean_icd10
 
@@ -52,8 +53,8 @@ class PatientSearchForm(forms.Form):
 
 
 class NewPatientForm(OneTimeKeyForm):
-    given_name = forms.CharField(label="Given name", max_length=100)
-    family_name = forms.CharField(label="Family name", max_length=100)
+    given_name = forms.CharField(label="Given name", max_length=100, validators=[no_invisible_characters])
+    family_name = forms.CharField(label="Family name", max_length=100, validators=[no_invisible_characters])
     birth_date = forms.DateField(
         label="Birth date",
         widget=forms.DateInput(attrs={"type": "date"}),
@@ -68,7 +69,11 @@ class NewPatientForm(OneTimeKeyForm):
     )
     email = forms.EmailField(label="Email", required=False)
     mrn = forms.CharField(
-        label="MRN", required=False, max_length=32, help_text="Leave empty and one is issued."
+        label="MRN",
+        required=False,
+        max_length=32,
+        help_text="Leave empty and one is issued.",
+        validators=[no_invisible_characters],
     )
     confirm_new = forms.BooleanField(required=False, widget=forms.HiddenInput)
 

@@ -197,3 +197,30 @@ def test_a_desk_user_and_a_partner_withdrawing_while_a_specialist_decides_leave_
         assert len(messages) == 2 and all("already" in m or "now" in m for m in messages), messages
     print(f"\nwithdraw vs decide, 10 rounds of 3 racers: {outcomes}")
     assert outcomes["decided"] + outcomes["withdrawn"] == 10
+
+
+def test_with_redis_stopped_partner_posts_desk_and_admin_pages_keep_answering(
+    own_broker, settings, client, caplog
+):
+    # Given production's layout: the broker and the rate limit's counters both on this Redis
+    from rest_framework.test import APIClient
+
+    from intake.partners import create_partner
+    from tests.factories import referral_body
+
+    settings.CACHE_URL = own_broker.url
+    _, key = create_partner(name="Outage Partner")
+    partner = APIClient()
+    partner.credentials(HTTP_AUTHORIZATION=f"Api-Key {key}")
+    client.force_login(make_user("dr_outage", group="Specialists", is_staff=True))
+
+    # When Redis goes away
+    own_broker.stop()
+
+    # Then a referral is still taken (its draft is queued later by the sweep), and the pages answer
+    posted = partner.post("/api/v1/referrals/", referral_body(external_id="RF-OUT"), format="json")
+    assert posted.status_code == 201, posted.content
+    assert Case.objects.filter(external_id="RF-OUT").exists()
+    assert client.get("/desk/").status_code == 200
+    assert client.get("/admin/recommendations/reviewcase/").status_code == 200
+    assert "partner rate limit store unreachable" in caplog.text

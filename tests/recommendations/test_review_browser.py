@@ -41,7 +41,7 @@ def test_a_specialist_amends_a_draft_and_sees_the_decision_recorded(page, live_s
     # Then the decision is recorded and shown, with no way to act again
     page.get_by_text("Decision recorded: amended.").wait_for()
     decision_box = page.locator("#decision").inner_text()
-    assert "Intravenous infusion" in decision_box and "dr_silva" in decision_box
+    assert "Intravenous infusion" in decision_box and "Dr. Dr_Silva, MD" in decision_box  # signed
     assert page.locator("#actions").count() == 0
     screenshot("review-decided")
     decision = Decision.objects.get(case=case)

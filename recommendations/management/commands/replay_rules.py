@@ -1,7 +1,6 @@
-import csv
-
 from django.core.management.base import BaseCommand, CommandError
 
+from intake import exports
 from recommendations import engine
 from recommendations.replay import decided_count, replay
 
@@ -64,7 +63,7 @@ class Command(BaseCommand):
     @staticmethod
     def _write_csv(path: str, differences) -> None:
         with open(path, "w", newline="", encoding="utf-8") as out:
-            writer = csv.writer(out)
+            writer = exports.writer(out)
             writer.writerow(["case_id", "old_route", "new_route", "decided_route", "old_flags", "new_flags"])
             for d in differences:
                 writer.writerow(

@@ -5,12 +5,13 @@ import copy
 import json
 
 import pytest
-from django.core.cache import cache
+from django.conf import settings
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.operationoutcome import OperationOutcome
 from fhir.resources.R4B.servicerequest import ServiceRequest
 from rest_framework.test import APIClient
 
+from intake.api import throttle
 from intake.fhir import ICD10_CM
 from intake.models import Case, CaseStatus, Patient, ReadAccess
 from recommendations import review
@@ -24,7 +25,7 @@ FHIR_JSON = "application/fhir+json"
 
 @pytest.fixture(autouse=True)
 def fresh_throttle():
-    cache.clear()
+    throttle.store(settings.CACHE_URL).reset()  # the partner rate limit's counters
 
 
 def fhir_client(key: str | None = None) -> APIClient:
@@ -425,3 +426,16 @@ def test_a_resource_over_the_upload_limit_is_413(settings):
     [issue] = outcome(post(fhir_client(), request), 413)
 
     assert issue["code"] == "too-long" and "0.1 MB" in issue["diagnostics"]
+
+
+@pytest.mark.django_db
+def test_a_patient_name_with_an_invisible_character_is_an_issue_at_the_name():
+    request = physiotherapy_referral()
+    patient = next(r for r in request["contained"] if r["resourceType"] == "Patient")
+    official = next(name for name in patient["name"] if name.get("use") == "official")
+    official["family"] = "Chal\u202emers"
+
+    (issue,) = outcome(post(fhir_client(), request), 400)
+
+    assert issue["expression"][0].startswith("Patient.name")
+    assert "U+202E RIGHT-TO-LEFT OVERRIDE" in issue["diagnostics"]

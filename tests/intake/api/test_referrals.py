@@ -2,11 +2,11 @@ import copy
 import json
 
 import pytest
-from django.core.cache import cache
+from django.conf import settings
 from django.db import connection
 from rest_framework.test import APIClient
 
-from intake.api import views
+from intake.api import throttle, views
 from intake.models import Case, CaseStatus, IdempotencyRecord, Partner, PartnerAPIKey, Patient
 from intake.partners import issue_api_key
 from recommendations import review
@@ -46,7 +46,7 @@ def assert_problem(response, status: int) -> dict:
 
 @pytest.fixture(autouse=True)
 def fresh_throttle():
-    cache.clear()
+    throttle.store(settings.CACHE_URL).reset()  # the partner rate limit's counters
 
 
 # --- 201 and the record it makes --------------------------------------------------------
@@ -502,3 +502,34 @@ def test_consent_given_later_is_recorded_with_the_answer():
     case = Case.objects.get(pk=case_id)
     assert (case.consent_obtained, case.consent_form_version) == (True, "v3")
     assert "consent_obtained now True" in case.events.order_by("id").last().note
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("changes", "field", "named"),
+    [
+        (
+            {"patient": referral_body()["patient"] | {"family_name": "Sil\u202eva"}},
+            "patient.family_name",
+            "U+202E",
+        ),
+        (
+            {"patient": referral_body()["patient"] | {"given_name": "A\u200bna"}},
+            "patient.given_name",
+            "U+200B",
+        ),
+        ({"external_id": "RF-\u200d1001"}, "external_id", "U+200D"),
+        (
+            {"patient": referral_body()["patient"] | {"family_name": "Sil\x07va"}},
+            "patient.family_name",
+            "U+0007",
+        ),
+    ],
+)
+def test_names_and_identifiers_with_invisible_characters_are_refused(changes, field, named):
+    problem = assert_problem(post(client_for(), body(**changes)), 400)
+
+    (error,) = problem["errors"]
+    assert error["field"] == field
+    assert named in error["detail"] and "invisible" in error["detail"]
+    assert not Case.objects.exists()

@@ -457,3 +457,15 @@ def test_the_board_asks_one_cheap_question_to_know_whether_to_redraw(desk):
     assert len(case_queries) == 1
     make_case()  # a new intake at another desk
     assert desk.get("/desk/board/changes/", {"since": version}).json()["changed"] is True
+
+
+@pytest.mark.django_db
+def test_a_name_with_a_right_to_left_override_is_refused_on_the_desk(desk):
+    page = desk.get("/desk/patients/new/").content.decode()
+    key = page.split('name="submission_key" value="')[1].split('"')[0]
+    form = {"given_name": "Ana", "family_name": "Silva\u202e", "birth_date": "1961-04-02", "sex": "female"}
+
+    response = desk.post("/desk/patients/new/", form | {"submission_key": key})
+
+    assert "U+202E RIGHT-TO-LEFT OVERRIDE" in response.content.decode()
+    assert not Patient.objects.exists()
