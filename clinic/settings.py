@@ -195,7 +195,14 @@ PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
 # A user name from one address: staff behind one clinic NAT do not lock each other out.
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# Per user name and address (AXES_FAILURE_LIMIT), and per user name across every address
+# (AXES_USERNAME_FAILURE_LIMIT): clinic/lockout.py. The address is the real client's, behind
+# the proxies named in TRUSTED_PROXIES: clinic/client_ip.py.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "username"]
+AXES_USERNAME_FAILURE_LIMIT = env_int("AXES_USERNAME_FAILURE_LIMIT", 20)
+AXES_HANDLER = "clinic.lockout.NameAndAddressLockout"
+AXES_CLIENT_IP_CALLABLE = "clinic.client_ip.client_ip"
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES", [])
 AXES_RESET_ON_SUCCESS = True
 # Its start-up banner would land in the output of commands like `create_partner --json`.
 AXES_VERBOSE = False

@@ -1,10 +1,12 @@
+from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils.html import format_html
 from rest_framework_api_key.admin import APIKeyModelAdmin
 from rest_framework_api_key.models import APIKey
 
-from intake import tasks
+from intake import partners, tasks
 from intake.audit import record_reads
 from intake.models import (
     Case,
@@ -28,10 +30,26 @@ class PatientAdmin(admin.ModelAdmin):
     show_full_result_count = False
 
 
+class PartnerForm(forms.ModelForm):
+    # A URL typed without a scheme is taken as https (Django 6's default, chosen now).
+    webhook_url = forms.URLField(required=False, max_length=500, assume_scheme="https")
+
+    class Meta:
+        model = Partner
+        fields = ["name", "webhook_url", "webhook_format", "is_active"]
+
+    def clean_webhook_url(self) -> str:
+        # The rule create_partner applies: http(s), a host that resolves, never an internal address.
+        try:
+            return partners.validate_webhook_url(self.cleaned_data["webhook_url"])
+        except ValidationError as exc:
+            raise ValidationError(exc.message_dict["webhook_url"]) from None
+
+
 @admin.register(Partner)
 class PartnerAdmin(admin.ModelAdmin):
+    form = PartnerForm
     list_display = ["name", "is_active", "webhook_url", "webhook_format", "created_at"]
-    exclude = ["webhook_secret"]
 
 
 @admin.register(Case)

@@ -6,11 +6,12 @@ periodic task retries the due ones with exponential backoff for more than a day,
 so a broker or partner outage loses nothing. Every attempt is logged.
 """
 
+import http.client
 import json
 import logging
+import socket
+import ssl
 import time
-import urllib.error
-import urllib.request
 import uuid
 from datetime import timedelta
 
@@ -22,7 +23,7 @@ from standardwebhooks import Webhook
 
 from intake.fhir.outbound import referral_bundle
 from intake.models import Case, PartnerNotification, WebhookAttempt, WebhookFormat
-from intake.webhook_urls import UnsafeWebhookURL, check_url
+from intake.webhook_urls import Target, UnsafeWebhookURL, check_url
 
 log = logging.getLogger(__name__)
 State = PartnerNotification.State
@@ -54,24 +55,41 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(seconds, settings.WEBHOOK_RETRY_MAX_SECONDS))
 
 
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    # A redirect could lead anywhere, our own network included: treat it as a failure.
-    def redirect_request(self, *args, **kwargs):
-        return None
+class _PinnedHTTPConnection(http.client.HTTPConnection):
+    """Connects to the address that was checked; the Host header stays the URL's host."""
+
+    def __init__(self, target: Target, timeout: float):
+        super().__init__(target.host, target.port, timeout=timeout)
+        self._address = target.address
+
+    def connect(self) -> None:
+        self.sock = socket.create_connection((self._address, self.port), self.timeout)
 
 
-_opener = urllib.request.build_opener(_NoRedirects)
+class _PinnedHTTPSConnection(http.client.HTTPSConnection):
+    """The same over TLS: the certificate is checked against the URL's host name (SNI too)."""
+
+    def __init__(self, target: Target, timeout: float):
+        super().__init__(target.host, target.port, timeout=timeout, context=ssl.create_default_context())
+        self._address = target.address
+
+    def connect(self) -> None:
+        sock = socket.create_connection((self._address, self.port), self.timeout)
+        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
 
 
-def _post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int | None, str]:
-    request = urllib.request.Request(url, data=body, headers=headers, method="POST")  # noqa: S310
+def _post(target: Target, body: bytes, headers: dict[str, str]) -> tuple[int | None, str]:
+    """One POST; a redirect is a failure like any other non-2xx (it could lead anywhere)."""
+    kind = _PinnedHTTPSConnection if target.scheme == "https" else _PinnedHTTPConnection
+    connection = kind(target, timeout=settings.WEBHOOK_TIMEOUT_SECONDS)
     try:
-        with _opener.open(request, timeout=settings.WEBHOOK_TIMEOUT_SECONDS) as response:
-            return response.status, ""
-    except urllib.error.HTTPError as exc:
-        return exc.code, f"HTTP {exc.code}"
-    except (urllib.error.URLError, OSError) as exc:
-        return None, str(getattr(exc, "reason", exc))[:500]
+        connection.request("POST", target.path, body=body, headers=headers)
+        status = connection.getresponse().status
+        return status, "" if 200 <= status < 300 else f"HTTP {status}"
+    except (OSError, http.client.HTTPException) as exc:
+        return None, str(exc)[:500] or type(exc).__name__
+    finally:
+        connection.close()
 
 
 def signed_request(notification: PartnerNotification, *, now) -> tuple[bytes, dict[str, str]]:
@@ -101,12 +119,12 @@ def deliver(*, notification_id: uuid.UUID | str) -> str | None:
     url = notification.partner.webhook_url
     started = time.monotonic()
     try:
-        check_url(url)
+        target = check_url(url)  # resolved once; the connection goes to this very address
     except UnsafeWebhookURL as exc:
         status, error = None, str(exc)
     else:
         body, headers = signed_request(notification, now=now)
-        status, error = _post(url, body, headers)
+        status, error = _post(target, body, headers)
     elapsed_ms = int((time.monotonic() - started) * 1000)
     return _record_attempt(notification, url=url, status=status, error=error, duration_ms=elapsed_ms)
 

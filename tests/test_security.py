@@ -89,3 +89,51 @@ def test_weak_passwords_are_refused():
     for weak in ("password", "12345678", "short"):
         with pytest.raises(ValidationError):
             validate_password(weak)
+
+
+def sign_in_from(client, address: str, password: str, *, via: str | None = None, username="desk_many"):
+    headers = {"REMOTE_ADDR": via or address}
+    if via:
+        headers["HTTP_X_FORWARDED_FOR"] = address
+    return client.post("/desk/login/", {"username": username, "password": password}, **headers)
+
+
+@pytest.mark.django_db
+def test_a_user_name_has_a_limit_across_all_addresses_too(client, settings):
+    # Given an attacker who tries one account once from each of many addresses
+    make_user("desk_many", group="Front desk")
+    for n in range(settings.AXES_USERNAME_FAILURE_LIMIT - 1):
+        assert sign_in_from(client, f"203.0.113.{n}", "wrong").status_code == 200  # told "wrong", not locked
+
+    # Then at the name-wide limit (20 in all) the account is locked from every address
+    assert sign_in_from(client, "203.0.113.250", "wrong").status_code == 429
+    locked = sign_in_from(client, "198.51.100.1", "pw-for-tests-1")  # even the owner's, for the cool-off
+    assert locked.status_code == 429
+    assert "_auth_user_id" not in client.session
+
+
+@pytest.mark.django_db
+def test_behind_a_trusted_proxy_each_client_is_counted_by_its_own_address(client, settings):
+    settings.TRUSTED_PROXIES = ["10.0.0.0/8"]
+    make_user("desk_many", group="Front desk")
+    # One client behind the clinic's proxy fails five times
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        sign_in_from(client, "198.51.100.7", "wrong", via="10.0.0.2")
+
+    # That client is locked out; a colleague behind the same proxy is not
+    assert sign_in_from(client, "198.51.100.7", "pw-for-tests-1", via="10.0.0.2").status_code == 429
+    assert sign_in_from(client, "198.51.100.8", "pw-for-tests-1", via="10.0.0.2").status_code == 302
+
+
+@pytest.mark.django_db
+def test_a_forged_forwarded_header_from_outside_the_proxies_changes_nothing(rf, settings):
+    from clinic.client_ip import client_ip
+
+    settings.TRUSTED_PROXIES = ["10.0.0.0/8"]
+    forged = rf.get("/", REMOTE_ADDR="203.0.113.9", HTTP_X_FORWARDED_FOR="198.51.100.7")
+    proxied = rf.get("/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="6.6.6.6, 198.51.100.7, 10.0.0.3")
+    garbled = rf.get("/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="not-an-address")
+
+    assert client_ip(forged) == "203.0.113.9"  # an untrusted sender's header is ignored
+    assert client_ip(proxied) == "198.51.100.7"  # the first hop from the right no proxy of ours added
+    assert client_ip(garbled) == "10.0.0.2"

@@ -1,11 +1,13 @@
 """Webhooks delivered to a real HTTP server the test starts, verified with `standardwebhooks`."""
 
 import json
+import socket
 import threading
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 from fhir.resources.R4B.bundle import Bundle
 from standardwebhooks import Webhook
@@ -279,3 +281,90 @@ def test_a_real_worker_delivers_the_webhook_after_the_decision_commits(celery_wo
     assert Webhook(partner.webhook_secret).verify(body, headers)["data"]["id"] == str(case.pk)
     assert wait_for(lambda: PartnerNotification.objects.get(case=case).state == "delivered", timeout=10)
     assert json.loads(body)["type"] == "referral.decided"
+
+
+class ChangingResolver:
+    """A DNS that answers one thing, then another (DNS rebinding)."""
+
+    def __init__(self, *answers: str):
+        self.answers, self.calls = list(answers), 0
+
+    def __call__(self, host, port, *args, **kwargs):
+        self.calls += 1
+        address = self.answers[min(self.calls, len(self.answers)) - 1]
+        family = socket.AF_INET6 if ":" in address else socket.AF_INET
+        return [(family, socket.SOCK_STREAM, 6, "", (address, port))]
+
+
+@pytest.mark.django_db
+def test_the_webhook_connects_to_the_address_that_was_checked_whatever_dns_says_next(monkeypatch, settings):
+    # Given a partner host that resolves to a public address, then to this machine
+    settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES = False
+    resolver = ChangingResolver("93.184.215.14", "127.0.0.1")
+    monkeypatch.setattr(webhook_urls, "getaddrinfo", resolver)
+    partner, _ = make_partner(webhook_url="https://partner.example.org/hooks")
+    notification = PartnerNotification.objects.get(case=decided_partner_case(partner))
+    connected = []
+
+    def connect(address, timeout=None, *args):
+        connected.append(address)
+        raise ConnectionRefusedError("no network in tests")
+
+    monkeypatch.setattr(webhooks.socket, "create_connection", connect)
+    resolver.calls = 0  # the partner was checked when it was saved; now the delivery
+
+    webhooks.deliver(notification_id=notification.pk)
+
+    # Then the name was resolved once, and the connection went to that very address
+    assert resolver.calls == 1
+    assert connected == [("93.184.215.14", 443)]
+
+
+@pytest.mark.django_db
+def test_a_rebound_answer_is_refused_before_any_connection(monkeypatch, settings):
+    settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES = False
+    monkeypatch.setattr(webhook_urls, "getaddrinfo", ChangingResolver("93.184.215.14", "169.254.169.254"))
+    partner, _ = make_partner(webhook_url="https://partner.example.org/hooks")  # checked: public
+    notification = PartnerNotification.objects.get(case=decided_partner_case(partner))
+
+    webhooks.deliver(notification_id=notification.pk)  # now it answers the metadata service
+
+    attempt = WebhookAttempt.objects.get(notification=notification)
+    assert attempt.status_code is None and "link-local" in attempt.error
+
+
+@pytest.mark.parametrize(
+    ("address", "allowed"),
+    [
+        ("93.184.215.14", True),
+        ("2606:4700:4700::1111", True),
+        ("127.0.0.1", False),
+        ("10.1.2.3", False),
+        ("172.16.0.1", False),
+        ("192.168.1.10", False),
+        ("169.254.169.254", False),  # cloud metadata
+        ("100.64.0.1", False),  # shared address space (carrier-grade NAT)
+        ("0.0.0.0", False),
+        ("240.0.0.1", False),  # reserved
+        ("224.0.0.1", False),  # multicast
+        ("::1", False),
+        ("fc00::1", False),
+        ("fe80::1", False),
+        ("::ffff:127.0.0.1", False),  # IPv4-mapped loopback
+        ("::ffff:169.254.169.254", False),
+        ("2002:7f00:1::1", False),  # 6to4 around 127.0.0.1
+    ],
+)
+def test_which_addresses_a_webhook_may_reach(address, allowed):
+    assert webhook_urls.address_allowed(address) is allowed
+
+
+@pytest.mark.django_db
+def test_a_webhook_host_that_does_not_resolve_is_refused_when_the_partner_is_saved(monkeypatch):
+    def nowhere(*args, **kwargs):
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    monkeypatch.setattr(webhook_urls, "getaddrinfo", nowhere)
+
+    with pytest.raises(ValidationError, match="does not resolve"):
+        make_partner(webhook_url="https://no-such-host.example.org/hooks")

@@ -190,7 +190,7 @@ def test_addenda_append_to_a_decision_that_itself_never_changes():
 
 @pytest.mark.django_db
 def test_deciding_a_partner_case_records_the_partner_notification_in_the_same_transaction():
-    partner, _ = make_partner(webhook_url="https://partner.example.org/hook")
+    partner, _ = make_partner(webhook_url="http://127.0.0.1:9/hook")  # an address: there is no DNS here
     case, doctor = awaiting_review(partner=partner, external_id="RF-9"), specialist()
 
     review.amend_draft(case_id=case.pk, user=doctor, route="intravenous", reason="three sites")
