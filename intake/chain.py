@@ -30,3 +30,17 @@ def append(record: R) -> R:
         record.save()
         Case.objects.filter(pk=case_id).update(audit_head=record.row_hash, audit_length=record.chain_seq)
     return record
+
+
+def first_link(record: R, *, case: Case) -> R:
+    """Make `record` the first link of `case`, a case not yet saved.
+
+    The head goes on the case object, so the case's own INSERT writes it: no
+    lock, no head read and no head update for a chain that cannot have another
+    writer yet. The caller saves the case, then the record, in one transaction."""
+    if not case._state.adding or case.audit_length:
+        raise ValueError("first_link is for a case that is not saved yet; use append.")
+    record.chain_seq, record.prev_hash = 1, GENESIS
+    record.row_hash = record.compute_hash()
+    case.audit_head, case.audit_length = record.row_hash, 1
+    return record

@@ -8,6 +8,7 @@ either leaves nothing (the retry runs) or a response to replay.
 import hashlib
 import json
 from collections.abc import Callable
+from contextlib import nullcontext
 from datetime import timedelta
 
 from django.conf import settings
@@ -33,8 +34,11 @@ def request_hash(data) -> str:
 def _claim(*, partner: Partner, key: str, fingerprint: str) -> IdempotencyRecord | None:
     """Our fresh row to work under, or None when an earlier request owns the key."""
     now = timezone.now()
+    # In autocommit the INSERT commits by itself (no BEGIN and COMMIT around it); inside a
+    # caller's transaction a savepoint keeps that transaction usable when the key is taken.
+    guard = transaction.atomic() if transaction.get_connection().in_atomic_block else nullcontext()
     try:
-        with transaction.atomic():
+        with guard:
             return IdempotencyRecord.objects.create(
                 partner=partner,
                 key=key,
@@ -87,17 +91,30 @@ def run_once(
                 409, "A request with this Idempotency-Key is still being processed; retry in a few seconds."
             )
         return existing.response_status, json.loads(existing.response_body), True
-    try:
-        with transaction.atomic():
-            status, body = handler()
-            IdempotencyRecord.objects.filter(pk=record.pk).update(
-                response_status=status, response_body=json.dumps(body)
-            )
-    except BaseException:
-        # Nothing was done: free the key so the partner's retry can run.
-        IdempotencyRecord.objects.filter(pk=record.pk, response_status__isnull=True).delete()
-        raise
-    return status, body, False
+    for attempt in range(1, 4):
+        try:
+            with transaction.atomic():
+                status, body = handler()
+                IdempotencyRecord.objects.filter(pk=record.pk).update(
+                    response_status=status, response_body=json.dumps(body)
+                )
+            return status, body, False
+        except IntegrityError:
+            # A unique index refused a row a concurrent writer holds; the transaction is gone,
+            # so the handler runs again and its checks now see the winner (submit_referral).
+            if attempt < 3:
+                continue
+            _free(record)
+            raise
+        except BaseException:
+            _free(record)
+            raise
+    raise AssertionError("unreachable")
+
+
+def _free(record: IdempotencyRecord) -> None:
+    # Nothing was done: free the key so the partner's retry can run.
+    IdempotencyRecord.objects.filter(pk=record.pk, response_status__isnull=True).delete()
 
 
 def purge_expired() -> int:

@@ -58,37 +58,45 @@ def match_or_create_patient(person: dict) -> tuple[Patient, bool]:
         sex=person["sex"],
         phone=person.get("phone", ""),
         email=person.get("email", ""),
+        retried_by_caller=True,
     )
     return patient, bool(matches)
 
 
-@transaction.atomic
 def submit_referral(*, partner: Partner, referral: dict, via: str = "") -> Case:
-    """Open a case from a validated referral body (intake.api.serializers.ReferralSerializer)."""
-    external_id = referral["external_id"]
-    existing = Case.objects.filter(partner=partner, external_id=external_id).first()
-    if existing is not None:
-        raise DuplicateReferral(existing)
+    """Open a case from a validated referral body (intake.api.serializers.ReferralSerializer).
+
+    The case is written without savepoints, so a unique index that refuses a row (the same
+    external_id sent twice at one moment, or an issued MRN drawn twice) fails the whole
+    transaction; it then runs again, and the external_id check sees the winner. Inside a
+    caller's transaction (intake.idempotency.run_once) the caller runs it again."""
+    in_callers_transaction = transaction.get_connection().in_atomic_block
+    for attempt in range(1, 4):
+        # Checked outside the writing transaction: the refusal is no failure of it.
+        existing = Case.objects.filter(partner=partner, external_id=referral["external_id"]).first()
+        if existing is not None:
+            raise DuplicateReferral(existing)
+        try:
+            return _open_referral(partner=partner, referral=referral, via=via)
+        except IntegrityError:
+            if in_callers_transaction or attempt == 3:
+                raise
+
+
+@transaction.atomic(savepoint=False)
+def _open_referral(*, partner: Partner, referral: dict, via: str) -> Case:
     patient, uncertain = match_or_create_patient(referral["patient"])
-    try:
-        with transaction.atomic():
-            return create_case(
-                patient=patient,
-                actor=partner_actor(partner, via=via),
-                partner=partner,
-                external_id=external_id,
-                condition_code=referral["condition"]["icd10"],
-                condition_text=referral["condition"].get("description", ""),
-                affected_sites=referral["affected_sites"],
-                contraindications=referral["contraindications"],
-                consent_obtained=referral["consent_obtained"],
-                goals=referral.get("goals", ""),
-                notes=referral.get("notes", ""),
-                patient_needs_review=uncertain,
-            )
-    except IntegrityError:
-        # Two requests with one external_id at the same moment: the other won.
-        existing = Case.objects.filter(partner=partner, external_id=external_id).first()
-        if existing is None:
-            raise
-        raise DuplicateReferral(existing) from None
+    return create_case(
+        patient=patient,
+        actor=partner_actor(partner, via=via),
+        partner=partner,
+        external_id=referral["external_id"],
+        condition_code=referral["condition"]["icd10"],
+        condition_text=referral["condition"].get("description", ""),
+        affected_sites=referral["affected_sites"],
+        contraindications=referral["contraindications"],
+        consent_obtained=referral["consent_obtained"],
+        goals=referral.get("goals", ""),
+        notes=referral.get("notes", ""),
+        patient_needs_review=uncertain,
+    )

@@ -22,7 +22,7 @@ from intake.models import (
 from intake.text import invisible_characters_message
 from intake.vocabulary.body_sites import BODY_SITES
 from intake.vocabulary.codes import CodeError, clean_icd10
-from intake.workflow import Actor, TransitionError, record_received, transition
+from intake.workflow import Actor, TransitionError, open_case, transition
 
 
 def _new_mrn() -> str:
@@ -32,15 +32,14 @@ def _new_mrn() -> str:
 def _insert_once(model, submission_key: uuid.UUID | None, save):
     """Run `save()` in a savepoint; when a row with the same one-time key exists
     (a double click, a resubmit, the back button), return that row instead."""
-    if submission_key:
-        existing = model.objects.filter(submission_key=submission_key).first()
-        if existing is not None:
-            return existing
+    existing = model.objects.filter(submission_key=submission_key).first()
+    if existing is not None:
+        return existing
     try:
         with transaction.atomic():
             return save()
     except IntegrityError:
-        existing = submission_key and model.objects.filter(submission_key=submission_key).first()
+        existing = model.objects.filter(submission_key=submission_key).first()
         if existing:
             return existing
         raise
@@ -51,7 +50,6 @@ def patient_from_submission(submission_key: uuid.UUID | None) -> Patient | None:
     return Patient.objects.filter(submission_key=submission_key).first() if submission_key else None
 
 
-@transaction.atomic
 def create_patient(
     *,
     given_name: str,
@@ -62,8 +60,14 @@ def create_patient(
     email: str = "",
     mrn: str = "",
     submission_key: uuid.UUID | None = None,
+    retried_by_caller: bool = False,
 ) -> Patient:
-    """Register a patient; an MRN is issued when the clinic did not give one."""
+    """Register a patient; an MRN is issued when the clinic did not give one.
+
+    An issued MRN that collides is drawn again, under a savepoint; a caller that
+    reruns its whole transaction on IntegrityError (submit_referral) passes
+    `retried_by_caller` and saves the two statements of that savepoint. Every check runs
+    before the one INSERT, so a refusal leaves the caller's transaction usable."""
     fields = dict(
         given_name=given_name.strip(),
         family_name=family_name.strip(),
@@ -87,20 +91,34 @@ def create_patient(
         taken = ValidationError({"mrn": [f"MRN {mrn.strip()} belongs to another patient."]})
         if Patient.objects.filter(mrn__iexact=mrn.strip()).exists():
             raise taken
-        patient = Patient(mrn=mrn.strip(), **fields)
-        patient.full_clean(exclude=["submission_key"])
+        patient = _checked(Patient(mrn=mrn.strip(), **fields), exclude=["submission_key"])
         try:
-            return _insert_once(Patient, submission_key, lambda: _saved(patient))
+            return _insert(Patient, submission_key, patient)
         except IntegrityError:
             raise taken from None  # registered by someone else at this very moment
+    if retried_by_caller and not submission_key:
+        return _saved(_checked(Patient(mrn=_new_mrn(), **fields), exclude=["mrn", "submission_key"]))
     for _ in range(5):
-        patient = Patient(mrn=_new_mrn(), **fields)
-        patient.full_clean(exclude=["mrn", "submission_key"])
+        patient = _checked(Patient(mrn=_new_mrn(), **fields), exclude=["mrn", "submission_key"])
         try:
-            return _insert_once(Patient, submission_key, lambda p=patient: _saved(p))
+            return _insert(Patient, submission_key, patient)
         except IntegrityError:
             continue  # an issued MRN collided; draw another
     raise RuntimeError("Could not issue a unique MRN after 5 attempts.")
+
+
+def _checked(patient: Patient, *, exclude: list[str]) -> Patient:
+    # Field checks only: the unique indexes and the check constraint are the
+    # database's to enforce, and querying for them first costs a round trip each.
+    patient.full_clean(exclude=exclude, validate_unique=False, validate_constraints=False)
+    return patient
+
+
+def _insert(model, submission_key: uuid.UUID | None, instance):
+    if submission_key:
+        return _insert_once(model, submission_key, lambda: _saved(instance))
+    with transaction.atomic():
+        return _saved(instance)
 
 
 def _saved(instance):
@@ -132,15 +150,15 @@ def validate_clinical(
     return code
 
 
-def _next_case_number() -> int:
-    """The next case number (for the reference C-2026-000123): PostgreSQL's sequence, so that
-    concurrent intakes never wait for each other; on the embedded SQLite default, which has one
-    writer at a time, the highest number plus one."""
+def _next_case_number() -> int | None:
+    """The next case number (for the reference C-2026-000123). None on PostgreSQL, where the
+    column's default draws it from a sequence in the INSERT itself (concurrent intakes never
+    wait for each other); on the embedded SQLite default, which has one writer at a time,
+    the highest number plus one."""
+    if connection.vendor == "postgresql":
+        return None
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute("SELECT nextval('intake_case_number_seq')")
-        else:
-            cursor.execute("SELECT COALESCE(MAX(number), 0) + 1 FROM intake_case")
+        cursor.execute("SELECT COALESCE(MAX(number), 0) + 1 FROM intake_case")
         return cursor.fetchone()[0]
 
 
@@ -196,15 +214,13 @@ def create_case(
         due_at=_due_at(priority),
         submission_key=submission_key,
         patient_needs_review=patient_needs_review,
-        number=_next_case_number(),
+        **({} if (number := _next_case_number()) is None else {"number": number}),
         **{name: contraindications[name] for name in CONTRAINDICATIONS},
     )
-    saved = _insert_once(Case, submission_key, lambda: _saved(case))
-    if saved is not case:
-        return saved  # the same form was submitted twice: one case
-    # Announced like a move: the recommendations app queues the draft once this commits.
-    record_received(case=case, actor=actor)
-    return case
+    if submission_key:
+        # Announced like a move: the recommendations app queues the draft once this commits.
+        return _insert_once(Case, submission_key, lambda: open_case(case=case, actor=actor))
+    return open_case(case=case, actor=actor)
 
 
 @transaction.atomic

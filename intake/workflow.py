@@ -33,7 +33,7 @@ __all__ = [
     "TransitionError",
     "on_move",
     "record_note",
-    "record_received",
+    "open_case",
     "transition",
 ]
 
@@ -117,11 +117,25 @@ def _event(*, case_id, actor: Actor, note: str, **fields) -> CaseEvent:
     )
 
 
-def record_received(*, case: Case, actor: Actor, note: str = "Intake received") -> CaseEvent:
-    """The first event of a newly saved case (status `received`), announced like a move."""
-    event = _event(case_id=case.pk, actor=actor, note=note, to_status=CaseStatus.RECEIVED)
-    _announce(Moved(case.pk, "", CaseStatus.RECEIVED, actor.label))
-    return event
+def open_case(*, case: Case, actor: Actor, note: str = "Intake received") -> Case:
+    """Save a new case with its first event (status `received`) and announce it like a move.
+
+    Two INSERTs: the case row carries its chain head (intake.chain.first_link)."""
+    event = chain.first_link(
+        CaseEvent(
+            case_id=case.pk,
+            actor=actor.user,
+            actor_label=actor.label,
+            note=note,
+            to_status=CaseStatus.RECEIVED,
+        ),
+        case=case,
+    )
+    with transaction.atomic(savepoint=False):
+        case.save(force_insert=True)
+        event.save()
+        _announce(Moved(case.pk, "", CaseStatus.RECEIVED, actor.label))
+    return case
 
 
 def transition(*, case: Case, to_status: str, actor: Actor, note: str = "", **fields: object) -> Case:

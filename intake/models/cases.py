@@ -14,6 +14,20 @@ from intake.vocabulary.body_sites import BODY_SITES
 from intake.vocabulary.contraindications import CONTRAINDICATION_LABELS, CONTRAINDICATIONS
 
 
+class NextCaseNumber(models.Func):
+    """The case number's column default: the next value of its sequence on PostgreSQL, drawn in
+    the INSERT itself (and returned by it). Elsewhere NULL: the embedded SQLite quick start,
+    one writer at a time, has no sequences and is given the number by intake.services."""
+
+    output_field = models.PositiveBigIntegerField()
+
+    def as_sql(self, compiler, connection, **extra_context):
+        return "NULL", []
+
+    def as_postgresql(self, compiler, connection, **extra_context):
+        return "nextval('intake_case_number_seq')", []
+
+
 class CaseSource(models.TextChoices):
     FRONT_DESK = "front_desk", "Front desk"
     PARTNER = "partner", "Partner"
@@ -40,7 +54,9 @@ class Case(models.Model):
     # The desk form's one-time token: a double click or a resubmit finds this row.
     submission_key = models.UUIDField(null=True, blank=True, unique=True, editable=False)
     # The case number people read and say (reference "C-2026-000123"); from a database sequence.
-    number = models.PositiveBigIntegerField(unique=True, null=True, editable=False)
+    number = models.PositiveBigIntegerField(
+        unique=True, null=True, editable=False, db_default=NextCaseNumber()
+    )
     # Set when the patient could not be matched with certainty (partner referrals).
     patient_needs_review = models.BooleanField(default=False)
 
