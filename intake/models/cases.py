@@ -134,6 +134,8 @@ class Case(models.Model):
             # The review queue and the board: one status, urgent first, oldest first.
             models.Index(fields=["status", "priority", "created_at"], name="case_queue_idx"),
             models.Index(fields=["status", "status_changed_at"], name="case_status_age_idx"),
+            # The board's cards: per status and priority, the newest activity (intake.selectors).
+            models.Index(fields=["status", "priority", "status_changed_at"], name="case_board_idx"),
             # The board's "has anything changed since?" question: one index lookup.
             models.Index(fields=["status_changed_at"], name="case_changed_idx"),
         ]
