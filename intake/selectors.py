@@ -66,7 +66,7 @@ def _firsts(statuses: tuple[str, ...], *, order: str, limit: int) -> RawSQL:
         # No caller value is spliced in (see the docstring).
         part = f"SELECT id FROM intake_case WHERE status = %s AND priority = %s{window}"  # noqa: S608  # nosec B608
         ordered = f"{part} ORDER BY {column} {direction} LIMIT {int(limit)}"
-        parts.append(f"SELECT id FROM ({ordered}) AS part_{n}")  # noqa: S608
+        parts.append(f"SELECT id FROM ({ordered}) AS part_{n}")  # noqa: S608  # nosec B608
         params += [status, priority] + ([_closed_since()] if recent else [])
     return RawSQL(" UNION ALL ".join(parts), params)  # noqa: S611  # nosec B611
 
