@@ -32,7 +32,8 @@ class IdleTimeoutMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         user = getattr(request, "user", None)
-        if user is not None and user.is_authenticated:
+        # A health probe is nobody's activity, whoever's cookie it carries.
+        if user is not None and user.is_authenticated and not request.path.startswith("/health/"):
             now = time.time()
             last = request.session.get("last_activity", now)
             if now - last > settings.IDLE_TIMEOUT_MINUTES * 60:

@@ -4,10 +4,14 @@ from django.views import defaults
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from clinic import health
 from intake.api.problems import api_aware
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/desk/", permanent=False), name="home"),
+    # For load balancers and supervisors: no sign-in, no patient data (clinic.health).
+    path("health/live", health.live, name="health-live"),
+    path("health/ready", health.ready, name="health-ready"),
     path("admin/", admin.site.urls),
     path("desk/", include("intake.desk.urls")),
     path("api/v1/", include("intake.api.urls")),

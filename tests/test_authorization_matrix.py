@@ -77,6 +77,9 @@ TABLE: dict[str, tuple[str, str, dict | None, tuple[str, ...]]] = {
     "api:body-sites": ("GET", "/api/v1/body-sites/", None, ("401", "ok", "ok", "ok", "ok")),
     "schema": ("GET", "/api/schema/", None, ("ok",) * 5),
     "docs": ("GET", "/api/docs/", None, ("ok",) * 5),
+    # Probes for the load balancer: open to all, and they show no patient data.
+    "health-live": ("GET", "/health/live", None, ("ok",) * 5),
+    "health-ready": ("GET", "/health/ready", None, ("ok",) * 5),
     "admin:login": ("GET", "/admin/login/", None, ("ok",) * 5),
     # Signing out takes a POST; callers not signed in to the admin have nothing to sign out of.
     "admin:logout": ("GET", "/admin/logout/", None, ("ok", "ok", "405", "ok", "ok")),
