@@ -17,6 +17,9 @@ from django.utils import timezone
 
 from intake.models import IdempotencyRecord, Partner
 
+# How often work refused by a unique index is run again before the error stands.
+UNIQUE_CONFLICT_ATTEMPTS = 3
+
 
 class IdempotencyConflict(Exception):
     def __init__(self, status: int, detail: str):
@@ -91,7 +94,9 @@ def run_once(
                 409, "A request with this Idempotency-Key is still being processed; retry in a few seconds."
             )
         return existing.response_status, json.loads(existing.response_body), True
-    for attempt in range(1, 4):
+    attempts_left = UNIQUE_CONFLICT_ATTEMPTS
+    while True:
+        attempts_left -= 1
         try:
             with transaction.atomic():
                 status, body = handler()
@@ -102,14 +107,13 @@ def run_once(
         except IntegrityError:
             # A unique index refused a row a concurrent writer holds; the transaction is gone,
             # so the handler runs again and its checks now see the winner (submit_referral).
-            if attempt < 3:
+            if attempts_left:
                 continue
             _free(record)
             raise
         except BaseException:
             _free(record)
             raise
-    raise AssertionError("unreachable")
 
 
 def _free(record: IdempotencyRecord) -> None:

@@ -3,6 +3,7 @@ conservatively, and the partner's own follow-ups (answer, withdraw)."""
 
 from django.db import IntegrityError, transaction
 
+from intake.idempotency import UNIQUE_CONFLICT_ATTEMPTS
 from intake.matching import likely_duplicates, phone_key, same_person_exactly
 from intake.models import Case, Partner, Patient
 from intake.services import create_case, create_patient
@@ -71,7 +72,7 @@ def submit_referral(*, partner: Partner, referral: dict, via: str = "") -> Case:
     transaction; it then runs again, and the external_id check sees the winner. Inside a
     caller's transaction (intake.idempotency.run_once) the caller runs it again."""
     in_callers_transaction = transaction.get_connection().in_atomic_block
-    for attempt in range(1, 4):
+    for attempt in range(1, UNIQUE_CONFLICT_ATTEMPTS + 1):
         # Checked outside the writing transaction: the refusal is no failure of it.
         existing = Case.objects.filter(partner=partner, external_id=referral["external_id"]).first()
         if existing is not None:
@@ -79,7 +80,7 @@ def submit_referral(*, partner: Partner, referral: dict, via: str = "") -> Case:
         try:
             return _open_referral(partner=partner, referral=referral, via=via)
         except IntegrityError:
-            if in_callers_transaction or attempt == 3:
+            if in_callers_transaction or attempt == UNIQUE_CONFLICT_ATTEMPTS:
                 raise
 
 

@@ -5,7 +5,6 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from intake.models import ReadAccess
 from tests.factories import make_user
 from tests.faults.conftest import own_broker  # noqa: F401 - a redis-server of its own, as a fixture
 
@@ -49,7 +48,7 @@ def test_ready_is_503_naming_the_broker_when_it_is_down_and_live_stays_200(own_b
 
 
 @pytest.mark.django_db
-def test_probes_are_not_activity_not_redirected_to_https_and_not_audited(settings):
+def test_probes_are_not_a_users_activity_and_not_redirected_to_https(settings):
     settings.SECURE_SSL_REDIRECT = True
     settings.IDLE_TIMEOUT_MINUTES = 15
     user = make_user(group="Front desk")
@@ -63,4 +62,3 @@ def test_probes_are_not_activity_not_redirected_to_https_and_not_audited(setting
         assert client.get(path).status_code == 200  # plain HTTP, no redirect
 
     assert client.session.get("last_activity") == 1.0
-    assert not ReadAccess.objects.exists()
