@@ -281,6 +281,8 @@ CELERY_BEAT_SCHEDULE = {
 # A case still in received/drafting after this long is re-enqueued by the sweep.
 SWEEP_STUCK_AFTER_SECONDS = env_int("SWEEP_STUCK_AFTER_SECONDS", 120)
 DRAFT_MAX_RETRIES = env_int("DRAFT_MAX_RETRIES", 5)
+# A sandbox partner's test case is decided automatically this long after its draft.
+SANDBOX_DECISION_DELAY_SECONDS = env_int("SANDBOX_DECISION_DELAY_SECONDS", 3)
 # Review due times, counted from intake.
 # A specialist's claim on a case lapses after this long; until then nobody else may decide it.
 REVIEW_CLAIM_MINUTES = env_int("REVIEW_CLAIM_MINUTES", 60)

@@ -36,7 +36,7 @@ class PartnerForm(forms.ModelForm):
 
     class Meta:
         model = Partner
-        fields = ["name", "webhook_url", "webhook_format", "is_active"]
+        fields = ["name", "webhook_url", "webhook_format", "is_active", "is_sandbox"]
 
     def clean_webhook_url(self) -> str:
         # The rule create_partner applies: http(s), a host that resolves, never an internal address.
@@ -49,7 +49,14 @@ class PartnerForm(forms.ModelForm):
 @admin.register(Partner)
 class PartnerAdmin(admin.ModelAdmin):
     form = PartnerForm
-    list_display = ["name", "is_active", "webhook_url", "webhook_format", "created_at"]
+    list_display = ["name", "is_active", "is_sandbox", "webhook_url", "webhook_format", "created_at"]
+    list_filter = ["is_sandbox", "is_active"]
+
+    def get_readonly_fields(self, request, obj=None):
+        # Turning a partner with referrals into a sandbox (or back) would mix test and real cases.
+        if obj is not None and obj.cases.exists():
+            return ["is_sandbox"]
+        return []
 
 
 @admin.register(Case)
@@ -57,7 +64,7 @@ class CaseAdmin(admin.ModelAdmin):
     """Every case, in any status, read-only: cases change only through the services."""
 
     list_display = ["patient", "condition_code", "status", "source", "created_at", "review_link"]
-    list_filter = ["status", "source", "priority"]
+    list_filter = ["status", "source", "priority", "sandbox"]
     search_fields = ["patient__family_name", "patient__given_name", "patient__mrn", "external_id"]
     list_select_related = ["patient"]
     ordering = ["-created_at"]
@@ -93,6 +100,17 @@ class PartnerAPIKeyAdmin(APIKeyModelAdmin):
     list_display = [*APIKeyModelAdmin.list_display, "partner"]
     list_filter = [*APIKeyModelAdmin.list_filter, "partner"]
     list_select_related = ["partner"]
+
+    def save_model(self, request, obj, form=None, change=False):
+        if change:
+            obj.save()
+            return
+        # As the library does, but the key shown carries its sandbox_ or live_ label.
+        key = partners.labelled_key(obj.partner, self.model.objects.assign_key(obj))
+        obj.save()
+        messages.warning(
+            request, f"The API key for {obj.name} is: {key}. Store it somewhere safe: it is not shown again."
+        )
 
 
 class WebhookAttemptInline(admin.TabularInline):

@@ -64,8 +64,10 @@ def likely_duplicates(
     phone: str = "",
     email: str = "",
     limit: int = 10,
+    sandbox: bool = False,
 ) -> list[Match]:
-    """Existing patients who may be the person described, with the reasons why."""
+    """Existing patients who may be the person described, with the reasons why. A sandbox
+    partner's test patients and real patients are never candidates for each other."""
     key, email = phone_key(phone), (email or "").strip().lower()
     candidates = Q(birth_date=birth_date)
     if key:
@@ -73,7 +75,9 @@ def likely_duplicates(
     if email:
         candidates |= Q(email=email)
     matches = []
-    for patient in Patient.objects.filter(candidates).order_by("family_name", "given_name")[:200]:
+    for patient in Patient.objects.filter(candidates, sandbox=sandbox).order_by("family_name", "given_name")[
+        :200
+    ]:
         reasons = []
         if patient.birth_date == birth_date and names_similar(
             given_name, family_name, patient.given_name, patient.family_name
@@ -105,4 +109,5 @@ def search_patients(query: str, *, limit: int = 20) -> list[Patient]:
         for word in words:
             by_name &= Q(family_name__icontains=word) | Q(given_name__icontains=word)
         filters |= by_name
-    return list(Patient.objects.filter(filters).order_by("family_name", "given_name")[:limit])
+    # Sandbox test patients are the partner's, not the clinic's.
+    return list(Patient.objects.filter(filters, sandbox=False).order_by("family_name", "given_name")[:limit])

@@ -29,18 +29,30 @@ def validate_webhook_url(url: str) -> str:
     return url
 
 
+# What a key in clear begins with, so a person (and our authentication) tells a sandbox key
+# from a live one at a glance. Keys issued before prefixes existed carry none and are live.
+SANDBOX_KEY_PREFIX = "sandbox_"
+LIVE_KEY_PREFIX = "live_"
+
+
+def labelled_key(partner: Partner, key: str) -> str:
+    return (SANDBOX_KEY_PREFIX if partner.is_sandbox else LIVE_KEY_PREFIX) + key
+
+
 @transaction.atomic
 def issue_api_key(*, partner: Partner, name: str = "") -> str:
-    """Issue a key and return it in clear; only its hash is stored, so it is shown once."""
+    """Issue a key and return it in clear, labelled sandbox_ or live_; only its hash is
+    stored, so it is shown once."""
     _, key = PartnerAPIKey.objects.create_key(partner=partner, name=name or f"{partner.name} key")
-    return key
+    return labelled_key(partner, key)
 
 
 @transaction.atomic
 def create_partner(
-    *, name: str, webhook_url: str = "", webhook_format: str = WebhookFormat.JSON
+    *, name: str, webhook_url: str = "", webhook_format: str = WebhookFormat.JSON, sandbox: bool = False
 ) -> tuple[Partner, str]:
-    """Create a partner with its first API key; returns the partner and the key in clear."""
+    """Create a partner with its first API key; returns the partner and the key in clear.
+    A sandbox partner's cases are tests: see intake.sandbox."""
     name = name.strip()
     if not name:
         raise ValidationError({"name": ["A partner needs a name."]})
@@ -53,5 +65,6 @@ def create_partner(
         webhook_url=validate_webhook_url(webhook_url),
         webhook_secret=new_webhook_secret(),
         webhook_format=webhook_format,
+        is_sandbox=sandbox,
     )
     return partner, issue_api_key(partner=partner)

@@ -30,7 +30,7 @@ def _contradicts(patient: Patient, *, phone: str, email: str) -> bool:
     return phone_differs or email_differs
 
 
-def match_or_create_patient(person: dict) -> tuple[Patient, bool]:
+def match_or_create_patient(person: dict, *, sandbox: bool = False) -> tuple[Patient, bool]:
     """The existing patient when the match is certain, else a new one.
 
     Certain means: exactly one likely duplicate, with the same name and birth date,
@@ -42,6 +42,7 @@ def match_or_create_patient(person: dict) -> tuple[Patient, bool]:
         birth_date=person["birth_date"],
         phone=person.get("phone", ""),
         email=person.get("email", ""),
+        sandbox=sandbox,
     )
     if len(matches) == 1:
         patient = matches[0].patient
@@ -60,6 +61,7 @@ def match_or_create_patient(person: dict) -> tuple[Patient, bool]:
         phone=person.get("phone", ""),
         email=person.get("email", ""),
         retried_by_caller=True,
+        sandbox=sandbox,
     )
     return patient, bool(matches)
 
@@ -86,7 +88,7 @@ def submit_referral(*, partner: Partner, referral: dict, via: str = "") -> Case:
 
 @transaction.atomic(savepoint=False)
 def _open_referral(*, partner: Partner, referral: dict, via: str) -> Case:
-    patient, uncertain = match_or_create_patient(referral["patient"])
+    patient, uncertain = match_or_create_patient(referral["patient"], sandbox=partner.is_sandbox)
     return create_case(
         patient=patient,
         actor=partner_actor(partner, via=via),

@@ -13,7 +13,7 @@ from django.db.models import Count, Max, Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
-from intake.models import Case, CaseEvent, Partner, Priority
+from intake.models import Case, CaseEvent, Partner, PartnerNotification, Priority
 from intake.statuses import BOARD_GROUPS, FINAL_STATUSES, RECENT_DAYS, STATUS, BoardGroup, statuses_in_group
 
 CARDS_PER_GROUP = 25
@@ -64,19 +64,21 @@ def _firsts(statuses: tuple[str, ...], *, order: str, limit: int) -> RawSQL:
         recent = status in FINAL_STATUSES
         window = " AND status_changed_at >= %s" if recent else ""
         # No caller value is spliced in (see the docstring).
-        part = f"SELECT id FROM intake_case WHERE status = %s AND priority = %s{window}"  # noqa: S608  # nosec B608
+        part = f"SELECT id FROM intake_case WHERE status = %s AND priority = %s AND sandbox = %s{window}"  # noqa: S608  # nosec B608
         ordered = f"{part} ORDER BY {column} {direction} LIMIT {int(limit)}"
         parts.append(f"SELECT id FROM ({ordered}) AS part_{n}")  # noqa: S608  # nosec B608
-        params += [status, priority] + ([_closed_since()] if recent else [])
+        params += [status, priority, False] + ([_closed_since()] if recent else [])
     return RawSQL(" UNION ALL ".join(parts), params)  # noqa: S611  # nosec B611
 
 
 def board() -> list[Group]:
     members = {group.key: statuses_in_group(group.key) for group in BOARD_GROUPS}
     aggregates = {key: Count("id", filter=_scope(statuses)) for key, statuses in members.items()}
+    # Sandbox partners' test cases are theirs alone: never on the board.
     counts = Case.objects.filter(
         Q(status__in=[s for s in STATUS if s not in FINAL_STATUSES])
-        | Q(status__in=FINAL_STATUSES, status_changed_at__gte=_closed_since())
+        | Q(status__in=FINAL_STATUSES, status_changed_at__gte=_closed_since()),
+        sandbox=False,
     ).aggregate(**aggregates)
     groups = []
     for board_group in BOARD_GROUPS:
@@ -135,7 +137,7 @@ def case_by_reference(text: str) -> Case | None:
     match = REFERENCE.match(text or "")
     if not match:
         return None
-    case = Case.objects.filter(number=int(match.group(2))).first()
+    case = Case.objects.filter(number=int(match.group(2)), sandbox=False).first()
     if case is None or timezone.localtime(case.created_at).year != int(match.group(1)):
         return None
     return case
@@ -152,3 +154,33 @@ def case_code(case_id: uuid.UUID | str) -> str | None:
 
 def case_for_patient(*, case_id: uuid.UUID | str, patient_id: uuid.UUID) -> Case | None:
     return Case.objects.filter(pk=case_id, patient_id=patient_id).first()
+
+
+# The events feed lists only events older than this: an event's row is written inside the
+# transaction that moved its case, and a transaction that commits late would otherwise
+# slip in behind a cursor that has already passed it.
+FEED_SETTLE = timedelta(seconds=2)
+
+
+def partner_events(*, partner: Partner, after: tuple | None, limit: int) -> list[PartnerNotification]:
+    """The partner's own events, oldest first, after the (created_at, id) of `after`. Pings are
+    webhook tests, not events. Nothing is purged: events stay listed (at least 30 days)."""
+    events = PartnerNotification.objects.filter(
+        partner=partner, created_at__lt=timezone.now() - FEED_SETTLE
+    ).exclude(event_type=PartnerNotification.PING)
+    if after is not None:
+        created_at, event_id = after
+        events = events.filter(Q(created_at__gt=created_at) | Q(created_at=created_at, id__gt=event_id))
+    return list(events.select_related("partner").order_by("created_at", "id")[:limit])
+
+
+def partner_deliveries(*, partner: Partner, state: str | None = None) -> QuerySet[PartnerNotification]:
+    """The partner's webhook deliveries (one per event, and its pings), newest first, with
+    their attempts."""
+    deliveries = PartnerNotification.objects.filter(partner=partner).prefetch_related("attempt_log")
+    return deliveries.filter(state=state) if state else deliveries
+
+
+def partner_delivery(*, partner: Partner, delivery_id: uuid.UUID | str) -> PartnerNotification:
+    """Another partner's id is simply not found (PartnerNotification.DoesNotExist)."""
+    return PartnerNotification.objects.prefetch_related("attempt_log").get(pk=delivery_id, partner=partner)

@@ -61,6 +61,7 @@ def create_patient(
     mrn: str = "",
     submission_key: uuid.UUID | None = None,
     retried_by_caller: bool = False,
+    sandbox: bool = False,
 ) -> Patient:
     """Register a patient; an MRN is issued when the clinic did not give one.
 
@@ -77,6 +78,7 @@ def create_patient(
         phone_key=phone_key(phone),
         email=email.strip().lower(),
         submission_key=submission_key,
+        sandbox=sandbox,
     )
     if submission_key and (existing := patient_from_submission(submission_key)):
         return existing
@@ -197,6 +199,10 @@ def create_case(
         affected_sites=affected_sites,
         contraindications=contraindications,
     )
+    sandbox = partner is not None and partner.is_sandbox
+    if patient.sandbox != sandbox:
+        # A real patient never gets a test case, nor a test patient a real one.
+        raise ValidationError({"patient": ["A sandbox case needs a sandbox patient, and only it does."]})
     case = Case(
         patient=patient,
         source=CaseSource.PARTNER if partner else CaseSource.FRONT_DESK,
@@ -214,6 +220,7 @@ def create_case(
         due_at=_due_at(priority),
         submission_key=submission_key,
         patient_needs_review=patient_needs_review,
+        sandbox=sandbox,
         **({} if (number := _next_case_number()) is None else {"number": number}),
         **{name: contraindications[name] for name in CONTRAINDICATIONS},
     )

@@ -22,7 +22,7 @@ from django.utils.dateparse import parse_datetime
 from standardwebhooks import Webhook
 
 from intake.fhir.outbound import referral_bundle
-from intake.models import Case, PartnerNotification, WebhookAttempt, WebhookFormat
+from intake.models import Case, Partner, PartnerNotification, WebhookAttempt, WebhookFormat
 from intake.webhook_urls import Target, UnsafeWebhookURL, check_url
 
 log = logging.getLogger(__name__)
@@ -48,6 +48,15 @@ def _render_fhir(notification: PartnerNotification) -> None:
     rendered.update(payload={**notification.payload, "data": referral_bundle(case)})
     # Sign what is stored (jsonb orders keys its own way), so every attempt's body is the same bytes.
     notification.payload = rendered.values_list("payload", flat=True).get()
+
+
+def payload_as_sent(notification: PartnerNotification) -> dict:
+    """The body a webhook carries (and the events feed lists): for a partner that takes FHIR,
+    the Bundle, rendered once from the event's snapshot, the first time it is sent or listed."""
+    fhir = notification.partner.webhook_format == WebhookFormat.FHIR and notification.case_id is not None
+    if fhir and not _is_bundle(notification.payload):
+        _render_fhir(notification)
+    return notification.payload
 
 
 def backoff(attempts: int) -> timedelta:
@@ -114,8 +123,7 @@ def deliver(*, notification_id: uuid.UUID | str) -> str | None:
     if not claimed:
         return None
     notification = PartnerNotification.objects.select_related("partner").get(pk=notification_id)
-    if notification.partner.webhook_format == WebhookFormat.FHIR and not _is_bundle(notification.payload):
-        _render_fhir(notification)
+    payload_as_sent(notification)
     url = notification.partner.webhook_url
     started = time.monotonic()
     try:
@@ -156,11 +164,32 @@ def due_notifications(limit: int = 100) -> list[uuid.UUID]:
     )
 
 
+def send_ping(*, partner: Partner) -> PartnerNotification:
+    """Send a signed `ping` event to the partner's webhook URL now, once (a ping is never
+    retried), and return it with its attempt recorded. The caller checks there is a URL."""
+    now = timezone.now()
+    ping = PartnerNotification.objects.create(
+        partner=partner,
+        case=None,
+        event_type=PartnerNotification.PING,
+        payload={
+            "type": PartnerNotification.PING,
+            "timestamp": now.isoformat(),
+            "data": {"partner_id": str(partner.pk), "message": "A test event: your endpoint is reachable."},
+        },
+    )
+    state = deliver(notification_id=ping.pk)
+    if state == State.PENDING:
+        PartnerNotification.objects.filter(pk=ping.pk).update(state=State.FAILED)
+    return PartnerNotification.objects.select_related("partner").get(pk=ping.pk)
+
+
 def make_due_now(*, notification_id: uuid.UUID | str) -> bool:
-    """A person asked to send it again now, whatever happened before. False when the
-    partner has no webhook URL to send to. The caller queues the delivery."""
+    """A person asked to send it again now, whatever happened before (an event written while
+    the partner had no URL too, once it has one). False when the partner has no webhook URL
+    to send to. The caller queues the delivery."""
     return bool(
         PartnerNotification.objects.filter(pk=notification_id)
-        .exclude(state=State.NO_URL)
+        .exclude(partner__webhook_url="")
         .update(state=State.PENDING, next_attempt_at=timezone.now())
     )

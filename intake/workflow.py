@@ -66,6 +66,7 @@ class Moved:
     from_status: str  # "" when the case was just opened
     to_status: str
     actor_label: str
+    sandbox: bool = False  # a sandbox partner's test case (see recommendations.sandbox)
 
 
 Handler = Callable[[Moved], None]
@@ -134,7 +135,7 @@ def open_case(*, case: Case, actor: Actor, note: str = "Intake received") -> Cas
     with transaction.atomic(savepoint=False):
         case.save(force_insert=True)
         event.save()
-        _announce(Moved(case.pk, "", CaseStatus.RECEIVED, actor.label))
+        _announce(Moved(case.pk, "", CaseStatus.RECEIVED, actor.label, case.sandbox))
     return case
 
 
@@ -162,7 +163,7 @@ def transition(*, case: Case, to_status: str, actor: Actor, note: str = "", **fi
                 from_status=from_status,
                 to_status=to_status,
             )
-            _announce(Moved(case.pk, from_status, to_status, actor.label))
+            _announce(Moved(case.pk, from_status, to_status, actor.label, case.sandbox))
     if updated != 1:
         current = Case.objects.filter(pk=case.pk).values_list("status", flat=True).first()
         if current is None:

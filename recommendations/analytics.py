@@ -64,6 +64,8 @@ def agreement() -> Agreement:
             "case__created_at",
             "case__partner__name",
         )
+        # Sandbox decisions are automatic and about test patients: they say nothing of agreement.
+        .filter(case__sandbox=False)
         .order_by("decided_at")
     )
     for decision in decisions.iterator(chunk_size=2000):

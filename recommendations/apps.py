@@ -8,6 +8,7 @@ class RecommendationsConfig(AppConfig):
     def ready(self) -> None:
         # What follows a status move is registered here, not imported into the state machine.
         from intake import workflow
-        from recommendations.tasks import queue_draft_after_move
+        from recommendations.tasks import decide_sandbox_after_draft, queue_draft_after_move
 
         workflow.on_move(queue_draft_after_move, after_commit=True)
+        workflow.on_move(decide_sandbox_after_draft, after_commit=True)

@@ -34,7 +34,7 @@ def escalate_overdue() -> int:
     now, sent = timezone.now(), 0
     for level, offset in _level_offsets():
         overdue = (
-            Case.objects.filter(status=CaseStatus.AWAITING_REVIEW, due_at__lt=now - offset)
+            Case.objects.filter(status=CaseStatus.AWAITING_REVIEW, due_at__lt=now - offset, sandbox=False)
             .exclude(escalations__level=level)
             .select_related("patient")
             .order_by("due_at")[:200]

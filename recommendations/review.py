@@ -146,7 +146,9 @@ def _take_for_review(case: Case, user: AbstractBaseUser) -> None:
         record_note(case=case, actor=Actor.of_user(user), note="Claimed for review")
 
 
-def _decide(case: Case, user: AbstractBaseUser, *, route: str, outcome: str, reason: str) -> Decision:
+def decide_locked(case: Case, user: AbstractBaseUser, *, route: str, outcome: str, reason: str) -> Decision:
+    """Record the decision on a case already locked and awaiting review (the actions below,
+    and recommendations.sandbox). The signature and the consent gate are checked here."""
     profile = SpecialistProfile.objects.filter(user_id=user.pk).first()
     if profile is None or not profile.complete:
         raise ReviewError(NO_SIGNATURE)
@@ -187,7 +189,7 @@ def approve_draft(*, case_id: uuid.UUID | str, user: AbstractBaseUser) -> Decisi
             "A draft that needs information cannot be approved as it stands: ask for the "
             "information, amend it to a route, or decline."
         )
-    return _decide(case, user, route=case.current_draft.route, outcome=Outcome.APPROVED, reason="")
+    return decide_locked(case, user, route=case.current_draft.route, outcome=Outcome.APPROVED, reason="")
 
 
 @transaction.atomic
@@ -200,7 +202,7 @@ def amend_draft(*, case_id: uuid.UUID | str, user: AbstractBaseUser, route: str,
     case = _locked_case_awaiting_review(case_id)
     if route == case.current_draft.route:
         raise ValidationError({"route": ["That is the drafted route: approve the draft instead."]})
-    return _decide(case, user, route=route, outcome=Outcome.AMENDED, reason=reason)
+    return decide_locked(case, user, route=route, outcome=Outcome.AMENDED, reason=reason)
 
 
 @transaction.atomic
@@ -209,7 +211,9 @@ def decline_case(*, case_id: uuid.UUID | str, user: AbstractBaseUser, reason: st
     _require_specialist(user)
     reason = _required(reason, "reason", "Say why the case is declined.")
     case = _locked_case_awaiting_review(case_id)
-    return _decide(case, user, route=FinalRoute.NOT_RECOMMENDED, outcome=Outcome.DECLINED, reason=reason)
+    return decide_locked(
+        case, user, route=FinalRoute.NOT_RECOMMENDED, outcome=Outcome.DECLINED, reason=reason
+    )
 
 
 @transaction.atomic

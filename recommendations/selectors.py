@@ -13,7 +13,8 @@ def review_queue(cases: QuerySet[Case]) -> QuerySet[Case]:
     """Cases awaiting a specialist, with what the queue's columns show (one join for the
     current draft; ordered urgent first, then oldest, served by `case_queue_idx`)."""
     return (
-        cases.filter(status=CaseStatus.AWAITING_REVIEW)
+        # A sandbox partner's test cases are decided automatically, never by a specialist.
+        cases.filter(status=CaseStatus.AWAITING_REVIEW, sandbox=False)
         .select_related("patient", "partner", "claimed_by", "current_draft")
         .order_by("priority", "created_at")
     )

@@ -1,6 +1,7 @@
 """Celery tasks: thin wrappers that call the drafting services."""
 
 import logging
+from datetime import timedelta
 
 from celery import Task, shared_task
 from django.conf import settings
@@ -9,7 +10,7 @@ from kombu.exceptions import OperationalError as BrokerError
 
 from intake.statuses import CaseStatus
 from intake.workflow import Moved
-from recommendations import escalation
+from recommendations import escalation, sandbox
 from recommendations.services import find_stuck_cases, make_draft, mark_draft_failed, note_requeued
 
 log = logging.getLogger(__name__)
@@ -45,8 +46,30 @@ def draft_case(case_id: str) -> None:
     make_draft(case_id=case_id)
 
 
+@shared_task(
+    name="recommendations.decide_sandbox_case",
+    acks_late=True,
+    autoretry_for=RETRYABLE,
+    retry_backoff=2,
+    retry_backoff_max=60,
+    max_retries=5,
+)
+def decide_sandbox_case(case_id: str) -> str | None:
+    return sandbox.decide_sandbox_case(case_id=case_id)
+
+
+def decide_sandbox_after_draft(moved: Moved) -> None:
+    """Registered after commit (recommendations.apps): a sandbox case's draft is done, and a
+    few seconds later the sandbox decides it as its external_id says."""
+    if moved.sandbox and moved.to_status == CaseStatus.AWAITING_REVIEW:
+        decide_sandbox_case.apply_async(
+            args=[str(moved.case_id)], countdown=settings.SANDBOX_DECISION_DELAY_SECONDS
+        )
+
+
 @shared_task(name="recommendations.sweep_stuck_cases", acks_late=True)
 def sweep_stuck_cases() -> int:
+    _sweep_sandbox_decisions()
     case_ids = find_stuck_cases()
     queued = []
     for case_id in case_ids:
@@ -60,6 +83,17 @@ def sweep_stuck_cases() -> int:
         note_requeued(case_ids=queued)
         log.info("sweep re-queued %d stuck case(s)", len(queued))
     return len(queued)
+
+
+def _sweep_sandbox_decisions() -> None:
+    # A sandbox decision whose task was lost (broker away at the time) is queued again.
+    waited = timedelta(seconds=settings.SANDBOX_DECISION_DELAY_SECONDS + settings.SWEEP_STUCK_AFTER_SECONDS)
+    for case_id in sandbox.undecided_sandbox_cases(older_than=waited):
+        try:
+            decide_sandbox_case.delay(str(case_id))
+        except BrokerError:
+            log.exception("sweep could not queue the sandbox decision of case %s", case_id)
+            return
 
 
 def queue_draft_after_move(moved: Moved) -> None:

@@ -5,7 +5,7 @@ import pytest
 import redis
 from django.conf import settings
 
-from tests.support import WorkerProcess
+from tests.support import Receiver, WorkerProcess
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -74,3 +74,16 @@ def screenshot(page):
         return path
 
     return take
+
+
+@pytest.fixture
+def receiver():
+    made = []
+
+    def start(codes=(200,)) -> Receiver:
+        made.append(Receiver(codes))
+        return made[-1]
+
+    yield start
+    for r in made:
+        r.close()

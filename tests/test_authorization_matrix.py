@@ -7,11 +7,14 @@ A URL pattern missing from the table fails the test, so a new page cannot slip i
 unchecked.
 """
 
+from datetime import timedelta
+
 import pytest
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib import admin
 from django.contrib.auth.models import Group
 from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from intake.models import Case, PartnerAPIKey, PartnerNotification
@@ -74,6 +77,16 @@ TABLE: dict[str, tuple[str, str, dict | None, tuple[str, ...]]] = {
     ),
     "api:fhir-task": ("POST", "/api/v1/fhir/Task", {}, ("401", "403", "403", "ok", "ok")),
     "api:conditions": ("GET", "/api/v1/conditions/", None, ("401", "ok", "ok", "ok", "ok")),
+    # A partner's own events and webhook deliveries; partner A owns the sample delivery.
+    "api:events": ("GET", "/api/v1/events/", None, ("401", "403", "403", "ok", "ok")),
+    "api:webhook-deliveries": ("GET", "/api/v1/webhook-deliveries/", None, ("401", "403", "403", "ok", "ok")),
+    "api:webhook-delivery-resend": (
+        "POST",
+        "/api/v1/webhook-deliveries/{notification}/resend",
+        None,
+        ("401", "403", "403", "ok", "404"),
+    ),
+    "api:webhook-test": ("POST", "/api/v1/webhooks/test", None, ("401", "403", "403", "ok", "ok")),
     "api:body-sites": ("GET", "/api/v1/body-sites/", None, ("401", "ok", "ok", "ok", "ok")),
     "schema": ("GET", "/api/schema/", None, ("ok",) * 5),
     "docs": ("GET", "/api/docs/", None, ("ok",) * 5),
@@ -237,7 +250,10 @@ def test_every_role_gets_exactly_what_the_table_says(world):
     wrong, checked = [], 0
     for name, (method, template, body, expected) in sorted(rows.items()):
         path = template.format(
-            case=world["case"].pk, patient=world["case"].patient_id, user=world["samples"]["auth.user"]
+            case=world["case"].pk,
+            patient=world["case"].patient_id,
+            user=world["samples"]["auth.user"],
+            notification=world["samples"]["intake.partnernotification"],
         )
         if name == "desk:print":
             path = template.format(case=world["decided"].pk)
@@ -258,3 +274,9 @@ def test_partner_b_never_sees_partner_a_in_a_list(world):
     listed = world["clients"]["partner_b"].get("/api/v1/referrals/").json()["results"]
     assert listed == []
     assert Case.objects.filter(partner__name="Partner A").count() == 2
+    deliveries = world["clients"]["partner_b"].get("/api/v1/webhook-deliveries/").json()["results"]
+    assert deliveries == []
+    PartnerNotification.objects.update(created_at=timezone.now() - timedelta(minutes=1))
+    assert world["clients"]["partner_b"].get("/api/v1/events/").json()["events"] == []
+    (event,) = world["clients"]["partner_a"].get("/api/v1/events/").json()["events"]
+    assert event["type"] == "referral.decided" and event["data"]["id"] == str(world["decided"].pk)

@@ -7,6 +7,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions, permissions
 
 from intake.models import Partner, PartnerAPIKey
+from intake.partners import LIVE_KEY_PREFIX, SANDBOX_KEY_PREFIX
 from intake.roles import is_desk_user
 
 
@@ -34,10 +35,14 @@ class PartnerAPIKeyAuthentication(authentication.BaseAuthentication):
         if scheme != self.keyword:
             return None
         key = key.strip()
+        label = next((p for p in (SANDBOX_KEY_PREFIX, LIVE_KEY_PREFIX) if key.startswith(p)), "")
         try:
-            api_key = PartnerAPIKey.objects.get_from_key(key)
+            api_key = PartnerAPIKey.objects.get_from_key(key.removeprefix(label))
         except PartnerAPIKey.DoesNotExist:
             raise exceptions.AuthenticationFailed("This API key is not valid or has been revoked.") from None
+        if label and (label == SANDBOX_KEY_PREFIX) != api_key.partner.is_sandbox:
+            # A key relabelled by hand: refused, so a test setup can never reach live data.
+            raise exceptions.AuthenticationFailed("This API key is not valid or has been revoked.")
         if api_key.has_expired:
             raise exceptions.AuthenticationFailed("This API key has expired.")
         if not api_key.partner.is_active:
@@ -80,5 +85,6 @@ class PartnerAPIKeyScheme(OpenApiAuthenticationExtension):
             "type": "apiKey",
             "in": "header",
             "name": "Authorization",
-            "description": "`Api-Key <key>`, the key printed once by `manage.py create_partner`.",
+            "description": "`Api-Key <key>`, the key printed once by `manage.py create_partner`. "
+            "Sandbox keys begin `sandbox_`, live keys `live_`.",
         }

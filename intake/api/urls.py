@@ -1,6 +1,6 @@
 from django.urls import path
 
-from intake.api import fhir, views
+from intake.api import fhir, integration, views
 
 app_name = "api"
 
@@ -22,6 +22,14 @@ urlpatterns = [
     ),
     path("fhir/Task", fhir.TaskCreateView.as_view(), name="fhir-task"),
     path("fhir/Communication", fhir.CommunicationCreateView.as_view(), name="fhir-communication"),
+    path("events/", integration.EventFeedView.as_view(), name="events"),
+    path("webhook-deliveries/", integration.WebhookDeliveryListView.as_view(), name="webhook-deliveries"),
+    path(
+        "webhook-deliveries/<uuid:pk>/resend",
+        integration.WebhookDeliveryResendView.as_view(),
+        name="webhook-delivery-resend",
+    ),
+    path("webhooks/test", integration.WebhookTestView.as_view(), name="webhook-test"),
     path("conditions/", views.ConditionListView.as_view(), name="conditions"),
     path("body-sites/", views.BodySiteListView.as_view(), name="body-sites"),
 ]

@@ -59,6 +59,8 @@ class Case(models.Model):
     )
     # Set when the patient could not be matched with certainty (partner referrals).
     patient_needs_review = models.BooleanField(default=False)
+    # A sandbox partner's test case: fixed at opening, never on the board, the queue or in analytics.
+    sandbox = models.BooleanField(default=False, editable=False)
 
     condition_code = models.CharField("ICD-10 code", max_length=10)
     condition_text = models.CharField("condition description", max_length=500, blank=True)

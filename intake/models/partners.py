@@ -28,6 +28,12 @@ class Partner(models.Model):
         help_text="What a webhook's `data` holds: the referral as in API v1, or its FHIR R4 Bundle.",
     )
     is_active = models.BooleanField(default=True)
+    is_sandbox = models.BooleanField(
+        "sandbox",
+        default=False,
+        help_text="A test partner: the same API, but its cases never reach specialists and are "
+        "decided automatically by their external_id's prefix. Fixed once the partner has referrals.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -72,9 +78,15 @@ class PartnerNotification(models.Model):
         FAILED = "failed", "Gave up"
         NO_URL = "no_url", "No webhook URL"
 
+    # The event type of a test sent by POST /api/v1/webhooks/test: concerns no referral.
+    PING = "ping"
+
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="notifications")
-    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="notifications")
+    # NULL for a `ping` (POST /api/v1/webhooks/test), which concerns no referral.
+    case = models.ForeignKey(
+        Case, on_delete=models.PROTECT, null=True, blank=True, related_name="notifications"
+    )
     event_type = models.CharField(max_length=50)
     payload = models.JSONField()
     state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
@@ -86,7 +98,11 @@ class PartnerNotification(models.Model):
 
     class Meta:
         ordering = ["created_at"]
-        indexes = [models.Index(fields=["state", "next_attempt_at"], name="notification_due_idx")]
+        indexes = [
+            models.Index(fields=["state", "next_attempt_at"], name="notification_due_idx"),
+            # The events feed and the deliveries list: one partner's rows, oldest first.
+            models.Index(fields=["partner", "created_at", "id"], name="notification_feed_idx"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(state__in=["pending", "delivered", "failed", "no_url"]),

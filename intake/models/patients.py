@@ -24,6 +24,8 @@ class Patient(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     # The desk form's one-time token: a double click or a resubmit finds this row.
     submission_key = models.UUIDField(null=True, blank=True, unique=True, editable=False)
+    # A sandbox partner's test patient: never matched with, or listed beside, real patients.
+    sandbox = models.BooleanField(default=False, editable=False)
 
     class Meta:
         ordering = ["family_name", "given_name"]

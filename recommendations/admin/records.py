@@ -61,6 +61,11 @@ class DecisionAdmin(SpecialistsOnly, admin.ModelAdmin):
     ]
     list_filter = ["outcome", "route"]
     list_select_related = ["decided_by", "case", "case__patient"]
+
+    def get_queryset(self, request):
+        # Sandbox decisions are made automatically for partners' tests, not by specialists.
+        return super().get_queryset(request).filter(case__sandbox=False)
+
     search_fields = [
         "case__patient__family_name",
         "case__patient__given_name",

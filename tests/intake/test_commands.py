@@ -36,7 +36,8 @@ def test_create_partner_json_prints_a_working_key_and_a_webhook_secret_once(monk
     assert partner.webhook_url == "https://partner.example.org/hooks"
     assert payload["webhook_secret"] == partner.webhook_secret
     assert payload["webhook_secret"].startswith("whsec_")
-    assert PartnerAPIKey.objects.is_valid(payload["api_key"])
+    assert payload["api_key"].startswith("live_")
+    assert PartnerAPIKey.objects.is_valid(payload["api_key"].removeprefix("live_"))
     # Only a hash is stored: the key itself is nowhere in the database.
     assert not PartnerAPIKey.objects.filter(hashed_key=payload["api_key"]).exists()
 
@@ -70,7 +71,7 @@ def test_seed_demo_refuses_without_debug_unless_forced(settings):
     assert users.get(username="specialist").groups.filter(name="Specialists").exists()
     assert "API key" in out
     key = out.split("API key ")[1].split()[0]
-    assert PartnerAPIKey.objects.is_valid(key)
+    assert PartnerAPIKey.objects.is_valid(key.removeprefix("live_"))
     password = out.split("user: desk")[1].split("password: ")[1].split()[0]
     assert users.get(username="desk").check_password(password)
 

@@ -2,9 +2,7 @@
 
 import json
 import socket
-import threading
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -20,47 +18,6 @@ from recommendations import review
 from recommendations.services import make_draft
 from tests.factories import make_partner, make_referral, make_user
 from tests.support import committed_db, wait_for
-
-
-class Receiver:
-    """A partner's endpoint: records what arrives and answers with the codes it is given."""
-
-    def __init__(self, codes=(200,)):
-        self.codes, self.received = list(codes), []
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                # Header names are case-insensitive; keep them as a partner would read them.
-                receiver.received.append(({k.lower(): v for k, v in self.headers.items()}, body))
-                code = receiver.codes.pop(0) if len(receiver.codes) > 1 else receiver.codes[0]
-                self.send_response(code)
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/hooks"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()  # refuse connections from now on
-
-
-@pytest.fixture
-def receiver():
-    made = []
-
-    def start(codes=(200,)) -> Receiver:
-        made.append(Receiver(codes))
-        return made[-1]
-
-    yield start
-    for r in made:
-        r.close()
 
 
 def decided_partner_case(partner) -> Case:

@@ -19,11 +19,21 @@ class Command(BaseCommand):
             default=WebhookFormat.JSON,
             help="what webhooks carry as data: the referral JSON (default) or its FHIR R4 Bundle",
         )
+        parser.add_argument(
+            "--sandbox",
+            action="store_true",
+            help="a test partner: its cases never reach specialists and are decided automatically "
+            "by their external_id's prefix (approve-, amend-, decline-, ask-); its key begins sandbox_",
+        )
         parser.add_argument("--json", action="store_true", dest="as_json", help="print one JSON object")
 
-    def handle(self, *args, name: str, webhook_url: str, webhook_format: str, as_json: bool, **options):
+    def handle(
+        self, *args, name: str, webhook_url: str, webhook_format: str, sandbox: bool, as_json: bool, **options
+    ):
         try:
-            partner, key = create_partner(name=name, webhook_url=webhook_url, webhook_format=webhook_format)
+            partner, key = create_partner(
+                name=name, webhook_url=webhook_url, webhook_format=webhook_format, sandbox=sandbox
+            )
         except ValidationError as exc:
             raise CommandError("; ".join(m for ms in exc.message_dict.values() for m in ms)) from exc
         if as_json:
@@ -31,10 +41,12 @@ class Command(BaseCommand):
                 "id": str(partner.id),
                 "api_key": key,
                 "webhook_secret": partner.webhook_secret,
+                "sandbox": partner.is_sandbox,
             }
             self.stdout.write(json.dumps(payload))
             return
-        self.stdout.write(f"Partner:        {partner.name} ({partner.id})")
+        kind = " (sandbox: cases are decided automatically, never by a specialist)" if sandbox else ""
+        self.stdout.write(f"Partner:        {partner.name} ({partner.id}){kind}")
         self.stdout.write(f"API key:        {key}")
         self.stdout.write(f"Webhook secret: {partner.webhook_secret}")
         self.stdout.write("Store both now: they are not shown again.")

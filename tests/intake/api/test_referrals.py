@@ -115,7 +115,7 @@ def test_malformed_json_and_a_non_object_are_400():
 def test_no_key_a_wrong_key_a_revoked_key_or_an_inactive_partner_is_401():
     partner, key = make_partner()
     old_key = issue_api_key(partner=partner)
-    PartnerAPIKey.objects.filter(prefix=old_key.split(".")[0]).update(revoked=True)
+    PartnerAPIKey.objects.filter(prefix=old_key.removeprefix("live_").split(".")[0]).update(revoked=True)
 
     responses = [
         APIClient().post(URL, BODY, format="json"),

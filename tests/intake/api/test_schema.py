@@ -30,7 +30,12 @@ def test_the_schema_and_docs_are_public_and_use_no_cdn(client):
         "/api/v1/referrals/{id}/withdraw/",
         "/api/v1/conditions/",
         "/api/v1/body-sites/",
+        "/api/v1/events/",
+        "/api/v1/webhook-deliveries/",
+        "/api/v1/webhook-deliveries/{id}/resend",
+        "/api/v1/webhooks/test",
     } <= set(schema["paths"])
+    assert schema["paths"]["/api/v1/events/"]["get"]["operationId"] == "listEvents"
     referral = schema["components"]["schemas"]["ReferralRequest"]["properties"]
     assert set(referral) == {
         "external_id",

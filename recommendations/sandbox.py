@@ -1,0 +1,106 @@
+"""Sandbox partners' test cases, decided automatically a few seconds after their draft, so a
+partner's developer sees the whole lifecycle (draft, decision or question, webhooks) with no
+specialist involved. The rule is published (README, "Partner quick start"): the external_id's
+prefix chooses the outcome. Sandbox cases never reach the queue, the board or the analytics
+(their `sandbox` flag, set when the case is opened)."""
+
+import uuid
+from datetime import timedelta
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.utils import timezone
+
+from intake.models import Case, CaseEvent, CaseStatus
+from intake.workflow import Actor, transition
+from recommendations.models import DraftRoute, FinalRoute, Outcome, SpecialistProfile
+from recommendations.review import decide_locked
+
+ROBOT_USERNAME = "sandbox-robot"
+ROBOT_SIGNATURE = ("Sandbox (automatic test decision)", "not a clinical decision")
+# external_id prefix (case-insensitive) -> what the sandbox does; anything else is approved.
+PREFIXES = {"approve-": "approve", "amend-": "amend", "decline-": "decline", "ask-": "ask"}
+ASK_QUESTION = "Sandbox question (external_id begins ask-): answer it to see the case drafted again."
+CONSENT_QUESTION = "Sandbox: consent is not recorded; answer with consent_obtained true to go on."
+
+
+def sandbox_action(external_id: str, *, asked_before: bool, consent: bool) -> str:
+    """approve, amend, decline or ask. `ask-` asks once; the answer then leads to approval.
+    Without consent the sandbox asks for it, as a specialist's decision would be refused."""
+    action = next((a for p, a in PREFIXES.items() if external_id.lower().startswith(p)), "approve")
+    if action == "ask" and asked_before:
+        action = "approve"
+    if action in ("approve", "amend") and not consent:
+        action = "ask"
+    return action
+
+
+def other_route(route: str) -> str:
+    return FinalRoute.INTRAVENOUS if route == DraftRoute.LOCAL_INJECTION else FinalRoute.LOCAL_INJECTION
+
+
+def _robot():
+    """The decisions' signer: an inactive user that cannot sign in, with a signature that
+    says no clinician decided."""
+    user, created = get_user_model().objects.get_or_create(
+        username=ROBOT_USERNAME, defaults={"is_active": False}
+    )
+    if created:
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
+    full_name, credentials = ROBOT_SIGNATURE
+    SpecialistProfile.objects.get_or_create(
+        user=user, defaults={"full_name": full_name, "credentials": credentials}
+    )
+    return user
+
+
+@transaction.atomic
+def decide_sandbox_case(*, case_id: uuid.UUID | str) -> str | None:
+    """Decide one sandbox case awaiting review by its external_id. Returns what was done,
+    or None when there is nothing to do (not a sandbox case, or decided already: a task
+    that runs twice changes nothing the second time)."""
+    case = (
+        Case.objects.select_for_update(of=("self",))
+        .select_related("current_draft")
+        .filter(pk=case_id, sandbox=True, status=CaseStatus.AWAITING_REVIEW)
+        .first()
+    )
+    if case is None or case.current_draft is None:
+        return None
+    robot = _robot()
+    asked = CaseEvent.objects.filter(case=case, to_status=CaseStatus.NEEDS_INFORMATION).exists()
+    action = sandbox_action(case.external_id or "", asked_before=asked, consent=case.consent_obtained)
+    draft_route = case.current_draft.route
+    if action == "approve" and draft_route == DraftRoute.NEEDS_INFORMATION:
+        action = "amend"  # a draft that asks cannot be approved as it stands
+    if action == "ask":
+        question = ASK_QUESTION if case.consent_obtained else CONSENT_QUESTION
+        transition(
+            case=case,
+            to_status=CaseStatus.NEEDS_INFORMATION,
+            actor=Actor.of_user(robot),
+            note=f"Question: {question}",
+            open_question=question,
+        )
+    elif action == "decline":
+        reason = "Sandbox: declined because the external_id begins decline-."
+        decide_locked(case, robot, route=FinalRoute.NOT_RECOMMENDED, outcome=Outcome.DECLINED, reason=reason)
+    elif action == "amend":
+        reason = "Sandbox: amended to the other route because the external_id begins amend-."
+        decide_locked(case, robot, route=other_route(draft_route), outcome=Outcome.AMENDED, reason=reason)
+    else:
+        decide_locked(case, robot, route=draft_route, outcome=Outcome.APPROVED, reason="")
+    return action
+
+
+def undecided_sandbox_cases(*, older_than: timedelta, limit: int = 200) -> list[uuid.UUID]:
+    """Sandbox cases whose automatic decision was never run (the broker was away when their
+    draft was made): the sweep queues them again."""
+    return list(
+        Case.objects.filter(
+            status=CaseStatus.AWAITING_REVIEW,
+            sandbox=True,
+            status_changed_at__lt=timezone.now() - older_than,
+        ).values_list("id", flat=True)[:limit]
+    )
