@@ -3,7 +3,10 @@
 import os
 from pathlib import Path
 
-from celery import Celery
+from celery import Celery, Task
+from celery.signals import before_task_publish, task_postrun, task_prerun
+
+from intake import tracing
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clinic.settings")
 
@@ -19,3 +22,28 @@ def _make_filesystem_broker_folders(sender: Celery, **kwargs: object) -> None:
     for key in ("data_folder_in", "data_folder_out", "control_folder"):
         if options.get(key):
             Path(options[key]).mkdir(parents=True, exist_ok=True)
+
+
+# The request id travels with each task as a message header, so the worker's log lines (and
+# the tasks and webhooks it causes in turn) carry the id of the request that started the work.
+REQUEST_ID_HEADER = "request_id"
+_bound: dict[str, object] = {}
+
+
+@before_task_publish.connect
+def _send_request_id(headers: dict | None = None, **kwargs: object) -> None:
+    if headers is not None and (request_id := tracing.current()):
+        headers.setdefault(REQUEST_ID_HEADER, request_id)
+
+
+@task_prerun.connect
+def _bind_request_id(task_id: str, task: Task, **kwargs: object) -> None:
+    request_id = task.request.get(REQUEST_ID_HEADER) or tracing.accept(None)
+    _bound[task_id] = tracing.bind(request_id)
+
+
+@task_postrun.connect
+def _unbind_request_id(task_id: str, **kwargs: object) -> None:
+    token = _bound.pop(task_id, None)
+    if token is not None:
+        tracing.unbind(token)

@@ -5,6 +5,7 @@ import uuid
 
 from django.utils import timezone
 
+from intake import tracing
 from intake.models import Case, CaseStatus, PartnerNotification
 from intake.statuses import STATUS
 
@@ -47,6 +48,7 @@ def record_partner_event(*, case_id: uuid.UUID) -> PartnerNotification | None:
         case=case,
         event_type=event_type,
         payload={"type": event_type, "timestamp": timezone.now().isoformat(), "data": referral_data(case)},
+        request_id=tracing.current(),
         state=(
             PartnerNotification.State.PENDING
             if case.partner.webhook_url

@@ -1,6 +1,8 @@
 """Partner referrals: open a case from the contract's JSON, matching the patient
 conservatively, and the partner's own follow-ups (answer, withdraw)."""
 
+import logging
+
 from django.db import IntegrityError, transaction
 
 from intake.idempotency import UNIQUE_CONFLICT_ATTEMPTS
@@ -8,6 +10,8 @@ from intake.matching import likely_duplicates, phone_key, same_person_exactly
 from intake.models import Case, Partner, Patient
 from intake.services import create_case, create_patient
 from intake.workflow import Actor
+
+log = logging.getLogger(__name__)
 
 
 class DuplicateReferral(Exception):
@@ -80,10 +84,17 @@ def submit_referral(*, partner: Partner, referral: dict, via: str = "") -> Case:
         if existing is not None:
             raise DuplicateReferral(existing)
         try:
-            return _open_referral(partner=partner, referral=referral, via=via)
+            case = _open_referral(partner=partner, referral=referral, via=via)
         except IntegrityError:
             if in_callers_transaction or attempt == UNIQUE_CONFLICT_ATTEMPTS:
                 raise
+        else:
+            log.info(
+                "referral opened as case %s",
+                case.reference,
+                extra={"case_id": str(case.pk), "partner_id": str(partner.pk)},
+            )
+            return case
 
 
 @transaction.atomic(savepoint=False)

@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from standardwebhooks import Webhook
 
+from intake import tracing
 from intake.fhir.outbound import referral_bundle
 from intake.models import Case, Partner, PartnerNotification, WebhookAttempt, WebhookFormat
 from intake.webhook_urls import Target, UnsafeWebhookURL, check_url
@@ -105,13 +106,16 @@ def signed_request(notification: PartnerNotification, *, now) -> tuple[bytes, di
     body = json.dumps(notification.payload, separators=(",", ":"), ensure_ascii=False)
     msg_id = f"msg_{notification.pk.hex}"
     signature = Webhook(notification.partner.webhook_secret).sign(msg_id, now, body)
-    return body.encode(), {
+    headers = {
         "Content-Type": "application/json",
         "User-Agent": "clinic-webhooks/1",
         "webhook-id": msg_id,
         "webhook-timestamp": str(int(now.timestamp())),
         "webhook-signature": signature,
     }
+    if notification.request_id:
+        headers[tracing.HEADER] = notification.request_id
+    return body.encode(), headers
 
 
 def deliver(*, notification_id: uuid.UUID | str) -> str | None:
@@ -123,6 +127,12 @@ def deliver(*, notification_id: uuid.UUID | str) -> str | None:
     if not claimed:
         return None
     notification = PartnerNotification.objects.select_related("partner").get(pk=notification_id)
+    # The attempt's log lines carry the id of the request that caused the event.
+    with tracing.bound(notification.request_id or tracing.current()):
+        return _attempt(notification, now=now)
+
+
+def _attempt(notification: PartnerNotification, *, now) -> str:
     payload_as_sent(notification)
     url = notification.partner.webhook_url
     started = time.monotonic()
@@ -134,7 +144,23 @@ def deliver(*, notification_id: uuid.UUID | str) -> str | None:
         body, headers = signed_request(notification, now=now)
         status, error = _post(target, body, headers)
     elapsed_ms = int((time.monotonic() - started) * 1000)
-    return _record_attempt(notification, url=url, status=status, error=error, duration_ms=elapsed_ms)
+    state = _record_attempt(notification, url=url, status=status, error=error, duration_ms=elapsed_ms)
+    log.info(
+        "webhook %s %s: %s",
+        notification.event_type,
+        state,
+        status or error,
+        extra={
+            "notification_id": str(notification.pk),
+            "case_id": str(notification.case_id) if notification.case_id else None,
+            "partner_id": str(notification.partner_id),
+            "event_type": notification.event_type,
+            "http_status": status,
+            "duration_ms": elapsed_ms,
+            "state": state,
+        },
+    )
+    return state
 
 
 @transaction.atomic

@@ -19,7 +19,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
-from intake import chain
+from intake import chain, tracing
 from intake.models import Case, CaseEvent
 from intake.statuses import FINAL_STATUSES, STATUS, TRANSITIONS, CaseStatus
 
@@ -84,12 +84,16 @@ def on_move(handler: Handler, *, after_commit: bool) -> None:
 def _announce(moved: Moved) -> None:
     for handler in _in_transaction:
         handler(moved)
+    # Work that follows the commit belongs to the request that made the move, even when the
+    # commit comes after that request's own code has returned (an outer transaction).
+    request_id = tracing.current()
     for handler in _after_commit:
         # robust: the move is committed when this runs; a broker outage must not turn the
         # request into an error (the sweeps catch up). A named function, not a partial:
         # Django logs a robust hook's failure by its __qualname__.
         def run(handler: Handler = handler) -> None:
-            handler(moved)
+            with tracing.bound(request_id or tracing.current()):
+                handler(moved)
 
         run.__qualname__ = getattr(handler, "__qualname__", "after_commit_handler")
         transaction.on_commit(run, robust=True)

@@ -95,11 +95,20 @@ def make_draft(*, case_id: uuid.UUID | str) -> Recommendation | None:
             note=f"Draft {sequence} ready (rule set {draft.ruleset_version})",
             current_draft=recommendation,
         )
+    log.info(
+        "draft %d made: %s (rule set %s)",
+        sequence,
+        draft.route,
+        draft.ruleset_version,
+        extra={"case_id": str(case.pk), "route": draft.route, "ruleset": draft.ruleset_version},
+    )
     return recommendation
 
 
-def mark_draft_failed(*, case_id: uuid.UUID | str, error: str) -> None:
-    """After the last retry: make the failure visible instead of leaving the case stuck."""
+def mark_draft_failed(*, case_id: uuid.UUID | str, error: str, error_type: str = "") -> None:
+    """After the last retry: make the failure visible instead of leaving the case stuck.
+    The error's text goes to the case's timeline, which staff read; the log gets its type."""
+    log.error("drafting failed: %s", error_type or "error", extra={"case_id": str(case_id)})
     with transaction.atomic():
         case = Case.objects.select_for_update(of=("self",)).filter(pk=case_id).first()
         if case is None or case.status not in AWAITING_DRAFT:

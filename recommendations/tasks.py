@@ -25,7 +25,9 @@ class DraftTask(Task):
         if case_id is None:
             return
         try:
-            mark_draft_failed(case_id=case_id, error=f"{type(exc).__name__}: {exc}")
+            mark_draft_failed(
+                case_id=case_id, error=f"{type(exc).__name__}: {exc}", error_type=type(exc).__name__
+            )
         except RETRYABLE:
             # The database is still away: the case stays received/drafting and
             # the sweep queues it again once it is back.
