@@ -1,12 +1,13 @@
 """The Celery app: `celery -A clinic worker` and `celery -A clinic beat`."""
 
 import os
+import time
 from pathlib import Path
 
 from celery import Celery, Task
 from celery.signals import before_task_publish, task_postrun, task_prerun
 
-from intake import tracing
+from intake import telemetry, tracing
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clinic.settings")
 
@@ -27,7 +28,7 @@ def _make_filesystem_broker_folders(sender: Celery, **kwargs: object) -> None:
 # The request id travels with each task as a message header, so the worker's log lines (and
 # the tasks and webhooks it causes in turn) carry the id of the request that started the work.
 REQUEST_ID_HEADER = "request_id"
-_bound: dict[str, object] = {}
+_bound: dict[str, tuple] = {}
 
 
 @before_task_publish.connect
@@ -39,11 +40,15 @@ def _send_request_id(headers: dict | None = None, **kwargs: object) -> None:
 @task_prerun.connect
 def _bind_request_id(task_id: str, task: Task, **kwargs: object) -> None:
     request_id = task.request.get(REQUEST_ID_HEADER) or tracing.accept(None)
-    _bound[task_id] = tracing.bind(request_id)
+    _bound[task_id] = (tracing.bind(request_id), time.perf_counter())
 
 
 @task_postrun.connect
-def _unbind_request_id(task_id: str, **kwargs: object) -> None:
-    token = _bound.pop(task_id, None)
+def _unbind_request_id(task_id: str, task: Task, state: str | None = None, **kwargs: object) -> None:
+    token, started = _bound.pop(task_id, (None, None))
     if token is not None:
         tracing.unbind(token)
+        # Task timings for /metrics (intake.telemetry): by task name and final state only.
+        telemetry.TASKS.labels(task=task.name, state=state or "UNKNOWN").observe(
+            time.perf_counter() - started
+        )

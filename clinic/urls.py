@@ -4,7 +4,7 @@ from django.views import defaults
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from clinic import health
+from clinic import health, metrics
 from intake.api.problems import api_aware
 
 urlpatterns = [
@@ -12,6 +12,8 @@ urlpatterns = [
     # For load balancers and supervisors: no sign-in, no patient data (clinic.health).
     path("health/live", health.live, name="health-live"),
     path("health/ready", health.ready, name="health-ready"),
+    # For Prometheus: a bearer token or an allowed address (clinic.metrics); no patient data.
+    path("metrics", metrics.metrics, name="metrics"),
     path("admin/", admin.site.urls),
     path("desk/", include("intake.desk.urls")),
     path("api/v1/", include("intake.api.urls")),

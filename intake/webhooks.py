@@ -21,7 +21,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from standardwebhooks import Webhook
 
-from intake import tracing
+from intake import telemetry, tracing
 from intake.fhir.outbound import referral_bundle
 from intake.models import Case, Partner, PartnerNotification, WebhookAttempt, WebhookFormat
 from intake.webhook_urls import Target, UnsafeWebhookURL, check_url
@@ -145,6 +145,9 @@ def _attempt(notification: PartnerNotification, *, now) -> str:
         status, error = _post(target, body, headers)
     elapsed_ms = int((time.monotonic() - started) * 1000)
     state = _record_attempt(notification, url=url, status=status, error=error, duration_ms=elapsed_ms)
+    telemetry.WEBHOOK_ATTEMPTS.labels(
+        result={State.PENDING: "failed", State.FAILED: "gave_up"}.get(state, state)
+    ).inc()
     log.info(
         "webhook %s %s: %s",
         notification.event_type,

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from kombu.exceptions import OperationalError as BrokerError
 
+from intake import telemetry
 from intake.statuses import CaseStatus
 from intake.workflow import Moved
 from recommendations import escalation, sandbox
@@ -24,6 +25,7 @@ class DraftTask(Task):
         case_id = kwargs.get("case_id") or (args[0] if args else None)
         if case_id is None:
             return
+        telemetry.DRAFTS_FAILED.inc()
         try:
             mark_draft_failed(
                 case_id=case_id, error=f"{type(exc).__name__}: {exc}", error_type=type(exc).__name__
@@ -45,7 +47,11 @@ class DraftTask(Task):
     max_retries=settings.DRAFT_MAX_RETRIES,
 )
 def draft_case(case_id: str) -> None:
-    make_draft(case_id=case_id)
+    draft = make_draft(case_id=case_id)
+    if draft is not None:
+        telemetry.DRAFTS.inc()
+        if draft.sequence == 1:
+            telemetry.DRAFT_LATENCY.observe((draft.created_at - draft.case.created_at).total_seconds())
 
 
 @shared_task(
@@ -82,6 +88,7 @@ def sweep_stuck_cases() -> int:
             break
         queued.append(case_id)
     if queued:
+        telemetry.SWEEP_REQUEUES.inc(len(queued))
         note_requeued(case_ids=queued)
         log.info("sweep re-queued %d stuck case(s)", len(queued))
     return len(queued)

@@ -93,6 +93,8 @@ TABLE: dict[str, tuple[str, str, dict | None, tuple[str, ...]]] = {
     # Probes for the load balancer: open to all, and they show no patient data.
     "health-live": ("GET", "/health/live", None, ("ok",) * 5),
     "health-ready": ("GET", "/health/ready", None, ("ok",) * 5),
+    # For Prometheus only: a bearer token or an allowed address, which no role here has.
+    "metrics": ("GET", "/metrics", None, ("401",) * 5),
     "admin:login": ("GET", "/admin/login/", None, ("ok",) * 5),
     # Signing out takes a POST; callers not signed in to the admin have nothing to sign out of.
     "admin:logout": ("GET", "/admin/logout/", None, ("ok", "ok", "405", "ok", "ok")),

@@ -77,6 +77,7 @@ def add_cases(total: int, *, patients: int | None = None, seed: int = 7, status:
                     "email": "",
                     "created_at": now,
                     "submission_key": None,
+                    "sandbox": False,
                 }
                 copy.write_row([values[c] for c in _columns(Patient)])
         drafts = []
@@ -102,6 +103,7 @@ def add_cases(total: int, *, patients: int | None = None, seed: int = 7, status:
                     "submission_key": None,
                     "number": first_number + n,
                     "patient_needs_review": False,
+                    "sandbox": False,
                     "condition_code": "M17.11",
                     "condition_text": "",
                     "affected_sites": json.dumps(["right_knee"]),

@@ -10,6 +10,8 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
+from intake import telemetry
+
 
 class Command(BaseCommand):
     help = (
@@ -25,6 +27,8 @@ class Command(BaseCommand):
         if not settings.DEBUG:
             raise CommandError("quickstart is for local use: run it with DEBUG=1.")
         settings.VAR_DIR.mkdir(parents=True, exist_ok=True)
+        # A fresh start: /metrics counts this run's processes only.
+        telemetry.drop_stale(settings.PROMETHEUS_MULTIPROC_DIR, keep_pid=os.getpid())
         call_command("migrate", interactive=False, verbosity=0)
         if not no_seed:
             call_command("seed_demo")
