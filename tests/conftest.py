@@ -5,9 +5,16 @@ import pytest
 import redis
 from django.conf import settings
 
+from intake import telemetry
 from tests.support import Receiver, WorkerProcess
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _fresh_metrics_directory():
+    """/metrics adds up every process's figures: start from this run's alone."""
+    telemetry.drop_stale(settings.PROMETHEUS_MULTIPROC_DIR, keep_pid=os.getpid())
 
 
 @pytest.fixture(scope="session")

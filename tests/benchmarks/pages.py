@@ -1,4 +1,5 @@
-"""(d): the review queue and the desk board at two sizes, in-process: time and SQL queries."""
+"""(d): the review queue, the desk board and a /metrics scrape at two sizes, in-process: time
+and SQL queries."""
 
 import statistics
 import time
@@ -6,12 +7,17 @@ import time
 from django.contrib.auth.models import Group
 from django.db import connection
 from django.test import Client
-from django.test.utils import CaptureQueriesContext
+from django.test.utils import CaptureQueriesContext, override_settings
 
 from intake.models import Case
 from tests.benchmarks.data import add_cases
 
-PAGES = {"review queue": "/admin/recommendations/reviewcase/", "desk board": "/desk/"}
+PAGES = {
+    "review queue": "/admin/recommendations/reviewcase/",
+    "desk board": "/desk/",
+    "metrics scrape": "/metrics",
+}
+METRICS_TOKEN = "benchmark-scrape"  # noqa: S105
 
 
 def _client(username: str, group: str, *, staff: bool) -> Client:
@@ -41,12 +47,14 @@ def measure_pages(small: int, large: int) -> dict:
     clients = {
         "review queue": _client("bench_specialist", "Specialists", staff=True),
         "desk board": _client("bench_desk", "Front desk", staff=False),
+        "metrics scrape": Client(HTTP_AUTHORIZATION=f"Bearer {METRICS_TOKEN}"),
     }
     results: dict = {page: {} for page in PAGES}
     for target in (small, large):
         missing = target - Case.objects.count()
         if missing > 0:
             add_cases(missing, seed=target)
-        for page, path in PAGES.items():
-            results[page][str(target)] = _measure(clients[page], path)
+        with override_settings(METRICS_TOKEN=METRICS_TOKEN):
+            for page, path in PAGES.items():
+                results[page][str(target)] = _measure(clients[page], path)
     return results
