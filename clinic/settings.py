@@ -389,9 +389,9 @@ SPECTACULAR_SETTINGS = {
     "SERVE_AUTHENTICATION": [],
 }
 
-# /metrics (clinic.metrics): who may scrape. Neither set: nobody.
+# /metrics (clinic.metrics): who may scrape. Neither set: nobody (with DEBUG, this machine).
 METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
-METRICS_ALLOWED_ADDRESSES = env_list("METRICS_ALLOWED_ADDRESSES", [])
+METRICS_ALLOWED_ADDRESSES = env_list("METRICS_ALLOWED_ADDRESSES", ["127.0.0.1", "::1"] if DEBUG else [])
 PROMETHEUS_EXPORT_MIGRATIONS = False
 # Every process's figures live here (set before prometheus-client loads: clinic/metrics_store.py).
 PROMETHEUS_MULTIPROC_DIR = metrics_store.prepare()
