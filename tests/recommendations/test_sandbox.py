@@ -1,9 +1,10 @@
 """Sandbox partners: the same API, automatic decisions by external_id, and no way across to live data."""
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 from rest_framework.test import APIClient
 from standardwebhooks import Webhook
 
@@ -14,7 +15,7 @@ from intake.services import answer_information
 from intake.workflow import SYSTEM
 from recommendations import analytics, review
 from recommendations.models import Decision
-from recommendations.sandbox import decide_sandbox_case, sandbox_action
+from recommendations.sandbox import decide_sandbox_case, sandbox_action, undecided_sandbox_cases
 from recommendations.selectors import review_queue
 from recommendations.services import make_draft
 from tests.factories import make_case, make_partner, make_referral, make_user, referral_body
@@ -201,3 +202,17 @@ def test_a_sandbox_referral_goes_through_its_whole_lifecycle_with_its_webhooks(
     assert payload["type"] == "referral.decided"
     assert payload["data"]["decision"]["outcome"] == "declined"
     assert not review.is_specialist(Decision.objects.get().decided_by)
+
+
+@pytest.mark.django_db
+def test_a_sandbox_decision_whose_task_was_lost_is_found_for_the_sweep():
+    partner, _ = make_partner(sandbox=True)
+    waiting = drafted(partner, "approve-1")
+    live = drafted(make_partner()[0], "approve-1")
+    Case.objects.update(status_changed_at=timezone.now() - timedelta(minutes=10))
+    fresh = drafted(partner, "approve-2")
+
+    found = undecided_sandbox_cases(older_than=timedelta(minutes=5))
+
+    assert found == [waiting.pk]  # not the live case, not the one whose task is still due
+    assert live.pk not in found and fresh.pk not in found
