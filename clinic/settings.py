@@ -7,6 +7,7 @@ DEBUG off it is production, and production refuses to start without its
 secrets.
 """
 
+import ipaddress
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -392,6 +393,13 @@ SPECTACULAR_SETTINGS = {
 # /metrics (clinic.metrics): who may scrape. Neither set: nobody (with DEBUG, this machine).
 METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
 METRICS_ALLOWED_ADDRESSES = env_list("METRICS_ALLOWED_ADDRESSES", ["127.0.0.1", "::1"] if DEBUG else [])
+for _network in METRICS_ALLOWED_ADDRESSES:
+    try:
+        ipaddress.ip_network(_network, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"METRICS_ALLOWED_ADDRESSES: {_network!r} is not an address or network."
+        ) from None
 PROMETHEUS_EXPORT_MIGRATIONS = False
 # Every process's figures live here (set before prometheus-client loads: clinic/metrics_store.py).
 PROMETHEUS_MULTIPROC_DIR = metrics_store.prepare()

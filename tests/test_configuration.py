@@ -61,3 +61,18 @@ def test_the_migration_check_runs_without_the_production_secret_and_finds_nothin
 def test_anything_else_still_refuses_to_start_without_the_secret():
     run = _manage("check")
     assert run.returncode != 0 and "SECRET_KEY is not set" in run.stderr
+
+
+def test_a_metrics_address_that_is_not_an_address_stops_the_service_at_start():
+    env = {k: v for k, v in os.environ.items() if k != "CLINIC_TEST_ENVIRONMENT"}
+    env |= {"DEBUG": "1", "METRICS_ALLOWED_ADDRESSES": "10.0.0.0/8,prometheus.internal"}
+    run = subprocess.run(
+        [sys.executable, "-c", "import clinic.settings"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert run.returncode != 0
+    assert "METRICS_ALLOWED_ADDRESSES: 'prometheus.internal' is not an address or network." in run.stderr

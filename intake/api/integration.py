@@ -11,7 +11,6 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.generics import GenericAPIView
-from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -19,6 +18,8 @@ from intake import tasks, webhooks
 from intake.api.auth import partner_of
 from intake.api.problems import PROBLEM_JSON, problem_response
 from intake.api.serializers import ProblemSerializer
+from intake.api.throttle import PartnerPingThrottle, PartnerRateThrottle
+from intake.api.views import ReferralPagination
 from intake.models import PartnerNotification
 from intake.selectors import partner_deliveries, partner_delivery, partner_events
 
@@ -142,19 +143,12 @@ def delivery_data(notification: PartnerNotification) -> dict:
     }
 
 
-class DeliveryPagination(CursorPagination):
-    ordering = ("-created_at", "-id")
-    page_size = 50
-    max_page_size = 200
-    page_size_query_param = "page_size"
-
-
 class WebhookDeliveryListView(GenericAPIView):
     """Your webhook deliveries, newest first: each event's attempts (time, HTTP status,
     duration, error) and when it is tried next."""
 
     serializer_class = DeliverySerializer
-    pagination_class = DeliveryPagination
+    pagination_class = ReferralPagination  # the referral list's pages: newest first, 50 (up to 200)
 
     @extend_schema(
         operation_id="listWebhookDeliveries",
@@ -206,10 +200,11 @@ class WebhookDeliveryResendView(GenericAPIView):
 
 class WebhookTestView(GenericAPIView):
     """Send a signed `ping` event to your webhook URL now and see what your endpoint answered.
-    A ping is tried once, never retried, and is not listed in the events feed."""
+    A ping is tried once, never retried, and is not listed in the events feed; six a minute."""
 
     serializer_class = DeliverySerializer
     http_method_names = ["post", "options"]
+    throttle_classes = [PartnerRateThrottle, PartnerPingThrottle]
 
     @extend_schema(operation_id="testWebhook", request=None, responses={200: DeliverySerializer, **PROBLEMS})
     def post(self, request: Request) -> Response:

@@ -58,17 +58,22 @@ def limiter() -> SlidingWindowCounterRateLimiter:
 class PartnerRateThrottle(throttling.BaseThrottle):
     """Requests per partner (all its keys together); staff sessions are not throttled."""
 
+    namespace = "partner"
+
+    def rate(self) -> str:
+        return settings.PARTNER_THROTTLE_RATE
+
     def allow_request(self, request, view) -> bool:
         partner = partner_of(request)
         if partner is None:
             return True
-        item, key = parse_rate(settings.PARTNER_THROTTLE_RATE), str(partner.pk)
+        item, key = parse_rate(self.rate()), str(partner.pk)
         self._retry_after = None
         try:
             rate_limiter = limiter()
-            if rate_limiter.hit(item, "partner", key):
+            if rate_limiter.hit(item, self.namespace, key):
                 return True
-            stats = rate_limiter.get_window_stats(item, "partner", key)
+            stats = rate_limiter.get_window_stats(item, self.namespace, key)
             self._retry_after = max(stats.reset_time - time.time(), 1)
             return False
         except StorageError as exc:
@@ -77,3 +82,13 @@ class PartnerRateThrottle(throttling.BaseThrottle):
 
     def wait(self) -> float | None:
         return self._retry_after
+
+
+class PartnerPingThrottle(PartnerRateThrottle):
+    """A webhook test holds a web process while the partner's endpoint answers (up to
+    WEBHOOK_TIMEOUT_SECONDS): a few a minute per partner, on top of the partner's rate."""
+
+    namespace = "ping"
+
+    def rate(self) -> str:
+        return "6/min"

@@ -208,3 +208,15 @@ def test_without_a_webhook_url_ping_and_resend_say_what_to_do():
         assert response.status_code == 409
         assert "/api/v1/events/" in response.json()["detail"]
     assert PartnerNotification.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_pings_are_limited_to_six_a_minute_as_each_holds_a_web_process(receiver):
+    endpoint = receiver(codes=(204,))
+    _, key = make_partner(webhook_url=endpoint.url)
+    client = client_for(key)
+
+    answers = [client.post(PING).status_code for _ in range(7)]
+
+    assert answers == [200] * 6 + [429]
+    assert len(endpoint.received) == 6
