@@ -189,9 +189,15 @@ class WebhookDeliveryResendView(GenericAPIView):
     def post(self, request: Request, pk) -> Response:
         partner = partner_of(request)
         try:
-            partner_delivery(partner=partner, delivery_id=pk)
+            delivery = partner_delivery(partner=partner, delivery_id=pk)
         except PartnerNotification.DoesNotExist:
             raise NotFound() from None
+        if delivery.event_type == PartnerNotification.PING:
+            return problem_response(
+                409,
+                "A ping is sent once: send a new one with POST /api/v1/webhooks/test.",
+                instance=request.path,
+            )
         if not partner.webhook_url or not tasks.resend(notification_id=pk):
             return _no_url(request)
         delivery = partner_delivery(partner=partner, delivery_id=pk)

@@ -183,6 +183,8 @@ def test_ping_sends_a_signed_event_now_and_answers_with_what_the_endpoint_said(r
     assert Webhook(partner.webhook_secret).verify(raw, headers)["type"] == "ping"
     settled()
     assert client_for(key).get(EVENTS).json()["events"] == []  # a ping is a test, not an event
+    assert client_for(key).post(f"{DELIVERIES}{body['id']}/resend").status_code == 409  # nor is it resent
+    assert len(endpoint.received) == 1
 
 
 @pytest.mark.django_db
