@@ -42,7 +42,7 @@ def assert_each_drafted_exactly_once(case_ids) -> tuple[int, int]:
     return len(lost), len(duplicated)
 
 
-def test_kill_9_of_a_worker_mid_stream_loses_and_duplicates_nothing(own_broker):
+def test_kill_9_of_a_worker_mid_stream_loses_and_duplicates_nothing(own_broker, settings):
     # Given 200 cases queued, and a worker whose drafts take 30 ms each
     patient = make_patient()
     case_ids = [make_case(patient=patient).pk for _ in range(200)]
@@ -58,7 +58,15 @@ def test_kill_9_of_a_worker_mid_stream_loses_and_duplicates_nothing(own_broker):
     # and a new worker starts (the killed one's unacknowledged messages come back)
     second = WorkerProcess(broker_url=own_broker.url, name="fault-kill-2", env=options).start()
     try:
-        done = wait_for(lambda: drafted(case_ids) == 200, timeout=90)
+        done = wait_for(lambda: drafted(case_ids) == 200, timeout=30)
+        swept = 0
+        if not done:
+            # A message the killed worker had popped but not yet recorded as unacknowledged
+            # (kombu's Redis transport writes that record just after the pop) is gone from
+            # the broker; its case waits in received/drafting, and beat's sweep queues it again.
+            settings.SWEEP_STUCK_AFTER_SECONDS = 0
+            swept = sweep_stuck_cases.apply().get()
+            done = wait_for(lambda: drafted(case_ids) == 200, timeout=60)
     finally:
         second.stop()
 
@@ -67,7 +75,7 @@ def test_kill_9_of_a_worker_mid_stream_loses_and_duplicates_nothing(own_broker):
     lost, duplicated = assert_each_drafted_exactly_once(case_ids)
     print(
         f"\nkill -9: 200 cases, {before_kill} drafted before the kill, {in_flight} caught mid-draft, "
-        f"200 after restart; lost {lost}, duplicated {duplicated}"
+        f"200 after restart ({swept} re-queued by the sweep); lost {lost}, duplicated {duplicated}"
     )
 
 
