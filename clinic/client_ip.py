@@ -18,12 +18,18 @@ def _networks(proxies: tuple[str, ...]) -> tuple[ipaddress.IPv4Network | ipaddre
     return tuple(ipaddress.ip_network(proxy, strict=False) for proxy in proxies)
 
 
-def _trusted(address: str | None) -> bool:
+def address_in(address: str | None, networks: list[str]) -> bool:
+    """Whether `address` lies in one of `networks` (addresses or CIDR networks, as settings
+    list them); an address that is no address lies in none."""
     try:
         ip = ipaddress.ip_address((address or "").strip())
     except ValueError:
         return False
-    return any(ip in network for network in _networks(tuple(settings.TRUSTED_PROXIES)))
+    return any(ip in network for network in _networks(tuple(networks)))
+
+
+def _trusted(address: str | None) -> bool:
+    return address_in(address, settings.TRUSTED_PROXIES)
 
 
 def client_ip(request: HttpRequest) -> str | None:

@@ -7,7 +7,6 @@ Protected: a bearer token (METRICS_TOKEN) or a caller from METRICS_ALLOWED_ADDRE
 neither set, nobody may scrape."""
 
 import hmac
-import ipaddress
 import time
 
 from django.conf import settings
@@ -17,7 +16,7 @@ from django.views.decorators.http import require_GET
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest, multiprocess
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
-from clinic.client_ip import client_ip
+from clinic.client_ip import address_in, client_ip
 from intake.statuses import FINAL_STATUSES, CaseStatus
 from recommendations.selectors import operating_figures
 
@@ -56,14 +55,7 @@ def _allowed(request: HttpRequest) -> bool:
     header = request.headers.get("Authorization", "")
     if token and hmac.compare_digest(header.encode(), f"Bearer {token}".encode()):
         return True
-    address = client_ip(request)
-    if not address or not settings.METRICS_ALLOWED_ADDRESSES:
-        return False
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return False
-    return any(ip in ipaddress.ip_network(net, strict=False) for net in settings.METRICS_ALLOWED_ADDRESSES)
+    return address_in(client_ip(request), settings.METRICS_ALLOWED_ADDRESSES)
 
 
 @never_cache

@@ -52,7 +52,7 @@ def create_partner(
     *, name: str, webhook_url: str = "", webhook_format: str = WebhookFormat.JSON, sandbox: bool = False
 ) -> tuple[Partner, str]:
     """Create a partner with its first API key; returns the partner and the key in clear.
-    A sandbox partner's cases are tests: see intake.sandbox."""
+    A sandbox partner's cases are tests: see recommendations.sandbox."""
     name = name.strip()
     if not name:
         raise ValidationError({"name": ["A partner needs a name."]})

@@ -97,9 +97,10 @@ def board() -> list[Group]:
 
 
 def case_page(case_id: uuid.UUID | str) -> Case:
-    """A case with what its desk page and print view show. Raises Case.DoesNotExist."""
+    """A case with what its desk page and print view show. Raises Case.DoesNotExist, also for a
+    sandbox partner's test case: those are the partner's, not the clinic's."""
     return Case.objects.select_related("patient", "partner", "decision", "decision__decided_by").get(
-        pk=case_id
+        pk=case_id, sandbox=False
     )
 
 

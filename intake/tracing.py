@@ -11,7 +11,7 @@ from contextlib import contextmanager
 
 HEADER = "X-Request-ID"
 # What we accept from a caller: short, and nothing a log reader could be fooled by.
-_ACCEPTABLE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+_ACCEPTABLE = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 _current: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="")
 
 
@@ -22,7 +22,7 @@ def current() -> str:
 
 def accept(offered: str | None) -> str:
     """The caller's id when it is a sensible one, else a new one."""
-    if offered and _ACCEPTABLE.match(offered):
+    if offered and _ACCEPTABLE.fullmatch(offered):
         return offered
     return uuid.uuid4().hex
 

@@ -128,7 +128,7 @@ def new_patient(request: HttpRequest) -> HttpResponse:
 
 @desk_required
 def new_case(request: HttpRequest, patient_id) -> HttpResponse:
-    patient = get_object_or_404(Patient, pk=patient_id)
+    patient = get_object_or_404(Patient, pk=patient_id, sandbox=False)
     if request.method == "POST" and (already := selectors.case_from_submission(_submitted_key(request))):
         # A double click or a resubmit of the same page: its one-time key made this case.
         return redirect("desk:case", case_id=already.pk)
@@ -287,7 +287,7 @@ def code_search(request: HttpRequest) -> JsonResponse:
 @require_GET
 @desk_required
 def case_status(request: HttpRequest, case_id) -> JsonResponse:
-    status = get_object_or_404(Case.objects.only("status"), pk=case_id).status
+    status = get_object_or_404(Case.objects.only("status"), pk=case_id, sandbox=False).status
     return JsonResponse({"status": status, "label": CaseStatus(status).label})
 
 

@@ -208,11 +208,27 @@ def test_a_sandbox_referral_goes_through_its_whole_lifecycle_with_its_webhooks(
 def test_a_sandbox_decision_whose_task_was_lost_is_found_for_the_sweep():
     partner, _ = make_partner(sandbox=True)
     waiting = drafted(partner, "approve-1")
-    live = drafted(make_partner()[0], "approve-1")
+    drafted(make_partner()[0], "approve-1")  # a live case waiting as long
     Case.objects.update(status_changed_at=timezone.now() - timedelta(minutes=10))
-    fresh = drafted(partner, "approve-2")
+    drafted(partner, "approve-2")  # its decision task is still due
 
     found = undecided_sandbox_cases(older_than=timedelta(minutes=5))
 
     assert found == [waiting.pk]  # not the live case, not the one whose task is still due
-    assert live.pk not in found and fresh.pk not in found
+
+
+@pytest.mark.django_db
+def test_the_desk_does_not_open_a_sandbox_partners_test_case_or_patient(client):
+    client.force_login(make_user(group="Front desk"))
+    test_case = make_referral(make_partner(sandbox=True)[0], external_id="RF-1")
+
+    pages = [
+        f"/desk/cases/{test_case.pk}/",
+        f"/desk/cases/{test_case.pk}/status/",
+        f"/desk/cases/{test_case.pk}/print/",
+        f"/desk/patients/{test_case.patient_id}/intake/",
+    ]
+
+    assert [client.get(page).status_code for page in pages] == [404] * 4
+    assert client.post(f"/desk/cases/{test_case.pk}/withdraw/", {"reason": "x"}).status_code == 404
+    assert Case.objects.get(pk=test_case.pk).status == "received"

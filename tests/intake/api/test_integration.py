@@ -132,7 +132,6 @@ def test_the_deliveries_list_shows_each_attempt_and_the_next_retry(receiver):
     assert delivery["state"] == "pending" and delivery["next_retry_at"] is not None
     (attempt,) = delivery["attempts"]
     assert attempt["status_code"] == 503 and attempt["error"] == "HTTP 503" and attempt["url"] == endpoint.url
-    assert attempt["duration_ms"] >= 0
     assert client_for(key).get(DELIVERIES, {"state": "delivered"}).json()["results"] == []
     assert client_for(key).get(DELIVERIES, {"state": "lost"}).status_code == 400
 
