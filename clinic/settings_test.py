@@ -22,7 +22,7 @@ _READ = re.compile(
 
 def env_vars_read(*roots: Path) -> set[str]:
     """The environment variables the Python files under `roots` read (the settings by default)."""
-    files = [p for root in roots for p in root.rglob("*.py")] if roots else [HERE / "settings.py"]
+    files = [p for root in (roots or [HERE / "settings"]) for p in root.rglob("*.py")]
     files += [HERE / "gunicorn.conf.py"] if not roots else []
     return {name for path in files for name in _READ.findall(path.read_text(encoding="utf-8"))}
 

@@ -9,6 +9,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from django.db import connection
 from django.db.models import Count, Max, Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
@@ -157,22 +158,48 @@ def case_for_patient(*, case_id: uuid.UUID | str, patient_id: uuid.UUID) -> Case
     return Case.objects.filter(pk=case_id, patient_id=patient_id).first()
 
 
-# The events feed lists only events older than this: an event's row is written inside the
-# transaction that moved its case, and a transaction that commits late would otherwise
-# slip in behind a cursor that has already passed it.
+# The embedded SQLite quick start (one writer at a time, no transaction ids) lists only events
+# older than this, so that a transaction that commits late does not slip in behind a cursor.
 FEED_SETTLE = timedelta(seconds=2)
+# PostgreSQL: only rows of transactions older than every transaction still running, plus the
+# reader's own (a test, or a caller's transaction, sees what it wrote).
+_FEED_HORIZON = RawSQL("pg_snapshot_xmin(pg_current_snapshot())::text::bigint", [])
+_OWN_TRANSACTION = RawSQL("pg_current_xact_id_if_assigned()::text::bigint", [])
 
 
-def partner_events(*, partner: Partner, after: tuple | None, limit: int) -> list[PartnerNotification]:
-    """The partner's own events, oldest first, after the (created_at, id) of `after`. Pings are
-    webhook tests, not events. Nothing is purged: events stay listed (at least 30 days)."""
-    events = PartnerNotification.objects.filter(
-        partner=partner, created_at__lt=timezone.now() - FEED_SETTLE
-    ).exclude(event_type=PartnerNotification.PING)
+class UnknownEventCursor(Exception):
+    """The cursor names no event of this partner's feed."""
+
+
+def partner_events(*, partner: Partner, after: uuid.UUID | None, limit: int) -> list[PartnerNotification]:
+    """The partner's own events, oldest first, after the event `after` (the last one read). Pings
+    are webhook tests, not events. Nothing is purged: events stay listed (at least 30 days).
+
+    On PostgreSQL the order is the writing transaction's id (PartnerNotification.feed_txid), and
+    an event is listed only once no transaction that could precede it is still running: however
+    late a transaction commits, a cursor can never pass its events. Raises UnknownEventCursor."""
+    events = PartnerNotification.objects.filter(partner=partner).exclude(event_type=PartnerNotification.PING)
+    if connection.vendor == "postgresql":
+        events = events.filter(Q(feed_txid__lt=_FEED_HORIZON) | Q(feed_txid=_OWN_TRANSACTION))
+        order = ("feed_txid", "created_at", "id")
+    else:
+        events = events.filter(created_at__lt=timezone.now() - FEED_SETTLE)
+        order = ("created_at", "id")
     if after is not None:
-        created_at, event_id = after
-        events = events.filter(Q(created_at__gt=created_at) | Q(created_at=created_at, id__gt=event_id))
-    return list(events.select_related("partner").order_by("created_at", "id")[:limit])
+        mark = PartnerNotification.objects.filter(partner=partner, pk=after).values(*order).first()
+        if mark is None:
+            raise UnknownEventCursor(str(after))
+        events = events.filter(_after_position(order, mark))
+    return list(events.select_related("partner").order_by(*order)[:limit])
+
+
+def _after_position(order: tuple[str, ...], mark: dict) -> Q:
+    """Rows after `mark` in `order`: (a > A) or (a = A and b > B) or ..."""
+    later, same = Q(), Q()
+    for name in order:
+        later |= same & Q(**{f"{name}__gt": mark[name]})
+        same &= Q(**{name: mark[name]})
+    return later
 
 
 def partner_deliveries(*, partner: Partner, state: str | None = None) -> QuerySet[PartnerNotification]:

@@ -5,7 +5,6 @@ id is the partner's own, another partner's is 404."""
 import base64
 import binascii
 import uuid
-from datetime import datetime
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
@@ -21,7 +20,7 @@ from intake.api.serializers import ProblemSerializer
 from intake.api.throttle import PartnerPingThrottle, PartnerRateThrottle
 from intake.api.views import ReferralPagination
 from intake.models import PartnerNotification
-from intake.selectors import partner_deliveries, partner_delivery, partner_events
+from intake.selectors import UnknownEventCursor, partner_deliveries, partner_delivery, partner_events
 
 PROBLEMS = {(code, PROBLEM_JSON): ProblemSerializer for code in (400, 401, 403, 404, 409, 429)}
 EVENTS_PER_PAGE = 100
@@ -35,7 +34,7 @@ def event_id(notification: PartnerNotification) -> str:
 class EventSerializer(serializers.Serializer):
     id = serializers.CharField(help_text="The event's id: the `webhook-id` its webhook carries.")
     type = serializers.CharField(
-        help_text="referral.drafted, referral.needs_information, referral.decided, …"
+        help_text="referral.needs_information, referral.decided, referral.withdrawn, …"
     )
     timestamp = serializers.DateTimeField()
     data = serializers.JSONField(help_text="As in the webhook: the referral (or its FHIR Bundle).")
@@ -48,29 +47,31 @@ class EventPageSerializer(serializers.Serializer):
 
 
 def encode_cursor(notification: PartnerNotification) -> str:
-    raw = f"{notification.created_at.isoformat()}|{notification.pk}"
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+    """Opaque to partners: the last event read. (Cursors of the earlier form, "time|id", still
+    work: only the id after the bar is read.)"""
+    return base64.urlsafe_b64encode(str(notification.pk).encode()).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+BAD_CURSOR = "Not a cursor of this feed: send the `next` of an earlier page, or leave it out."
+
+
+def decode_cursor(cursor: str) -> uuid.UUID:
+    """The event a cursor names; any other text is the partner's 400, never our 500."""
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        created_at, _, pk = raw.partition("|")
-        moment = datetime.fromisoformat(created_at)
-        if moment.tzinfo is None:
-            raise ValueError(created_at)
-        return moment, uuid.UUID(pk)
+        if len(cursor) > 200 or not cursor.isascii():
+            raise ValueError(cursor[:20])
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
+        return uuid.UUID(raw.rpartition("|")[2])
     except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise ValidationError(
-            {"after": ["Not a cursor of this feed: send the `next` of an earlier page, or leave it out."]}
-        ) from None
+        raise ValidationError({"after": [BAD_CURSOR]}) from None
 
 
 class EventFeedView(GenericAPIView):
     """Your events, oldest first: the same payloads as the webhooks, kept at least 30 days.
 
-    Start without `after`, then send each page's `next`. An event is listed about two
-    seconds after it happens (so none is ever skipped)."""
+    Start without `after`, then send each page's `next`. An event is listed once no
+    transaction that could come before it is still open, so none is ever skipped, however
+    late it commits."""
 
     serializer_class = EventPageSerializer
     pagination_class = None
@@ -83,7 +84,10 @@ class EventFeedView(GenericAPIView):
     def get(self, request: Request) -> Response:
         after = request.query_params.get("after")
         position = decode_cursor(after) if after else None
-        rows = partner_events(partner=partner_of(request), after=position, limit=EVENTS_PER_PAGE + 1)
+        try:
+            rows = partner_events(partner=partner_of(request), after=position, limit=EVENTS_PER_PAGE + 1)
+        except UnknownEventCursor:
+            raise ValidationError({"after": [BAD_CURSOR]}) from None
         page = rows[:EVENTS_PER_PAGE]
         events = [{"id": event_id(row), **webhooks.payload_as_sent(row)} for row in page]
         return Response(

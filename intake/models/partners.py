@@ -67,6 +67,22 @@ class PartnerAPIKey(AbstractAPIKey):
         verbose_name_plural = "partner API keys"
 
 
+class CurrentTransactionId(models.Func):
+    """The column default of an event's feed position: on PostgreSQL, the id of the transaction
+    that writes the row (`pg_current_xact_id()`, 64 bits, never wraps). The events feed lists
+    only rows of transactions older than every one still running (`pg_snapshot_xmin`), in this
+    order, so a transaction that commits late can never fall behind a cursor that has passed it.
+    Elsewhere NULL: the embedded SQLite quick start (intake.selectors.partner_events)."""
+
+    output_field = models.BigIntegerField()
+
+    def as_sql(self, compiler, connection, **extra_context):
+        return "NULL", []
+
+    def as_postgresql(self, compiler, connection, **extra_context):
+        return "(pg_current_xact_id()::text::bigint)", []
+
+
 class PartnerNotification(models.Model):
     """A status change a partner must be told about, written in the transaction that
     made it (an outbox), so the webhook is sent even if the broker was down then.
@@ -97,10 +113,16 @@ class PartnerNotification(models.Model):
     # The X-Request-ID of the request (or task) that caused the event: sent with the webhook.
     request_id = models.CharField(max_length=128, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # The events feed's order: the writing transaction's id (CurrentTransactionId); 0 for rows
+    # written before the feed ordered by it.
+    feed_txid = models.BigIntegerField(null=True, editable=False, db_default=CurrentTransactionId())
 
     class Meta:
         ordering = ["created_at"]
         indexes = [
+            models.Index(
+                fields=["partner", "feed_txid", "created_at", "id"], name="notification_txid_feed_idx"
+            ),
             models.Index(fields=["state", "next_attempt_at"], name="notification_due_idx"),
             # The events feed and the deliveries list: one partner's rows, oldest first.
             models.Index(fields=["partner", "created_at", "id"], name="notification_feed_idx"),

@@ -32,7 +32,8 @@ def decided(partner: Partner, external_id: str) -> Case:
 
 
 def settled() -> None:
-    """Events are listed once they are two seconds old; age the new ones instead of waiting."""
+    """On SQLite events are listed once they are two seconds old; age the new ones instead of
+    waiting (on PostgreSQL, which the tests run on, the feed orders by transaction instead)."""
     now = timezone.now()
     PartnerNotification.objects.filter(created_at__gt=now - timedelta(seconds=3)).update(
         created_at=now - timedelta(seconds=3)
@@ -71,8 +72,6 @@ def test_reading_on_from_a_cursor_gives_only_what_came_after_and_nothing_is_read
     assert again["events"] == [] and again["next"] == cursor  # nothing new: poll with the same cursor
 
     later = decided(partner, "RF-2")
-    assert client.get(EVENTS, {"after": cursor}).json()["events"] == []  # not yet two seconds old
-    settled()
     (event,) = client.get(EVENTS, {"after": cursor}).json()["events"]
     assert event["data"]["id"] == str(later.pk)
 

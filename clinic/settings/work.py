@@ -1,0 +1,137 @@
+"""Settings of the background work: Celery, the workflow's clocks, email and the draft engine
+(read from the environment: clinic.settings.base)."""
+
+import os
+
+from kombu import Queue
+
+from clinic.settings.base import DEBUG, VAR_DIR, env_bool, env_int, env_list
+
+# --- Celery ---------------------------------------------------------------
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "filesystem://")
+CELERY_BROKER_TRANSPORT_OPTIONS: dict = {
+    # Redis hands an unacknowledged message to another worker once it has been out
+    # this long. It must exceed the longest task (a draft takes milliseconds, a
+    # webhook at most WEBHOOK_TIMEOUT_SECONDS), or a slow task would be delivered
+    # again while it runs; it is also how long a crashed worker's messages wait
+    # before they come back, which the stuck-case sweep shortens for drafts.
+    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600),
+    # How often a worker looks for such messages (seconds), and scan on every look
+    # rather than every tenth, so recovery after a crash is not delayed further.
+    "unacked_restore_interval": env_int("CELERY_UNACKED_RESTORE_INTERVAL", 10),
+    "unacked_restore_throttle": 1,
+}
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    BROKER_DIR = VAR_DIR / "broker"
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(BROKER_DIR / "queue"),
+        "data_folder_out": str(BROKER_DIR / "queue"),
+        "control_folder": str(BROKER_DIR / "control"),
+        "store_processed": False,
+    }
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_TASK_IGNORE_RESULT = True
+# Acknowledge after the task ran, and give a message back to the broker when
+# its worker dies, so a crash re-delivers instead of dropping the work; tasks
+# are idempotent, so a second delivery does no harm.
+CELERY_TASK_ACKS_LATE = True
+# The worker logs through LOGGING below (JSON, request ids, no patient data), not its own setup.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Publishing happens after the web request committed; when the broker is down
+# it must fail fast (the sweep re-enqueues later) instead of hanging a page.
+CELERY_BROKER_CONNECTION_TIMEOUT = 3
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.5,
+    "interval_max": 1,
+}
+# Queues: drafting shares its workers with nothing slow (a stalled mail server or a partner's
+# endpoint must never delay a draft). Production runs one worker with `-Q drafting` and another
+# with `-Q celery,email,webhooks`; a worker started without -Q consumes all four.
+DRAFTING_QUEUE, EMAIL_QUEUE, WEBHOOKS_QUEUE, DEFAULT_QUEUE = "drafting", "email", "webhooks", "celery"
+CELERY_TASK_DEFAULT_QUEUE = DEFAULT_QUEUE
+CELERY_TASK_QUEUES = [Queue(name) for name in (DRAFTING_QUEUE, EMAIL_QUEUE, WEBHOOKS_QUEUE, DEFAULT_QUEUE)]
+CELERY_TASK_ROUTES = {
+    "recommendations.draft_case": {"queue": DRAFTING_QUEUE},
+    "recommendations.sweep_stuck_cases": {"queue": DRAFTING_QUEUE},
+    "recommendations.decide_sandbox_case": {"queue": DRAFTING_QUEUE},
+    "recommendations.escalate_overdue": {"queue": EMAIL_QUEUE},
+    "recommendations.send_escalation": {"queue": EMAIL_QUEUE},
+    "intake.deliver_notification": {"queue": WEBHOOKS_QUEUE},
+    "intake.deliver_due_notifications": {"queue": WEBHOOKS_QUEUE},
+    # Everything else (beat's housekeeping: audit checkpoints, purges) goes to DEFAULT_QUEUE.
+}
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+SWEEP_INTERVAL_SECONDS = env_int("SWEEP_INTERVAL_SECONDS", 60)
+CELERY_BEAT_SCHEDULE = {
+    "sweep-stuck-cases": {
+        "task": "recommendations.sweep_stuck_cases",
+        "schedule": SWEEP_INTERVAL_SECONDS,
+    },
+    "deliver-due-webhooks": {
+        "task": "intake.deliver_due_notifications",
+        "schedule": env_int("WEBHOOK_SWEEP_SECONDS", 30),
+    },
+    "escalate-overdue-cases": {
+        "task": "recommendations.escalate_overdue",
+        "schedule": env_int("ESCALATION_SWEEP_SECONDS", 300),
+    },
+    # The audit chain's heads, signed and appended to a file the database cannot rewrite (intake.audit).
+    "write-audit-checkpoint": {
+        "task": "intake.write_audit_checkpoint",
+        "schedule": env_int("AUDIT_CHECKPOINT_SECONDS", 300),
+    },
+    "purge-idempotency-keys": {
+        "task": "intake.purge_idempotency_keys",
+        "schedule": 3600,
+    },
+}
+
+# --- Workflow -------------------------------------------------------------
+# /health/ready answers 503 when a case has waited in received/drafting longer than this:
+# the drafting workers are down, stuck or far behind.
+READY_DRAFT_BACKLOG_SECONDS = env_int("READY_DRAFT_BACKLOG_SECONDS", 300)
+# A case still in received/drafting after this long is re-enqueued by the sweep.
+SWEEP_STUCK_AFTER_SECONDS = env_int("SWEEP_STUCK_AFTER_SECONDS", 120)
+DRAFT_MAX_RETRIES = env_int("DRAFT_MAX_RETRIES", 5)
+# A sandbox partner's test case is decided automatically this long after its draft.
+SANDBOX_DECISION_DELAY_SECONDS = env_int("SANDBOX_DECISION_DELAY_SECONDS", 3)
+# Review due times, counted from intake.
+# A specialist's claim on a case lapses after this long; until then nobody else may decide it.
+REVIEW_CLAIM_MINUTES = env_int("REVIEW_CLAIM_MINUTES", 60)
+REVIEW_DUE_HOURS_URGENT = env_int("REVIEW_DUE_HOURS_URGENT", 24)
+REVIEW_DUE_HOURS_ROUTINE = env_int("REVIEW_DUE_HOURS_ROUTINE", 120)
+
+# Escalation e-mails to specialists: level 1 at the due time, level 2 this many
+# hours after it, and so on (comma-separated hours).
+ESCALATION_AFTER_HOURS = [int(h) for h in env_list("ESCALATION_AFTER_HOURS", ["0", "24"])]
+SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# The letterhead of printed decisions; the address may hold "\n" for line breaks.
+CLINIC_NAME = os.environ.get("CLINIC_NAME", "Regenerative Medicine Clinic")
+CLINIC_ADDRESS = os.environ.get("CLINIC_ADDRESS", "").replace("\\n", "\n")
+EMAIL_BACKEND = os.environ.get(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.console.EmailBackend"
+    if DEBUG
+    else "django.core.mail.backends.smtp.EmailBackend",
+)
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+# Seconds to wait for the mail server at each step: one that accepts and never answers must not
+# hold a worker (or anything waiting on it) for ever.
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "clinic-review@localhost")
+
+# --- Draft engine -----------------------------------------------------------
+# Three or more distinct affected sites make a localized condition "multiple areas".
+DRAFT_MULTIPLE_SITES_THRESHOLD = env_int("DRAFT_MULTIPLE_SITES_THRESHOLD", 3)
+DRAFT_AGE_OF_MAJORITY = env_int("DRAFT_AGE_OF_MAJORITY", 18)
