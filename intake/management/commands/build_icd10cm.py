@@ -10,10 +10,13 @@ from intake.vocabulary.icd10cm import CODE_FILE
 def rows_from_library() -> list[tuple[str, str, bool]]:
     import simple_icd_10_cm as cm  # heavy (the whole classification); only this command loads it
 
+    # A code is a category, subcategory or extended subcategory. Not "not a chapter or block":
+    # a block of one category shares that category's name (B20, C50, O09, ...), and the library
+    # lists such a name twice, once as each.
     return [
         (code, " ".join(cm.get_description(code).split()), cm.is_leaf(code))
-        for code in cm.get_all_codes(with_dots=True)
-        if not cm.is_chapter_or_block(code)
+        for code in dict.fromkeys(cm.get_all_codes(with_dots=True))
+        if cm.is_category(code) or cm.is_subcategory(code) or cm.is_extended_subcategory(code)
     ]
 
 
