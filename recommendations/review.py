@@ -37,12 +37,26 @@ def _require_specialist(user: AbstractBaseUser) -> None:
         raise PermissionDenied("Only specialists may review cases.")
 
 
+SANDBOX_CASE = (
+    "This is a sandbox partner's test case: it is decided automatically and never reviewed by a "
+    "specialist, so it takes no claim, decision, question or addendum. Nothing was changed."
+)
+
+
+def _refuse_sandbox(case: Case) -> None:
+    # Hiding sandbox cases from the lists is not enough: an id typed or kept from before must
+    # not let a person sign a partner's test case either.
+    if case.sandbox:
+        raise ReviewError(SANDBOX_CASE)
+
+
 def _locked_case_awaiting_review(case_id: uuid.UUID | str) -> Case:
     case = (
         Case.objects.select_for_update(of=("self",))
         .select_related("current_draft", "claimed_by")
         .get(pk=case_id)
     )
+    _refuse_sandbox(case)
     if case.status != CaseStatus.AWAITING_REVIEW:
         raise ReviewError(_why_not_reviewable(case))
     return case
@@ -71,6 +85,7 @@ def _required(text: str, field: str, what: str) -> str:
 def claim_case(*, case_id: uuid.UUID | str, user: AbstractBaseUser) -> Case:
     """Mark the case as being reviewed by `user`, so other specialists see it."""
     _require_specialist(user)
+    _signing_profile(user)
     case = _locked_case_awaiting_review(case_id)
     if case.claimed_by_id == user.pk:
         return case
@@ -113,9 +128,19 @@ NO_CONSENT = (
 
 
 NO_SIGNATURE = (
-    "A decision is signed with your full name and credentials, and your specialist profile does not "
-    "have both yet. Ask an administrator to complete it (Admin, Specialist profiles); nothing was changed."
+    "Claims, decisions, questions and addenda are signed with your full name and credentials, and your "
+    "specialist profile does not have both yet. Ask an administrator to complete it (Admin, Specialist "
+    "profiles); nothing was changed."
 )
+
+
+def _signing_profile(user: AbstractBaseUser) -> SpecialistProfile:
+    """The complete profile `user` signs with; without one a specialist takes no action that others
+    see or must work around (a claim locks colleagues out, an addendum amends their decision)."""
+    profile = SpecialistProfile.objects.filter(user_id=user.pk).first()
+    if profile is None or not profile.complete:
+        raise ReviewError(NO_SIGNATURE)
+    return profile
 
 
 def signer_name(user: AbstractBaseUser) -> str:
@@ -149,9 +174,10 @@ def _take_for_review(case: Case, user: AbstractBaseUser) -> None:
 def decide_locked(case: Case, user: AbstractBaseUser, *, route: str, outcome: str, reason: str) -> Decision:
     """Record the decision on a case already locked and awaiting review (the actions below,
     and recommendations.sandbox). The signature and the consent gate are checked here."""
-    profile = SpecialistProfile.objects.filter(user_id=user.pk).first()
-    if profile is None or not profile.complete:
-        raise ReviewError(NO_SIGNATURE)
+    # The sandbox's signer is inactive (it cannot sign in); anyone who can is a person.
+    if case.sandbox and user.is_active:
+        raise ReviewError(SANDBOX_CASE)
+    profile = _signing_profile(user)
     if outcome != Outcome.DECLINED and not case.consent_obtained:
         raise ReviewError(NO_CONSENT)
     _take_for_review(case, user)
@@ -221,6 +247,7 @@ def request_information(*, case_id: uuid.UUID | str, user: AbstractBaseUser, que
     """Send the case back to whoever referred it with a question; it is re-drafted
     once they answer."""
     _require_specialist(user)
+    _signing_profile(user)
     question = _required(question, "question", "Write the question the front desk or partner should answer.")
     case = _locked_case_awaiting_review(case_id)
     _take_for_review(case, user)
@@ -239,8 +266,10 @@ def request_information(*, case_id: uuid.UUID | str, user: AbstractBaseUser, que
 def add_addendum(*, decision_id: uuid.UUID | str, user: AbstractBaseUser, reason: str) -> Addendum:
     """Append a correction to a decision; the decision itself never changes."""
     _require_specialist(user)
+    _signing_profile(user)
     reason = _required(reason, "reason", "Write the correction and why it is needed.")
     decision = Decision.objects.select_related("case").get(pk=decision_id)
+    _refuse_sandbox(decision.case)
     addendum = chain.append(Addendum(decision=decision, author=user, reason=reason))
     record_note(case=decision.case, actor=Actor.of_user(user), note=f"Addendum: {reason}")
     return addendum

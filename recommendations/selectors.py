@@ -22,8 +22,11 @@ def review_queue(cases: QuerySet[Case]) -> QuerySet[Case]:
 
 
 def case_for_review(case_id: uuid.UUID | str) -> Case:
-    """Raises Case.DoesNotExist, or ValidationError for an id that is not a UUID."""
-    return Case.objects.select_related("patient", "partner", "current_draft", "claimed_by").get(pk=case_id)
+    """Raises Case.DoesNotExist (also for a sandbox test case: no specialist reviews those), or
+    ValidationError for an id that is not a UUID."""
+    return Case.objects.select_related("patient", "partner", "current_draft", "claimed_by").get(
+        pk=case_id, sandbox=False
+    )
 
 
 @dataclass

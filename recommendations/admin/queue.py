@@ -241,7 +241,13 @@ class ReviewQueueAdmin(SpecialistsOnly, admin.ModelAdmin):
             return form, True
         if not form.is_valid():
             return form, False
-        review.add_addendum(decision_id=decision.pk, user=request.user, reason=form.cleaned_data["reason"])
+        try:
+            review.add_addendum(
+                decision_id=decision.pk, user=request.user, reason=form.cleaned_data["reason"]
+            )
+        except review.ReviewError as exc:
+            messages.error(request, str(exc))
+            return form, True
         messages.success(request, "Addendum added.")
         return form, True
 

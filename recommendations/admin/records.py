@@ -114,6 +114,9 @@ class AddendumAdmin(SpecialistsOnly, admin.ModelAdmin):
     list_select_related = ["author", "decision"]
     readonly_fields = ["decision", "author", "reason", "created_at"]
 
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(decision__case__sandbox=False)
+
 
 @admin.register(SpecialistProfile)
 class SpecialistProfileAdmin(admin.ModelAdmin):

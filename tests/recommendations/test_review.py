@@ -303,7 +303,8 @@ def test_a_specialist_without_a_full_name_and_credentials_cannot_decide():
 
     with pytest.raises(review.ReviewError, match="signed with your full name and credentials"):
         review.approve_draft(case_id=case.pk, user=unsigned)
-    review.request_information(
-        case_id=case.pk, user=unsigned, question="Which knee?"
-    )  # asking is no decision
+    # Asking claims the case for a moment and speaks for the clinic: it is signed too.
+    with pytest.raises(review.ReviewError, match="signed with your full name and credentials"):
+        review.request_information(case_id=case.pk, user=unsigned, question="Which knee?")
     assert not Decision.objects.exists()
+    assert Case.objects.get(pk=case.pk).status == CaseStatus.AWAITING_REVIEW
