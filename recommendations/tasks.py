@@ -118,4 +118,37 @@ def queue_draft_after_move(moved: Moved) -> None:
 
 @shared_task(name="recommendations.escalate_overdue", acks_late=True)
 def escalate_overdue() -> int:
-    return escalation.escalate_overdue()
+    """Beat's escalation pass: write what is owed now (each email queued after its row commits),
+    then queue again every escalation whose email never went out. Returns how many were queued."""
+    written = escalation.escalate_overdue(queue_send=_queue_escalation)
+    lost = escalation.unsent_escalations(older_than=ESCALATION_REQUEUE_AFTER)
+    for escalation_id in lost:
+        _queue_escalation(escalation_id)
+    return len(written) + len(lost)
+
+
+# Longer than the retries of one send take (backoff capped at ESCALATION_BACKOFF_MAX, a few tries):
+# a row still unsent this long after it was written has lost its task.
+ESCALATION_BACKOFF_MAX = 300
+ESCALATION_REQUEUE_AFTER = timedelta(minutes=10)
+
+
+@shared_task(
+    name="recommendations.send_escalation",
+    acks_late=True,
+    autoretry_for=escalation.MAIL_ERRORS + RETRYABLE,
+    retry_backoff=5,
+    retry_backoff_max=ESCALATION_BACKOFF_MAX,
+    retry_jitter=True,
+    max_retries=5,
+)
+def send_escalation(escalation_id: int) -> bool:
+    return escalation.send_escalation(escalation_id=escalation_id)
+
+
+def _queue_escalation(escalation_id: int) -> None:
+    try:
+        send_escalation.delay(escalation_id)
+    except BrokerError:
+        # The row stays unsent: the next escalation pass queues it again.
+        log.exception("could not queue escalation %s", escalation_id)

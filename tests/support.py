@@ -68,6 +68,7 @@ class WorkerProcess:
         delay: float = 0.0,
         concurrency: int = 2,
         env: dict[str, str] | None = None,
+        queues: tuple[str, ...] | None = None,
     ):
         db = settings.DATABASES["default"]
         self.env = {
@@ -84,6 +85,8 @@ class WorkerProcess:
             "--without-mingle",
             "--without-heartbeat",
             f"--hostname={name}@%h",
+            # Every queue unless told (production splits drafting from the rest: README, "Running").
+            "--queues=" + ",".join(queues or [queue.name for queue in settings.CELERY_TASK_QUEUES]),
         ]
         if delay:
             self.command = [sys.executable, "-m", "tests.faults.slow_worker", str(delay), *args]

@@ -1,11 +1,16 @@
 """Health checks as a load balancer and a supervisor use them (clinic.health)."""
 
+from datetime import timedelta
+
 import pytest
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
-from tests.factories import make_user
+from intake.models import Case, CaseStatus
+from recommendations.services import make_draft
+from tests.factories import make_case, make_patient, make_user
 from tests.faults.conftest import own_broker  # noqa: F401 - a redis-server of its own, as a fixture
 
 
@@ -26,7 +31,7 @@ def test_ready_names_each_check_when_all_is_well():
     assert response.status_code == 200
     assert response.json() == {
         "status": "ready",
-        "checks": {"database": "ok", "migrations": "ok", "broker": "ok"},
+        "checks": {"database": "ok", "migrations": "ok", "broker": "ok", "draft_backlog": "ok"},
     }
 
 
@@ -62,3 +67,46 @@ def test_probes_are_not_a_users_activity_and_not_redirected_to_https(settings):
         assert client.get(path).status_code == 200  # plain HTTP, no redirect
 
     assert client.session.get("last_activity") == 1.0
+
+
+def waiting_since(seconds: int, **fields) -> Case:
+    case = make_case(**fields)
+    Case.objects.filter(pk=case.pk).update(status_changed_at=timezone.now() - timedelta(seconds=seconds))
+    return case
+
+
+@pytest.mark.django_db
+def test_ready_is_503_naming_a_draft_backlog_older_than_the_setting(settings):
+    # Given the drafting workers stalled: a case has waited 10 minutes for its draft
+    settings.READY_DRAFT_BACKLOG_SECONDS = 300
+    stuck = waiting_since(600, patient=make_patient(family_name="Backlogged"))
+    waiting_since(5)
+
+    response = Client().get("/health/ready")
+
+    # Then the load balancer hears of it, with the age and the limit, and nothing about the case
+    assert response.status_code == 503
+    body = response.json()
+    assert body["status"] == "not ready"
+    assert body["checks"]["database"] == "ok" and body["checks"]["broker"] == "ok"
+    backlog = body["checks"]["draft_backlog"]
+    assert backlog.startswith("oldest case waiting for its draft: 6") and backlog.endswith("(limit 300 s)")
+    text = response.content.decode()
+    assert str(stuck.pk) not in text and stuck.patient.mrn not in text and "Backlogged" not in text
+    assert "http" not in text
+    assert Client().get("/health/live").status_code == 200
+
+
+@pytest.mark.django_db
+def test_ready_is_200_when_every_waiting_case_is_younger_than_the_setting(settings):
+    settings.READY_DRAFT_BACKLOG_SECONDS = 300
+    drafted_long_ago = waiting_since(3600)
+    make_draft(case_id=drafted_long_ago.pk)  # drafted: no longer waiting
+    Case.objects.filter(pk=drafted_long_ago.pk).update(status_changed_at=timezone.now() - timedelta(hours=1))
+    waiting_since(250)
+
+    response = Client().get("/health/ready")
+
+    assert Case.objects.get(pk=drafted_long_ago.pk).status == CaseStatus.AWAITING_REVIEW
+    assert response.status_code == 200
+    assert response.json()["checks"]["draft_backlog"] == "ok"

@@ -56,7 +56,11 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
 # with `-Q celery,email,webhooks`; a worker started without -Q consumes all four.
 DRAFTING_QUEUE, EMAIL_QUEUE, WEBHOOKS_QUEUE, DEFAULT_QUEUE = "drafting", "email", "webhooks", "celery"
 CELERY_TASK_DEFAULT_QUEUE = DEFAULT_QUEUE
-CELERY_TASK_QUEUES = [Queue(name) for name in (DRAFTING_QUEUE, EMAIL_QUEUE, WEBHOOKS_QUEUE, DEFAULT_QUEUE)]
+# Each queue under its own routing key, so a message routed to one queue can only land there
+# (on any broker, not only Redis).
+CELERY_TASK_QUEUES = [
+    Queue(name, routing_key=name) for name in (DRAFTING_QUEUE, EMAIL_QUEUE, WEBHOOKS_QUEUE, DEFAULT_QUEUE)
+]
 CELERY_TASK_ROUTES = {
     "recommendations.draft_case": {"queue": DRAFTING_QUEUE},
     "recommendations.sweep_stuck_cases": {"queue": DRAFTING_QUEUE},

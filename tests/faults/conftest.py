@@ -52,8 +52,8 @@ class RedisServer:
             self.proc.wait(timeout=10)
         wait_for(lambda: not self.ping(), timeout=5)
 
-    def queued(self) -> int:
-        return redis.Redis.from_url(self.url).llen("celery")
+    def queued(self, queue: str = "drafting") -> int:
+        return redis.Redis.from_url(self.url).llen(queue)
 
 
 def _point_app_at(url: str, options: dict) -> None:

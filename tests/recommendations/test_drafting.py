@@ -126,14 +126,14 @@ def test_sweep_finds_only_cases_stuck_longer_than_the_setting():
 @pytest.mark.django_db
 def test_sweep_queues_stuck_cases_on_the_broker_once_per_period(broker_url):
     queue = redis.Redis.from_url(broker_url)
-    queue.delete("celery")
+    queue.delete(settings.DRAFTING_QUEUE)
     case = make_case()
     age(case, settings.SWEEP_STUCK_AFTER_SECONDS + 5)
 
     assert sweep_stuck_cases.apply().get() == 1
     assert sweep_stuck_cases.apply().get() == 0  # just queued: not again until the period passes
 
-    assert queue.llen("celery") == 1
-    assert str(case.pk) in queue.lindex("celery", 0).decode()
+    assert queue.llen(settings.DRAFTING_QUEUE) == 1
+    assert str(case.pk) in queue.lindex(settings.DRAFTING_QUEUE, 0).decode()
     assert case.events.filter(note="Re-queued for drafting").count() == 1
-    queue.delete("celery")
+    queue.delete(settings.DRAFTING_QUEUE)

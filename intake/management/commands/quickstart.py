@@ -16,7 +16,7 @@ from intake import telemetry
 class Command(BaseCommand):
     help = (
         "Run the whole service on this machine: migrate, seed demo data, then the web "
-        "server, a Celery worker and Celery beat, until Ctrl-C."
+        "server, two Celery workers (drafting, and the rest) and Celery beat, until Ctrl-C."
     )
 
     def add_arguments(self, parser):
@@ -35,16 +35,15 @@ class Command(BaseCommand):
         python = sys.executable
         commands = {
             "web": [python, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
-            "worker": [
+            # Two workers, as in production: drafts never wait behind a slow mail server or a
+            # partner's endpoint, which one worker for every queue would let happen (two stalled
+            # emails occupy both of its processes).
+            "drafting worker": _worker(python, "drafting", settings.DRAFTING_QUEUE),
+            "worker": _worker(
                 python,
-                "-m",
-                "celery",
-                "-A",
-                "clinic",
-                "worker",
-                "--loglevel=INFO",
-                "--concurrency=2",
-            ],
+                "other",
+                f"{settings.DEFAULT_QUEUE},{settings.EMAIL_QUEUE},{settings.WEBHOOKS_QUEUE}",
+            ),
             "beat": [python, "-m", "celery", "-A", "clinic", "beat", "--loglevel=INFO"],
         }
         env = {**os.environ, "DEBUG": "1"}
@@ -70,6 +69,21 @@ class Command(BaseCommand):
             pass
         finally:
             _stop(list(procs.values()))
+
+
+def _worker(python: str, name: str, queues: str) -> list[str]:
+    return [
+        python,
+        "-m",
+        "celery",
+        "-A",
+        "clinic",
+        "worker",
+        "--loglevel=INFO",
+        "--concurrency=2",
+        f"--queues={queues}",
+        f"--hostname={name}@%h",
+    ]
 
 
 def _stop(procs: list[subprocess.Popen]) -> None:
