@@ -1,7 +1,11 @@
-"""Request ids and access log lines, security headers and idle sign-out, for every page the project serves."""
+"""Request ids and access log lines, security headers and idle sign-out, for every page the project serves;
+and, around Django (clinic.wsgi), the request id for the whole WSGI exchange and chunked request bodies."""
 
+import io
 import logging
 import time
+from collections.abc import Callable, Iterable, Iterator
+from contextvars import Token
 
 from django.conf import settings
 from django.contrib.auth import logout
@@ -58,6 +62,9 @@ class RequestIdMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         with tracing.bound(tracing.accept(request.headers.get(tracing.HEADER))) as request_id:
+            # Django logs a refused request (django.request) once this has returned: the log
+            # filter (clinic.logs) finds the id here.
+            request.request_id = request_id
             started = time.monotonic()
             response = self.get_response(request)
             response[tracing.HEADER] = request_id
@@ -80,3 +87,75 @@ class RequestIdMiddleware:
                 },
             )
             return response
+
+
+WSGIApp = Callable[[dict, Callable], Iterable[bytes]]
+_WSGI_HEADER = "HTTP_" + tracing.HEADER.upper().replace("-", "_")
+
+
+def bind_request_id(app: WSGIApp) -> WSGIApp:
+    """Bind the request id (accepted or made here; RequestIdMiddleware then keeps it) from the
+    start of the WSGI call until the response is closed, so that the lines logged outside
+    Django's middleware carry it too: a streamed response's, runserver's request line,
+    the request_finished handlers'."""
+
+    def application(wsgi_env: dict, start_response: Callable) -> Iterable[bytes]:
+        request_id = wsgi_env[_WSGI_HEADER] = tracing.accept(wsgi_env.get(_WSGI_HEADER))
+        token = tracing.bind(request_id)
+        try:
+            result = app(wsgi_env, start_response)
+        except BaseException:
+            _unbind(token)
+            raise
+        file_wrapper = wsgi_env.get("wsgi.file_wrapper")
+        if file_wrapper is not None and isinstance(result, file_wrapper):
+            _unbind(token)  # a static file: left as it is, for the server's sendfile
+            return result
+        return _ClosingResult(result, token)
+
+    return application
+
+
+class _ClosingResult:
+    def __init__(self, result: Iterable[bytes], token: Token):
+        self.result, self.token = result, token
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self.result)
+
+    def close(self) -> None:
+        try:
+            if hasattr(self.result, "close"):
+                self.result.close()
+        finally:
+            _unbind(self.token)
+
+
+def _unbind(token: Token) -> None:
+    try:
+        tracing.unbind(token)
+    except ValueError:  # closed from another context than it was opened in: nothing to undo here
+        pass
+
+
+def read_chunked_body(app: WSGIApp) -> WSGIApp:
+    """A body sent with Transfer-Encoding: chunked has no Content-Length, which Django reads as
+    an empty body. When the server has decoded the chunks and marks the input terminated
+    (gunicorn does), read it here and give its length; at most one byte over
+    DATA_UPLOAD_MAX_MEMORY_SIZE is read, so that Django refuses it as too large (413 under
+    /api/, as for any other body over the limit)."""
+
+    def application(wsgi_env: dict, start_response: Callable) -> Iterable[bytes]:
+        if (
+            not wsgi_env.get("CONTENT_LENGTH")
+            and "chunked" in wsgi_env.get("HTTP_TRANSFER_ENCODING", "").lower()
+            and wsgi_env.get("wsgi.input_terminated")
+        ):
+            limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+            stream = wsgi_env["wsgi.input"]
+            body = stream.read() if limit is None else stream.read(limit + 1)
+            wsgi_env["wsgi.input"] = io.BytesIO(body)
+            wsgi_env["CONTENT_LENGTH"] = str(len(body))
+        return app(wsgi_env, start_response)
+
+    return application

@@ -6,7 +6,7 @@ from intake.text import invisible_characters_message
 
 
 def no_invisible_characters(value: str) -> None:
-    """Refuse names and identifiers holding format or control characters (intake.text)."""
+    """Refuse names and identifiers holding invisible or filler characters or emoji (intake.text)."""
     message = invisible_characters_message(value)
     if message:
         raise ValidationError(message, code="invisible_characters")

@@ -17,6 +17,7 @@ from recommendations import review
 from recommendations.services import make_draft
 from tests.factories import make_partner, make_user, referral_body
 from tests.support import OUTPUT, committed_db, wait_for
+from tests.web_process import GunicornProcess
 
 NAME = "Zebedee Quargle"
 
@@ -146,3 +147,82 @@ def test_a_failed_drafts_log_lines_carry_the_request_id_and_no_patient_name(cele
     task_ids = {line["data"]["id"] for line in ours if line["logger"] == "celery.app.trace"}
     assert {line["data"]["id"] for line in received} <= task_ids
     assert given not in worker_log and family not in worker_log
+
+
+# A desk search or a partner's query string may hold a patient's name and birth date.
+QUERY_NAME, QUERY_DATE = "Quargle", "1961-04-02"
+QUERY = f"?q=Zebedee+{QUERY_NAME}+{QUERY_DATE}&birth_date={QUERY_DATE}"
+NO_SUCH_CASE = "00000000-0000-0000-0000-000000000000"
+
+
+@pytest.mark.django_db
+def test_no_line_of_a_refused_request_holds_its_query_and_each_has_the_request_id(json_lines, capfd):
+    # Given a partner and a front-desk user, each sending requests whose query holds a name and a date
+    _, key = make_partner()
+    partner = APIClient()
+    partner.credentials(HTTP_AUTHORIZATION=f"Api-Key {key}")
+    desk_user = make_user(group="Front desk")
+    desk, csrf_checked = APIClient(), APIClient(enforce_csrf_checks=True)
+    desk.force_login(desk_user)
+    csrf_checked.force_login(desk_user)
+
+    # When they are refused: 404, 400, 403 (CSRF) and 405
+    statuses = [
+        partner.get(f"/api/v1/referrals/{NO_SUCH_CASE}/{QUERY}", HTTP_X_REQUEST_ID="r-404"),
+        partner.post(f"/api/v1/referrals/{QUERY}", {"notes": "x"}, format="json", HTTP_X_REQUEST_ID="r-400"),
+        csrf_checked.post(f"/desk/patients/new/{QUERY}", {"given_name": "Zed"}, HTTP_X_REQUEST_ID="r-403"),
+        desk.post(f"/desk/patients/{QUERY}", HTTP_X_REQUEST_ID="r-405"),
+    ]
+    assert [r.status_code for r in statuses] == [404, 400, 403, 405]
+
+    # Then Django's own lines about them are there, none holds the name or the date, and each
+    # carries the id of the request it is about
+    lines = json_lines()
+    django_lines = [line for line in lines if line["logger"].startswith("django.")]
+    assert {line["logger"] for line in django_lines} >= {"django.request", "django.security.csrf"}
+    assert len(django_lines) >= 4
+    for line in lines:
+        assert QUERY_NAME not in json.dumps(line) and QUERY_DATE not in json.dumps(line), line
+        assert line["request_id"] in {"r-404", "r-400", "r-403", "r-405"}, line
+    captured = capfd.readouterr()
+    assert QUERY_NAME not in captured.out + captured.err
+
+
+@committed_db
+def test_under_gunicorn_no_line_holds_a_query_and_each_request_line_has_its_id():
+    # Given the service under gunicorn, as production runs it, with gunicorn's access lines on
+    _, key = make_partner()
+    server = GunicornProcess(name="gunicorn-logs", env={"GUNICORN_ACCESS_LOG": "-"}).start()
+    try:
+        # When requests whose query holds a name and a birth date are refused: 404, 400, 403,
+        # and one whose request line gunicorn itself cannot read (spaces in the query)
+        auth = f"Authorization: Api-Key {key}\r\n"
+        sent = {
+            "g-404": f"GET /api/v1/referrals/{NO_SUCH_CASE}/{QUERY}",
+            "g-400": f"POST /api/v1/referrals/{QUERY}",
+            "g-403": f"POST /desk/patients/new/{QUERY}",
+        }
+        answers = {
+            request_id: server.raw(
+                f"{line} HTTP/1.1\r\nHost: 127.0.0.1\r\n{auth}X-Request-ID: {request_id}\r\n"
+                f"Referer: http://127.0.0.1/desk/patients/{QUERY}\r\nContent-Type: application/json\r\n"
+                "Content-Length: 2\r\nConnection: close\r\n\r\n{}".encode()
+            )
+            for request_id, line in sent.items()
+        }
+        server.raw(f"GET /desk/patients/?q=Zebedee {QUERY_NAME} {QUERY_DATE} HTTP/1.1\r\n\r\n".encode())
+    finally:
+        server.stop()
+
+    assert [answer.split(b" ", 2)[1] for answer in answers.values()] == [b"404", b"400", b"403"]
+    # Then no line of gunicorn's output names the patient or the date
+    output = server.log()
+    assert QUERY_NAME not in output and QUERY_DATE not in output
+    # and every line about those requests (Django's, ours, gunicorn's access line) has its id
+    lines = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+    about = [line for line in lines if line["logger"] != "gunicorn.error"]
+    assert all(line["request_id"] in sent for line in about), about
+    for request_id in sent:
+        loggers = {line["logger"] for line in about if line["request_id"] == request_id}
+        assert {"clinic.requests", "gunicorn.access"} <= loggers, (request_id, loggers)
+    assert {"django.request", "django.security.csrf"} <= {line["logger"] for line in about}

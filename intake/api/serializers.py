@@ -6,6 +6,7 @@ from datetime import date
 from rest_framework import serializers
 
 from intake.models import CONTRAINDICATIONS, Sex
+from intake.text import NotADate, iso_date
 from intake.validators import no_invisible_characters
 from intake.vocabulary.body_sites import BODY_SITES
 from intake.vocabulary.codes import CodeError, clean_icd10
@@ -24,10 +25,22 @@ class StrictBooleanField(serializers.BooleanField):
         self.fail("invalid")
 
 
+class IsoDateField(serializers.DateField):
+    """YYYY-MM-DD in ASCII digits and nothing else, as the message says (intake.text.iso_date)."""
+
+    def to_internal_value(self, value):
+        try:
+            return iso_date(value)
+        except NotADate as exc:
+            if exc.calendar:
+                raise serializers.ValidationError(str(exc), code="invalid") from None
+            self.fail("invalid")
+
+
 class PatientSerializer(serializers.Serializer):
     given_name = serializers.CharField(max_length=100, validators=[no_invisible_characters])
     family_name = serializers.CharField(max_length=100, validators=[no_invisible_characters])
-    birth_date = serializers.DateField(
+    birth_date = IsoDateField(
         error_messages={"invalid": "Use the date format YYYY-MM-DD, for example 1961-04-02."}
     )
     sex = serializers.ChoiceField(

@@ -7,6 +7,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from intake.models import CONTRAINDICATION_LABELS, Priority, Sex
+from intake.text import NotADate, iso_date
 from intake.validators import no_invisible_characters
 from intake.vocabulary.body_sites import BODY_SITES
 from intake.vocabulary.codes import CodeError, clean_icd10
@@ -43,6 +44,23 @@ class OneTimeKeyForm(forms.Form):
             self.initial.setdefault("submission_key", uuid.uuid4())
 
 
+class IsoDateField(forms.DateField):
+    """YYYY-MM-DD in ASCII digits, as the label says: the browser's date input sends it so, and a
+    typed 02/04/1961 (February or April?) is refused rather than read one way (intake.text.iso_date)."""
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        if isinstance(value, date):
+            return value
+        try:
+            return iso_date(str(value).strip())
+        except NotADate as exc:
+            if exc.calendar:
+                raise ValidationError(str(exc), code="invalid") from None
+            raise ValidationError(self.error_messages["invalid"], code="invalid") from None
+
+
 class PatientSearchForm(forms.Form):
     q = forms.CharField(
         label="Find a patient or a case",
@@ -55,7 +73,7 @@ class PatientSearchForm(forms.Form):
 class NewPatientForm(OneTimeKeyForm):
     given_name = forms.CharField(label="Given name", max_length=100, validators=[no_invisible_characters])
     family_name = forms.CharField(label="Family name", max_length=100, validators=[no_invisible_characters])
-    birth_date = forms.DateField(
+    birth_date = IsoDateField(
         label="Birth date",
         widget=forms.DateInput(attrs={"type": "date"}),
         error_messages={"invalid": "Enter the date as YYYY-MM-DD, for example 1961-04-02."},

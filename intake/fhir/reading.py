@@ -9,6 +9,13 @@ from dataclasses import dataclass
 from pydantic import ValidationError
 
 MAX_ISSUES = 25
+# fhir.resources' words for a malformed date, and what a person can do about it.
+_FHIR_DATE_FORMATS = {
+    "Date value string does not match spec regex.": "Give the date as YYYY-MM-DD (FHIR also allows YYYY or "
+    "YYYY-MM), in ASCII digits, for example 1961-04-02.",
+    "DateTime value string does not match spec regex.": "Give the date and time as "
+    "YYYY-MM-DDThh:mm:ss+zz:zz, in ASCII digits, for example 2026-11-24T10:00:00+00:00.",
+}
 
 
 @dataclass(frozen=True)
@@ -56,6 +63,7 @@ def validated(model, body: dict, root: str) -> dict:
 def _pydantic_issue(root: str, error: dict) -> Issue:
     path = root + "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in error["loc"])
     message = error["msg"].removeprefix("Value error, ")
+    message = _FHIR_DATE_FORMATS.get(message, message)
     kind = error["type"]
     code = "required" if kind.endswith("missing") else "structure" if kind == "extra_forbidden" else "value"
     return Issue(code, f"{path}: {message}", path)
