@@ -6,7 +6,7 @@ import logging
 from django.db import IntegrityError, transaction
 
 from intake.idempotency import UNIQUE_CONFLICT_ATTEMPTS
-from intake.matching import likely_duplicates, phone_key, same_person_exactly
+from intake.matching import likely_duplicates, phone_key, same_person_exactly, same_text
 from intake.models import Case, Partner, Patient
 from intake.services import create_case, create_patient
 from intake.workflow import Actor
@@ -34,12 +34,26 @@ def _contradicts(patient: Patient, *, phone: str, email: str) -> bool:
     return phone_differs or email_differs
 
 
+def _certain(patient: Patient, person: dict) -> bool:
+    """Same birth date, the same name as written (only Unicode's equivalent encodings aside)
+    with at least two letters, and no contact detail that contradicts. A partner sees the
+    patient's stored name (FHIR subject.display): reusing a record spelt otherwise ("José" for
+    "JOSE", another script) would show it the desk's or another partner's spelling."""
+    given, family, born = person["given_name"], person["family_name"], person["birth_date"]
+    return (
+        same_person_exactly(patient, given_name=given, family_name=family, birth_date=born)
+        and same_text(patient.given_name, given)
+        and same_text(patient.family_name, family)
+        and not _contradicts(patient, phone=person.get("phone", ""), email=person.get("email", ""))
+    )
+
+
 def match_or_create_patient(person: dict, *, sandbox: bool = False) -> tuple[Patient, bool]:
     """The existing patient when the match is certain, else a new one.
 
-    Certain means: exactly one likely duplicate, with the same name and birth date,
-    and no contact detail that contradicts it. Anything less creates a new patient
-    and says so (True), so the desk reviews it; records are never merged silently."""
+    Certain means: exactly one likely duplicate, and that one certain (_certain). Anything
+    less creates a new patient and says so (True), so the desk reviews it; records are never
+    merged silently, and a name written in another script is only ever a reason to review."""
     matches = likely_duplicates(
         given_name=person["given_name"],
         family_name=person["family_name"],
@@ -48,15 +62,8 @@ def match_or_create_patient(person: dict, *, sandbox: bool = False) -> tuple[Pat
         email=person.get("email", ""),
         sandbox=sandbox,
     )
-    if len(matches) == 1:
-        patient = matches[0].patient
-        if same_person_exactly(
-            patient,
-            given_name=person["given_name"],
-            family_name=person["family_name"],
-            birth_date=person["birth_date"],
-        ) and not _contradicts(patient, phone=person.get("phone", ""), email=person.get("email", "")):
-            return patient, False
+    if len(matches) == 1 and _certain(matches[0].patient, person):
+        return matches[0].patient, False
     patient = create_patient(
         given_name=person["given_name"],
         family_name=person["family_name"],
