@@ -6,7 +6,7 @@ drafted with CURRENT; every older version stays, so a stored draft can be explai
 and replayed (`manage.py recommend --ruleset-version 1`, `manage.py replay_rules`).
 """
 
-from recommendations.engine import v1, v2
+from recommendations.engine import v1, v2, v3
 from recommendations.engine.common import (
     Draft,
     EngineConfig,
@@ -20,9 +20,15 @@ from recommendations.engine.common import (
     snapshot_of,
 )
 
-RULESETS = {v1.RULESET_VERSION: v1.draft, v2.RULESET_VERSION: v2.draft}
+RULESETS = {v1.RULESET_VERSION: v1.draft, v2.RULESET_VERSION: v2.draft, v3.RULESET_VERSION: v3.draft}
+# v3 is registered for replay and `recommend --ruleset-version 3`; live drafts stay on v2 until the
+# clinic's protocols are in the database.
 CURRENT = v2.RULESET_VERSION
-RULES_BY_VERSION = {v1.RULESET_VERSION: v1.RULES_BY_ID, v2.RULESET_VERSION: v2.RULES_BY_ID}
+RULES_BY_VERSION = {
+    v1.RULESET_VERSION: v1.RULES_BY_ID,
+    v2.RULESET_VERSION: v2.RULES_BY_ID,
+    v3.RULESET_VERSION: v3.RULES_BY_ID,
+}
 
 
 def draft(intake: Intake, config: EngineConfig = EngineConfig(), *, version: str = CURRENT) -> Draft:  # noqa: B008

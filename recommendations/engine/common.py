@@ -16,6 +16,10 @@ class Flag:
     IMMUNOSUPPRESSED = "immunosuppressed"
     MINOR = "minor"
     CONSENT_MISSING = "consent_missing"
+    # Rule set v3 on.
+    SKIN_CANCER = "skin_cancer"
+    MULTI_SITE = "multi_site"
+    THROMBOEMBOLISM_RISK = "thromboembolism_risk"
 
 
 @dataclass(frozen=True)
@@ -40,12 +44,32 @@ class Intake:
     consent_obtained: bool
     birth_date: date
     intake_date: date
+    # Rule set v3 on; optional, so older callers and stored snapshots keep working.
+    additional_conditions: tuple[str, ...] = ()
+    findings: dict = field(default_factory=dict)  # finding key -> JSON value (dates as YYYY-MM-DD)
+    consent_by: str | None = None  # patient | guardian | legal_representative
+    assent: bool | None = None  # None: not recorded
+    breastfeeding: bool | None = None  # None: not asked
+
+
+# Intake fields added after v2, with the value that means "not given": a snapshot leaves them
+# out at that value, so a v1 or v2 snapshot reads exactly as it was stored.
+V3_INTAKE_DEFAULTS: dict = {
+    "additional_conditions": (),
+    "findings": {},
+    "consent_by": None,
+    "assent": None,
+    "breastfeeding": None,
+}
 
 
 @dataclass(frozen=True)
 class EngineConfig:
     multiple_sites_threshold: int = 3
     age_of_majority: int = 18
+    # Rule set v3: the clinic's protocols (recommendations.engine.protocols.Protocol); only the
+    # active (and effective) ones cover a draft.
+    protocols: tuple = ()
 
 
 @dataclass(frozen=True)
@@ -70,17 +94,29 @@ class Draft:
     # why the route that was not drafted was not.
     answers: tuple[tuple[str, str, bool], ...] = ()
     other_route: str = ""
+    # Rule set v3 on: the protocol the draft used ({"id", "version"}, or None) and, one member per
+    # reason the draft asks, what the referral must supply (the partner contract's `needs`).
+    protocol: dict | None = None
+    needs: dict = field(default_factory=dict)
 
     def as_dict(self) -> dict:
         data = asdict(self)
         data["rules"] = [asdict(rule) for rule in self.rules]
         data["flags"] = list(self.flags)
-        data["answers"] = [{"name": n, "label": label, "answer": a} for n, label, a in self.answers]
+        data["answers"] = [_answer(n, label, a) for n, label, a in self.answers]
         # A v1 draft reads exactly as v1 printed it: without the fields v1 never had.
         for name in ("answers", "other_route"):
             if not data[name]:
                 del data[name]
+        if self.ruleset_version in ("v1", "v2"):  # nor a v2 draft with the members v3 added
+            del data["protocol"], data["needs"]
         return data
+
+
+def _answer(name: str, label: str, answer: bool | None) -> dict:
+    if answer is None:  # an answer v3 added and the referral did not give
+        return {"name": name, "label": label, "answer": None, "shown": "not asked"}
+    return {"name": name, "label": label, "answer": answer}
 
 
 def age_on(birth_date: date, day: date) -> int:
@@ -91,6 +127,11 @@ def age_on(birth_date: date, day: date) -> int:
 def snapshot_of(intake: Intake) -> dict:
     """The Intake as JSON-ready data, stored with the draft so it can be replayed."""
     data = asdict(intake)
+    for name, default in V3_INTAKE_DEFAULTS.items():
+        if data[name] == default:
+            del data[name]
+    if "additional_conditions" in data:
+        data["additional_conditions"] = list(intake.additional_conditions)
     return data | {
         "affected_sites": list(intake.affected_sites),
         "birth_date": intake.birth_date.isoformat(),
@@ -104,6 +145,8 @@ def intake_from_snapshot(snapshot: dict) -> Intake:
         **{
             **snapshot,
             "affected_sites": tuple(snapshot["affected_sites"]),
+            "additional_conditions": tuple(snapshot.get("additional_conditions", ())),
+            "findings": dict(snapshot.get("findings") or {}),
             "birth_date": date.fromisoformat(snapshot["birth_date"]),
             "intake_date": date.fromisoformat(snapshot["intake_date"]),
         }
