@@ -13,6 +13,7 @@ def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clinic.settings")
     if sys.argv[1:2] and sys.argv[1] in KEYLESS_COMMANDS:
         os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))  # thrown away on exit
+        os.environ.setdefault("AUDIT_KEYS", f"throwaway:{secrets.token_urlsafe(50)}")
     from django.core.management import execute_from_command_line
 
     execute_from_command_line(sys.argv)

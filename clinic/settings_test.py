@@ -36,6 +36,7 @@ os.environ["CLINIC_ENV_FILE"] = os.devnull
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/clinic")
 os.environ.setdefault("CELERY_BROKER_URL", "redis://127.0.0.1:6379/15")
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key")  # noqa: S105
+os.environ.setdefault("AUDIT_KEYS", "test1:test-only-audit-key-0123456789abcdefghij")
 os.environ.setdefault("ALLOWED_HOSTS", "localhost,127.0.0.1,testserver")
 # The tests' webhook receivers listen on 127.0.0.1.
 os.environ.setdefault("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", "1")

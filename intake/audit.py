@@ -1,5 +1,7 @@
-"""The audit: reads of patients' cases, the tamper-evident chains, and their export."""
+"""The audit: reads of patients' cases, the tamper-evident chains (keyed, sealed and compared with
+the signed checkpoints of intake.checkpoints), and their export."""
 
+import hmac
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -13,6 +15,7 @@ from django.http import HttpRequest
 
 from intake import exports
 from intake.models import GENESIS, Case, CaseEvent, ChainedRecord, Partner, ReadAccess
+from intake.models.records import SEALED_LOOKUPS, UnknownAuditKeyError, seal
 
 
 def record_reads(
@@ -41,13 +44,24 @@ def record_reads(
 
 @dataclass(frozen=True)
 class ChainProblem:
-    kind: str  # "altered", "inserted" or "deleted"
-    case_id: uuid.UUID
+    # "altered", "inserted", "deleted", "unkeyed", "unknown key", "rewound" or "checkpoints"
+    kind: str
+    case_id: uuid.UUID | None  # None for a problem of the checkpoint file itself
     row: str
     detail: str
 
     def __str__(self) -> str:
-        return f"{self.kind}: case {self.case_id}, {self.row}: {self.detail}"
+        where = f"case {self.case_id}" if self.case_id else "checkpoint file"
+        return f"{self.kind}: {where}, {self.row}: {self.detail}"
+
+
+@dataclass(frozen=True)
+class Checkpointed:
+    """A case's chain as the newest signed checkpoint recorded it (intake.checkpoints)."""
+
+    length: int
+    head: str
+    at: str
 
 
 def _chained_models() -> list[type[ChainedRecord]]:
@@ -65,8 +79,7 @@ def _rows_of(case_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[ChainedRecord]]:
     return rows
 
 
-def _check_case(case_id, head: str, length: int, rows: list[ChainedRecord]) -> ChainProblem | None:
-    rows = sorted(rows, key=lambda r: (r.chain_seq or 0, r._meta.label, str(r.pk)))
+def _walk(case_id, rows: list[ChainedRecord]) -> ChainProblem | None:
     previous = GENESIS
     for expected, row in enumerate(rows, start=1):
         name = f"{row._meta.object_name} {row.pk} (#{row.chain_seq})"
@@ -76,35 +89,106 @@ def _check_case(case_id, head: str, length: int, rows: list[ChainedRecord]) -> C
             return ChainProblem("deleted", case_id, name, f"row #{expected} before it is missing")
         if row.prev_hash != previous:
             return ChainProblem("inserted", case_id, name, "it does not follow the row before it")
-        if row.compute_hash() != row.row_hash:
-            return ChainProblem("altered", case_id, name, "its content no longer matches its hash")
+        if not row.hash_key:
+            return ChainProblem(
+                "unkeyed",
+                case_id,
+                name,
+                "it carries no audit key: anyone who can write the database could "
+                "have written it (the unkeyed scheme, or a chain that did not verify when it was re-keyed)",
+            )
+        try:
+            if not hmac.compare_digest(row.compute_hash(), row.row_hash):
+                return ChainProblem("altered", case_id, name, "its content no longer matches its hash")
+        except UnknownAuditKeyError:
+            return ChainProblem(
+                "unknown key",
+                case_id,
+                name,
+                f"it was signed with audit key {row.hash_key!r}, which "
+                "AUDIT_KEYS does not hold: list every key that ever signed rows",
+            )
         previous = row.row_hash
+    return None
+
+
+def _check_case(case, rows: list[ChainedRecord], checkpoint: Checkpointed | None) -> ChainProblem | None:
+    case_id, head, length, sealed, *values = case
+    # Rows without a place (never chained) last, so the walk names the chain's own first problem.
+    rows = sorted(rows, key=lambda r: (r.chain_seq is None, r.chain_seq or 0, r._meta.label, str(r.pk)))
+    problem = _walk(case_id, rows)
+    if problem:
+        return problem
+    previous = rows[-1].row_hash if rows else GENESIS
     if len(rows) < length or previous != (head or GENESIS):
         return ChainProblem(
             "deleted", case_id, f"row #{len(rows) + 1}", f"the case records {length} rows, {len(rows)} remain"
         )
     if len(rows) > length:
         return ChainProblem("inserted", case_id, f"row #{len(rows)}", f"the case records only {length} rows")
+    if checkpoint and (
+        len(rows) < checkpoint.length or rows[checkpoint.length - 1].row_hash != checkpoint.head
+    ):
+        return ChainProblem(
+            "rewound",
+            case_id,
+            f"row #{checkpoint.length}",
+            f"the checkpoint of {checkpoint.at} recorded "
+            f"{checkpoint.length} rows ending in {checkpoint.head[:12]}; the chain now has {len(rows)} rows "
+            "and does not hold that one: it was cut back or recomputed",
+        )
+    key_id = sealed.partition(":")[0]
+    try:
+        expected = seal(key_id=key_id, case_id=case_id, head=head, length=length, values=values)
+    except UnknownAuditKeyError:
+        expected = ""
+    if not hmac.compare_digest(expected, sealed):
+        return ChainProblem(
+            "altered",
+            case_id,
+            "the case row",
+            "its status, clinical fields or its patient's name, birth "
+            "date or contact details changed without an entry in its chain (or its seal was rewritten)",
+        )
     return None
 
 
-def verify_chains(*, batch: int = 500) -> Iterator[ChainProblem]:
-    """Every problem in every case's chain, the first of each case."""
-    cases = Case.objects.order_by("created_at", "id").values_list("id", "audit_head", "audit_length")
+def verify_chains(
+    *, batch: int = 500, checkpointed: dict[str, Checkpointed] | None = None
+) -> Iterator[ChainProblem]:
+    """Every problem in every case's chain, the first of each case; with `checkpointed` (the
+    signed checkpoints, intake.checkpoints.read), also every case cut back or deleted since."""
+    checkpointed = checkpointed or {}
+    seen: set[str] = set()
+    cases = Case.objects.order_by("created_at", "id").values_list(
+        "id", "audit_head", "audit_length", "audit_seal", *SEALED_LOOKUPS
+    )
     chunk: list[tuple] = []
     for item in cases.iterator(chunk_size=batch):
         chunk.append(item)
         if len(chunk) == batch:
-            yield from _check_chunk(chunk)
+            yield from _check_chunk(chunk, checkpointed, seen)
             chunk = []
     if chunk:
-        yield from _check_chunk(chunk)
+        yield from _check_chunk(chunk, checkpointed, seen)
+    for case_id, checkpoint in checkpointed.items():
+        if case_id not in seen:
+            yield ChainProblem(
+                "deleted",
+                uuid.UUID(case_id),
+                "the case",
+                f"the checkpoint of {checkpoint.at} recorded it "
+                f"with {checkpoint.length} rows; it is no longer in the database",
+            )
 
 
-def _check_chunk(chunk: list[tuple]) -> Iterator[ChainProblem]:
-    rows = _rows_of([case_id for case_id, _, _ in chunk])
-    for case_id, head, length in chunk:
-        problem = _check_case(case_id, head, length, rows[case_id])
+def _check_chunk(
+    chunk: list[tuple], checkpointed: dict[str, Checkpointed], seen: set[str]
+) -> Iterator[ChainProblem]:
+    rows = _rows_of([case[0] for case in chunk])
+    for case in chunk:
+        seen.add(str(case[0]))
+        problem = _check_case(case, rows[case[0]], checkpointed.get(str(case[0])))
         if problem:
             yield problem
 

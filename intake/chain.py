@@ -1,46 +1,69 @@
-"""Appending to a case's tamper-evident chain (case events, decisions, addenda).
+"""Appending to a case's tamper-evident chain (case events, drafts, decisions, addenda).
 
-The row and the case's chain head are written together, under the case row's
+The rows and the case's chain head are written together, under the case row's
 lock, in the caller's transaction: the lock orders the chain, one writer per
-case at a time, and a failure rolls back both.
+case at a time, and a failure rolls back both. The same UPDATE re-seals the case
+(intake.models.records.seal) with the clinical fields and the patient's identity
+read by the locking SELECT, so a change to them made before the append is sealed
+in, and one made without an append shows in `verify_audit`.
 """
 
+from collections.abc import Sequence
 from typing import TypeVar
 
+from django.conf import settings
 from django.db import transaction
 
 from intake.models import GENESIS, Case, ChainedRecord
+from intake.models.records import SEALED_LOOKUPS, seal, sealed_values_of
 
 R = TypeVar("R", bound=ChainedRecord)
 
 
 def append(record: R) -> R:
     """Insert `record` as the next link of its case's chain and move the head to it."""
-    case_id = record.chain_case_id()
+    append_all([record])
+    return record
+
+
+def append_all(records: Sequence[ChainedRecord]) -> None:
+    """Insert `records`, all of one case, as its next links in order: one locked read and one
+    head UPDATE for all of them."""
+    case_id = records[0].chain_case_id()
+    key_id = settings.AUDIT_KEY_ID
     # No savepoint: a failure here fails the caller's whole transaction anyway.
     with transaction.atomic(savepoint=False):
-        head, length = (
-            Case.objects.select_for_update()
+        head, length, *values = (
+            Case.objects.select_for_update(of=("self",))
             .filter(pk=case_id)
-            .values_list("audit_head", "audit_length")
+            .values_list("audit_head", "audit_length", *SEALED_LOOKUPS)
             .get()
         )
-        record.chain_seq, record.prev_hash = length + 1, head or GENESIS
-        record.row_hash = record.compute_hash()
-        record.save()
-        Case.objects.filter(pk=case_id).update(audit_head=record.row_hash, audit_length=record.chain_seq)
-    return record
+        for record in records:
+            record.chain_seq, record.prev_hash, record.hash_key = length + 1, head or GENESIS, key_id
+            record.row_hash = record.compute_hash()
+            record.save()
+            head, length = record.row_hash, record.chain_seq
+        Case.objects.filter(pk=case_id).update(
+            audit_head=head,
+            audit_length=length,
+            audit_seal=seal(key_id=key_id, case_id=case_id, head=head, length=length, values=values),
+        )
 
 
 def first_link(record: R, *, case: Case) -> R:
     """Make `record` the first link of `case`, a case not yet saved.
 
-    The head goes on the case object, so the case's own INSERT writes it: no
-    lock, no head read and no head update for a chain that cannot have another
+    The head and the seal go on the case object, so the case's own INSERT writes them:
+    no lock, no head read and no head update for a chain that cannot have another
     writer yet. The caller saves the case, then the record, in one transaction."""
     if not case._state.adding or case.audit_length:
         raise ValueError("first_link is for a case that is not saved yet; use append.")
-    record.chain_seq, record.prev_hash = 1, GENESIS
+    key_id = settings.AUDIT_KEY_ID
+    record.chain_seq, record.prev_hash, record.hash_key = 1, GENESIS, key_id
     record.row_hash = record.compute_hash()
     case.audit_head, case.audit_length = record.row_hash, 1
+    case.audit_seal = seal(
+        key_id=key_id, case_id=case.pk, head=case.audit_head, length=1, values=sealed_values_of(case)
+    )
     return record

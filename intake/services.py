@@ -22,7 +22,7 @@ from intake.models import (
 from intake.text import invisible_characters_message
 from intake.vocabulary.body_sites import BODY_SITES
 from intake.vocabulary.codes import CodeError, clean_icd10
-from intake.workflow import Actor, TransitionError, open_case, transition
+from intake.workflow import Actor, TransitionError, open_case, record_note, transition
 
 
 def _new_mrn() -> str:
@@ -290,3 +290,54 @@ def answer_information(
         **changes,
     )
     return case
+
+
+# What the admin's patient form (and anyone else) may change on a registered patient.
+AMENDABLE_PATIENT_FIELDS = ("mrn", "given_name", "family_name", "birth_date", "sex", "phone", "email")
+
+
+@transaction.atomic
+def amend_patient(*, patient_id: uuid.UUID | str, actor: Actor, changes: dict[str, object]) -> Patient:
+    """Change a registered patient's details. Each of the patient's cases records which fields
+    changed (by name, not value) in its audit chain, which seals the new details into it: a change
+    made any other way shows in `verify_audit`."""
+    refused = set(changes) - set(AMENDABLE_PATIENT_FIELDS)
+    if refused:
+        raise ValidationError(
+            {name: ["This field cannot be changed on a registered patient."] for name in refused}
+        )
+    cleaned = {
+        name: (value.strip().lower() if name == "email" else value.strip())
+        if isinstance(value, str)
+        else value
+        for name, value in changes.items()
+    }
+    invisible = {
+        name: [message]
+        for name in ("given_name", "family_name", "mrn")
+        if name in cleaned and (message := invisible_characters_message(str(cleaned[name])))
+    }
+    if invisible:
+        raise ValidationError(invisible)
+    patient = Patient.objects.select_for_update().get(pk=patient_id)
+    changed = [
+        name
+        for name in AMENDABLE_PATIENT_FIELDS
+        if name in cleaned and getattr(patient, name) != cleaned[name]
+    ]
+    if not changed:
+        return patient
+    if (
+        "mrn" in changed
+        and Patient.objects.filter(mrn__iexact=cleaned["mrn"]).exclude(pk=patient.pk).exists()
+    ):
+        raise ValidationError({"mrn": [f"MRN {cleaned['mrn']} belongs to another patient."]})
+    for name in changed:
+        setattr(patient, name, cleaned[name])
+    patient.phone_key = phone_key(patient.phone)
+    _checked(patient, exclude=["submission_key"])
+    patient.save(update_fields=[*changed, "phone_key"])
+    labels = ", ".join(str(Patient._meta.get_field(name).verbose_name) for name in changed)
+    for case in Case.objects.filter(patient_id=patient.pk).only("id").order_by("created_at"):
+        record_note(case=case, actor=actor, note=f"Patient details changed: {labels}")
+    return patient

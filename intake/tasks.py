@@ -6,7 +6,7 @@ import uuid
 from celery import shared_task
 from django.db import transaction
 
-from intake import idempotency, notifications, webhooks
+from intake import checkpoints, idempotency, notifications, webhooks
 from intake.models import PartnerNotification
 from intake.statuses import PARTNER_EVENTS
 from intake.workflow import Moved
@@ -25,6 +25,12 @@ def deliver_due_notifications() -> int:
     for notification_id in due:
         webhooks.deliver(notification_id=notification_id)
     return len(due)
+
+
+@shared_task(name="intake.write_audit_checkpoint")
+def write_audit_checkpoint() -> int:
+    # A file that does not verify raises CheckpointError: the task fails loudly and writes nothing.
+    return checkpoints.write()
 
 
 @shared_task(name="intake.purge_idempotency_keys")

@@ -12,7 +12,7 @@ transaction has committed, and never for one that rolled back.
 """
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -20,7 +20,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from intake import chain, tracing
-from intake.models import Case, CaseEvent
+from intake.models import Case, CaseEvent, ChainedRecord
 from intake.statuses import FINAL_STATUSES, STATUS, TRANSITIONS, CaseStatus
 
 __all__ = [
@@ -143,11 +143,21 @@ def open_case(*, case: Case, actor: Actor, note: str = "Intake received") -> Cas
     return case
 
 
-def transition(*, case: Case, to_status: str, actor: Actor, note: str = "", **fields: object) -> Case:
+def transition(
+    *,
+    case: Case,
+    to_status: str,
+    actor: Actor,
+    note: str = "",
+    records: Sequence[ChainedRecord] = (),
+    **fields: object,
+) -> Case:
     """Move `case` from the status it was read with to `to_status`.
 
-    Extra `fields` are written in the same UPDATE. Raises TransitionError when
-    the move is not allowed, or when another process moved the case first.
+    Extra `fields` are written in the same UPDATE; `records` (a draft) join the case's
+    chain just before the move's event, with the same locked read and head update.
+    Raises TransitionError when the move is not allowed, or when another process moved
+    the case first (and then nothing, `records` included, is written).
     """
     from_status = case.status
     check_transition(from_status, to_status)
@@ -159,14 +169,16 @@ def transition(*, case: Case, to_status: str, actor: Actor, note: str = "", **fi
             status=to_status, status_changed_at=now, **fields
         )
         if updated == 1:
-            _event(
+            event = CaseEvent(
                 case_id=case.pk,
-                actor=actor,
+                actor=actor.user,
+                actor_label=actor.label,
                 note=note,
                 kind=CaseEvent.Kind.STATUS,
                 from_status=from_status,
                 to_status=to_status,
             )
+            chain.append_all([*records, event])
             _announce(Moved(case.pk, from_status, to_status, actor.label, case.sandbox))
     if updated != 1:
         current = Case.objects.filter(pk=case.pk).values_list("status", flat=True).first()

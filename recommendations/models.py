@@ -4,7 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from intake.models import AppendOnlyModel, Case, ChainedRecord
+from intake.models import Case, ChainedRecord
 
 
 class DraftRoute(models.TextChoices):
@@ -26,8 +26,8 @@ class Outcome(models.TextChoices):
     DECLINED = "declined", "Declined"
 
 
-class Recommendation(AppendOnlyModel):
-    """A draft: written once by the engine, stored with everything it said."""
+class Recommendation(ChainedRecord):
+    """A draft: written once by the engine, stored with everything it said, in its case's chain."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="recommendations")
@@ -45,7 +45,8 @@ class Recommendation(AppendOnlyModel):
     other_route = models.TextField(blank=True)
     # The plain data the engine read, so the draft can be explained and replayed.
     engine_input = models.JSONField()
-    created_at = models.DateTimeField(auto_now_add=True)
+    # A default, not auto_now_add: the value must be known before the row's hash is taken.
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
         ordering = ["case", "-sequence"]
@@ -58,6 +59,9 @@ class Recommendation(AppendOnlyModel):
 
     def __str__(self) -> str:
         return f"Draft {self.sequence} of {self.case_id}: {self.route}"
+
+    def chain_case_id(self):
+        return self.case_id
 
     @property
     def notice_text(self) -> str:
@@ -176,11 +180,18 @@ class ReviewCase(Case):
 
 
 class Escalation(models.Model):
-    """An overdue case's email to the specialists, at most once per escalation level."""
+    """An overdue case's email to the specialists, at most once per escalation level. The row is
+    written first (no network in that transaction); the email task sends it after commit and sets
+    sent_at, so a row with sent_at null is an email still owed (recommendations.escalation)."""
 
     case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="escalations")
     level = models.PositiveSmallIntegerField()
-    sent_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    # A sending attempt holds the row until then; another attempt may take it over after.
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.CharField(max_length=200, blank=True)
     recipients = models.TextField()
 
     class Meta:

@@ -74,7 +74,7 @@ def make_draft(*, case_id: uuid.UUID | str) -> Recommendation | None:
         intake = intake_of(case)
         draft = engine.draft(intake, engine_config())
         sequence = case.current_draft.sequence + 1 if case.current_draft else 1
-        recommendation = Recommendation.objects.create(
+        recommendation = Recommendation(
             case=case,
             sequence=sequence,
             route=draft.route,
@@ -94,6 +94,8 @@ def make_draft(*, case_id: uuid.UUID | str) -> Recommendation | None:
             actor=WORKER,
             note=f"Draft {sequence} ready (rule set {draft.ruleset_version})",
             current_draft=recommendation,
+            # The draft joins the case's chain with the move's event (one locked read, one head update).
+            records=[recommendation],
         )
     log.info(
         "draft %d made: %s (rule set %s)",

@@ -21,6 +21,7 @@ def test_check_deploy_reports_nothing_with_production_settings():
         "PATH": os.environ["PATH"],
         "CLINIC_ENV_FILE": os.devnull,
         "SECRET_KEY": secrets.token_urlsafe(60),
+        "AUDIT_KEYS": f"k1:{secrets.token_urlsafe(48)}",
         "ALLOWED_HOSTS": "clinic.example.org",
         "DATABASE_URL": "sqlite://:memory:",
     }

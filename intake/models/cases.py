@@ -109,6 +109,9 @@ class Case(models.Model):
     # The newest hash of the case's audit chain and its length (intake.models.ChainedRecord).
     audit_head = models.CharField(max_length=64, blank=True, editable=False)
     audit_length = models.PositiveIntegerField(default=0, editable=False)
+    # "<key id>:<HMAC>" over the head, the length, the clinical fields and the patient's identity
+    # (intake.models.records.seal), written with the head: a change that wrote no chained row shows.
+    audit_seal = models.CharField(max_length=100, blank=True, editable=False)
 
     class Meta:
         ordering = ["priority", "created_at"]

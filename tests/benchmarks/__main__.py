@@ -33,6 +33,7 @@ ENV = {
     "DATABASE_URL": f"{PG}/{DB_NAME}",
     "CELERY_BROKER_URL": BROKER,
     "SECRET_KEY": secrets.token_urlsafe(50),
+    "AUDIT_KEYS": f"bench:{secrets.token_urlsafe(48)}",
     "DEBUG": "0",
     "ALLOWED_HOSTS": "127.0.0.1,localhost,testserver",
     "SECURE_SSL_REDIRECT": "0",

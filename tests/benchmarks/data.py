@@ -129,6 +129,7 @@ def add_cases(total: int, *, patients: int | None = None, seed: int = 7, status:
                     "claimed_at": None,
                     "audit_head": "",
                     "audit_length": 0,
+                    "audit_seal": "",
                 }
                 copy.write_row([values[c] for c in case_columns])
         rec_columns = _columns(Recommendation)
@@ -152,6 +153,11 @@ def add_cases(total: int, *, patients: int | None = None, seed: int = 7, status:
                     "other_route": "",
                     "engine_input": "{}",
                     "created_at": created,
+                    # Loaded rows stand outside any chain (verify_audit would report them).
+                    "chain_seq": None,
+                    "prev_hash": "",
+                    "row_hash": "",
+                    "hash_key": "",
                 }
                 copy.write_row([values[c] for c in rec_columns])
     with connection.cursor() as cursor:

@@ -1,17 +1,36 @@
 import csv
+import hashlib
+import hmac
+import json
+import os
+import subprocess
+import sys
+from datetime import date
 from io import StringIO
+from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.db import connection
+from django.test import override_settings
 from rest_framework.test import APIClient
 
 from intake.audit import verify_chains
-from intake.models import Case, CaseEvent, ReadAccess
+from intake.models import Case, CaseEvent, Patient, ReadAccess
+from intake.services import amend_patient, answer_information, withdraw_case
+from intake.workflow import SYSTEM
 from recommendations import review
-from recommendations.models import Addendum, Decision
+from recommendations.models import Addendum, Decision, Recommendation
 from recommendations.services import make_draft
 from tests.factories import make_case, make_partner, make_patient, make_referral, make_user
+
+
+@pytest.fixture(autouse=True)
+def own_checkpoint_file(tmp_path):
+    # Never a developer's .var/audit-checkpoints.jsonl, which records another database's cases.
+    with override_settings(AUDIT_CHECKPOINT_FILE=tmp_path / "audit-checkpoints.jsonl"):
+        yield
 
 
 def decided_case_with_addendum() -> Case:
@@ -33,12 +52,13 @@ def verify() -> str:
 
 
 @pytest.mark.django_db
-def test_events_decisions_and_addenda_form_one_chain_per_case():
+def test_events_drafts_decisions_and_addenda_form_one_keyed_chain_per_case():
     case = decided_case_with_addendum()
 
     rows = sorted(
         [
             *CaseEvent.objects.filter(case=case),
+            *Recommendation.objects.filter(case=case),
             *Decision.objects.filter(case=case),
             *Addendum.objects.filter(decision__case=case),
         ],
@@ -48,6 +68,8 @@ def test_events_decisions_and_addenda_form_one_chain_per_case():
     assert [row.chain_seq for row in rows] == list(range(1, len(rows) + 1))
     assert all(later.prev_hash == earlier.row_hash for earlier, later in zip(rows, rows[1:], strict=False))
     assert case.audit_head == rows[-1].row_hash and case.audit_length == len(rows)
+    assert {type(row).__name__ for row in rows} == {"CaseEvent", "Recommendation", "Decision", "Addendum"}
+    assert {row.hash_key for row in rows} == {"test1"} and case.audit_seal.startswith("test1:")
     assert "Audit chains intact" in verify()
 
 
@@ -94,9 +116,9 @@ def test_verify_audit_names_an_inserted_row():
 
     raw(
         "INSERT INTO intake_caseevent (case_id, kind, from_status, to_status, actor_label, note, "
-        "created_at, chain_seq, prev_hash, row_hash) "
-        "VALUES (%s, 'note', '', '', 'intruder', 'backdated note', %s, %s, %s, %s)",
-        [case.pk, copy.created_at, copy.chain_seq, copy.prev_hash, copy.row_hash],
+        "created_at, chain_seq, prev_hash, row_hash, hash_key) "
+        "VALUES (%s, 'note', '', '', 'intruder', 'backdated note', %s, %s, %s, %s, %s)",
+        [case.pk, copy.created_at, copy.chain_seq, copy.prev_hash, copy.row_hash, copy.hash_key],
     )
 
     report = verify()
@@ -145,3 +167,219 @@ def test_export_audit_for_a_patient_as_csv(client):
         call_command("export_audit", "--since", "yesterday")
     with pytest.raises(CommandError, match="Cannot write /no/such/dir/a.csv"):
         call_command("export_audit", "--patient", "MRN-EXP", "--output", "/no/such/dir/a.csv")
+
+
+# --- the keyed chain: what someone who can write the database cannot do unnoticed -------------
+
+
+def chain_of(case: Case) -> list:
+    return sorted(
+        [
+            *CaseEvent.objects.filter(case=case),
+            *Recommendation.objects.filter(case=case),
+            *Decision.objects.filter(case=case),
+            *Addendum.objects.filter(decision__case=case),
+        ],
+        key=lambda row: row.chain_seq,
+    )
+
+
+def recompute_from(case: Case, first: int, hash_of) -> None:
+    """What a database admin would do after editing row #first: re-hash it and every later row,
+    relink them and move the case's head, all by SQL."""
+    rows, previous = chain_of(case), None
+    for row in rows:
+        if row.chain_seq >= first:
+            row.refresh_from_db()
+            row.prev_hash = previous
+            row.row_hash = hash_of(row)
+            raw(
+                f"UPDATE {row._meta.db_table} SET prev_hash = %s, row_hash = %s, hash_key = %s WHERE id = %s",
+                [row.prev_hash, row.row_hash, row.hash_key, row.pk],
+            )
+        previous = row.row_hash
+    raw("UPDATE intake_case SET audit_head = %s WHERE id = %s", [previous, case.pk])
+
+
+def plain_sha256(row) -> str:
+    content = json.dumps(row.chain_content(), sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(f"{row._meta.label}|{content}".encode()).hexdigest()
+
+
+def wrong_key(row) -> str:
+    content = json.dumps(row.chain_content(), sort_keys=True, separators=(",", ":"), default=str)
+    return hmac.new(
+        b"a guessed key " * 3, f"{row._meta.label}|{content}".encode(), hashlib.sha256
+    ).hexdigest()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("hash_of", [plain_sha256, wrong_key], ids=["plain-sha256", "wrong-key"])
+def test_a_chain_recomputed_after_an_edit_is_caught(hash_of):
+    case = decided_case_with_addendum()
+    decision = Decision.objects.get(case=case)
+    raw("UPDATE recommendations_decision SET reason = %s WHERE id = %s", ["Quietly rewritten", decision.pk])
+
+    recompute_from(case, decision.chain_seq, hash_of)
+
+    report = verify()
+    assert report.startswith("BROKEN: altered:") and f"Decision {decision.pk}" in report
+
+
+@pytest.mark.django_db
+def test_a_row_downgraded_to_the_unkeyed_scheme_is_caught():
+    case = decided_case_with_addendum()
+    decision = Decision.objects.get(case=case)
+    raw(
+        "UPDATE recommendations_decision SET reason = %s, hash_key = '' WHERE id = %s",
+        ["Rewritten", decision.pk],
+    )
+    recompute_from(case, decision.chain_seq, plain_sha256)
+
+    assert verify().startswith("BROKEN: unkeyed:") and f"Decision {decision.pk}" in verify()
+
+
+@pytest.mark.django_db
+def test_a_draft_altered_or_deleted_by_sql_is_caught():
+    altered = make_case()
+    draft = make_draft(case_id=altered.pk)
+    raw("UPDATE recommendations_recommendation SET route = 'intravenous' WHERE id = %s", [draft.pk])
+    assert verify().startswith("BROKEN: altered:") and f"Recommendation {draft.pk}" in verify()
+
+    raw("UPDATE recommendations_recommendation SET route = %s WHERE id = %s", [draft.route, draft.pk])
+    assert "Audit chains intact" in verify()
+    deleted = make_case()
+    gone = make_draft(case_id=deleted.pk)
+    raw("UPDATE intake_case SET current_draft_id = NULL WHERE id = %s", [deleted.pk])
+    raw("DELETE FROM recommendations_recommendation WHERE id = %s", [gone.pk])
+
+    assert any(str(p).startswith(f"deleted: case {deleted.pk}") for p in verify_chains())
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda case: raw("UPDATE intake_case SET pregnant = true WHERE id = %s", [case.pk]),
+        lambda case: Case.objects.filter(pk=case.pk).update(condition_code="M17.0"),
+        lambda case: raw("UPDATE intake_case SET status = 'withdrawn' WHERE id = %s", [case.pk]),
+        lambda case: raw("UPDATE intake_patient SET family_name = 'Doe' WHERE id = %s", [case.patient_id]),
+        lambda case: Patient.objects.filter(pk=case.patient_id).update(birth_date=date(1990, 1, 1)),
+        lambda case: Patient.objects.filter(pk=case.patient_id).update(given_name="Someone"),
+    ],
+    ids=["contraindication-sql", "condition-orm", "status-sql", "name-sql", "birth-date-orm", "name-orm"],
+)
+def test_a_clinical_field_or_the_patients_identity_changed_behind_the_services_is_caught(change):
+    case = decided_case_with_addendum()
+    assert "Audit chains intact" in verify()
+
+    change(case)
+
+    report = verify()
+    assert report.startswith(f"BROKEN: altered: case {case.pk}, the case row:"), report
+
+
+@pytest.mark.django_db
+def test_legitimate_work_keeps_every_chain_intact(client):
+    doctor = make_user(group="Specialists")
+    asked = make_case()
+    make_draft(case_id=asked.pk)
+    review.claim_case(case_id=asked.pk, user=doctor)
+    review.release_claim(case_id=asked.pk, user=doctor)
+    review.request_information(case_id=asked.pk, user=doctor, question="Which knee?")
+    answer_information(
+        case=Case.objects.get(pk=asked.pk),
+        actor=SYSTEM,
+        answer="Both",
+        affected_sites=["right_knee", "left_knee"],
+    )
+    make_draft(case_id=asked.pk)
+    review.amend_draft(case_id=asked.pk, user=doctor, route="intravenous", reason="Both knees")
+    decided = decided_case_with_addendum()
+    withdrawn = make_case()
+    withdraw_case(case=withdrawn, actor=SYSTEM, reason="Patient moved away")
+
+    amend_patient(
+        patient_id=decided.patient_id,
+        actor=SYSTEM,
+        changes={"family_name": "Souza", "birth_date": date(1961, 4, 3)},
+    )
+
+    assert "Audit chains intact: 3 cases checked" in verify()
+    notes = list(CaseEvent.objects.filter(case=decided).order_by("chain_seq").values_list("note", flat=True))
+    assert notes[-1] == "Patient details changed: family name, birth date"
+
+
+@pytest.mark.django_db
+def test_a_patient_edited_in_the_admin_is_amended_through_the_chain(client):
+    case = decided_case_with_addendum()
+    patient = case.patient
+    client.force_login(make_user("root", is_staff=True, is_superuser=True))
+    form = {
+        "mrn": patient.mrn,
+        "given_name": "Ana",
+        "family_name": "Pereira",
+        "birth_date": "1962-05-06",
+        "sex": patient.sex,
+        "phone": patient.phone,
+        "email": patient.email,
+    }
+
+    response = client.post(f"/admin/intake/patient/{patient.pk}/change/", form)
+
+    assert response.status_code == 302
+    patient.refresh_from_db()
+    assert (patient.given_name, patient.family_name, str(patient.birth_date)) == (
+        "Ana",
+        "Pereira",
+        "1962-05-06",
+    )
+    last = CaseEvent.objects.filter(case=case).order_by("-chain_seq").first()
+    assert (last.actor_label, last.note) == (
+        "root",
+        "Patient details changed: given name, family name, birth date",
+    )
+    assert "Audit chains intact" in verify()
+
+
+@pytest.mark.django_db
+def test_rows_signed_with_a_retired_key_still_verify_while_it_is_listed():
+    old = decided_case_with_addendum()
+    both = {"test1": settings.AUDIT_KEYS["test1"], "test2": "second-test-only-audit-key-0123456789"}
+
+    with override_settings(AUDIT_KEYS=both, AUDIT_KEY_ID="test2"):
+        review.add_addendum(
+            decision_id=Decision.objects.get(case=old).pk,
+            user=make_user(group="Specialists"),
+            reason="Late note",
+        )
+        new = decided_case_with_addendum()
+        assert "Audit chains intact: 2 cases checked" in verify()
+        assert {row.hash_key for row in chain_of(old)} == {"test1", "test2"}
+        assert {row.hash_key for row in chain_of(new)} == {"test2"}
+
+    with override_settings(AUDIT_KEYS={"test2": both["test2"]}, AUDIT_KEY_ID="test2"):
+        report = verify()
+    assert report.startswith(f"BROKEN: unknown key: case {old.pk}") and "AUDIT_KEYS does not hold" in report
+
+
+def django_setup(env: dict[str, str]) -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items() if k not in ("AUDIT_KEYS", "AUDIT_KEY_ID", "DEBUG")}
+    return subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()"],
+        cwd=Path(__file__).resolve().parents[2],
+        env=clean | {"DJANGO_SETTINGS_MODULE": "clinic.settings", "CLINIC_ENV_FILE": os.devnull} | env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_production_refuses_to_start_without_a_proper_audit_key():
+    assert "AUDIT_KEYS is not set" in django_setup({}).stderr
+    assert "shorter than 32 characters" in django_setup({"AUDIT_KEYS": "k1:short"}).stderr
+    assert (
+        "AUDIT_KEY_ID is 'k9'" in django_setup({"AUDIT_KEYS": "k1:" + "x" * 32, "AUDIT_KEY_ID": "k9"}).stderr
+    )
+    assert django_setup({"AUDIT_KEYS": "k1:" + "x" * 32}).returncode == 0
+    assert django_setup({"DEBUG": "1"}).returncode == 0

@@ -1,0 +1,153 @@
+"""Drafts join their case's audit chain, and every chain is re-keyed (HMAC with AUDIT_KEY_ID).
+
+A case whose chain verifies under the old unkeyed scheme gets every row re-hashed with the key,
+its drafts folded into the chain in the order they were written, and its head and seal set. A
+chain that does not verify is left exactly as it is: its rows stay unkeyed, and verify_audit
+keeps reporting it (nobody can launder a tampered chain through this migration)."""
+
+import hashlib
+import json
+
+import django.utils.timezone
+from django.conf import settings
+from django.db import migrations, models
+
+from intake.models.records import GENESIS, SEALED_LOOKUPS, _plain, audit_mac, seal
+
+# ChainedRecord.chain_added_fields as they stood when the chain was unkeyed.
+ADDED_FIELDS = {"Decision": ("signed_name", "signed_credentials")}
+CHAIN_FIELDS = ["chain_seq", "prev_hash", "hash_key", "row_hash"]
+
+
+def _content(row, *, leave_out: set[str]) -> str:
+    # ChainedRecord.chain_content, for the migration's own (historical) models.
+    added = ADDED_FIELDS.get(row._meta.object_name, ())
+    fields = [
+        f
+        for f in row._meta.concrete_fields
+        if f.attname not in leave_out
+        and not isinstance(f, models.AutoField | models.BigAutoField)
+        and not (f.attname in added and getattr(row, f.attname) in ("", None))
+    ]
+    content = {f.attname: _plain(getattr(row, f.attname)) for f in fields}
+    return f"{row._meta.label}|{json.dumps(content, sort_keys=True, separators=(',', ':'), default=str)}"
+
+
+def _old_hash(row) -> str:
+    return hashlib.sha256(_content(row, leave_out={"row_hash", "hash_key"}).encode()).hexdigest()
+
+
+def _verifies_unkeyed(rows: list, head: str, length: int) -> bool:
+    previous = GENESIS
+    for expected, row in enumerate(rows, start=1):
+        if row.chain_seq != expected or row.prev_hash != previous or _old_hash(row) != row.row_hash:
+            return False
+        previous = row.row_hash
+    return len(rows) == length and previous == (head or GENESIS)
+
+
+def _time_of(row):
+    return getattr(row, "decided_at", None) or row.created_at
+
+
+def _rekey_chunk(apps, cases: list[tuple], key_id: str) -> None:
+    CaseEvent = apps.get_model("intake", "CaseEvent")
+    Case = apps.get_model("intake", "Case")
+    Decision = apps.get_model("recommendations", "Decision")
+    Addendum = apps.get_model("recommendations", "Addendum")
+    Recommendation = apps.get_model("recommendations", "Recommendation")
+    ids = [case[0] for case in cases]
+    rows: dict = {case_id: [] for case_id in ids}
+    drafts: dict = {case_id: [] for case_id in ids}
+    for model, lookup in ((CaseEvent, "case_id"), (Decision, "case_id"), (Addendum, "decision__case_id")):
+        for row in model.objects.filter(**{f"{lookup}__in": ids}).annotate(ref=models.F(lookup)):
+            rows[row.ref].append(row)
+    for draft in Recommendation.objects.filter(case_id__in=ids).order_by("created_at", "sequence"):
+        drafts[draft.case_id].append(draft)
+    changed: dict = {CaseEvent: [], Decision: [], Addendum: [], Recommendation: []}
+    for case_id, head, length, *values in cases:
+        chain = sorted(rows[case_id], key=lambda r: (r.chain_seq or 0, r._meta.label, str(r.pk)))
+        if not _verifies_unkeyed(chain, head, length):
+            continue
+        waiting, merged = list(drafts[case_id]), []
+        for row in chain:
+            while waiting and waiting[0].created_at <= _time_of(row):
+                merged.append(waiting.pop(0))
+            merged.append(row)
+        merged += waiting
+        head = GENESIS
+        for seq, row in enumerate(merged, start=1):
+            row.chain_seq, row.prev_hash, row.hash_key = seq, head, key_id
+            row.row_hash = audit_mac(key_id, _content(row, leave_out={"row_hash"}))
+            head = row.row_hash
+            changed[type(row)].append(row)
+        Case.objects.filter(pk=case_id).update(
+            audit_head=head,
+            audit_length=len(merged),
+            audit_seal=seal(key_id=key_id, case_id=case_id, head=head, length=len(merged), values=values),
+        )
+    for model, updated in changed.items():
+        model.objects.bulk_update(updated, CHAIN_FIELDS, batch_size=500)
+
+
+def rekey_chains(apps, schema_editor) -> None:
+    Case = apps.get_model("intake", "Case")
+    cases = Case.objects.order_by("created_at", "id").values_list(
+        "id", "audit_head", "audit_length", *SEALED_LOOKUPS
+    )
+    chunk: list[tuple] = []
+    for case in cases.iterator(chunk_size=200):
+        chunk.append(case)
+        if len(chunk) == 200:
+            _rekey_chunk(apps, chunk, settings.AUDIT_KEY_ID)
+            chunk = []
+    if chunk:
+        _rekey_chunk(apps, chunk, settings.AUDIT_KEY_ID)
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("intake", "0015_keyed_audit_chain"),
+        ("recommendations", "0008_escalation_delivery"),
+    ]
+
+    operations = [
+        migrations.AddField(
+            model_name="addendum",
+            name="hash_key",
+            field=models.CharField(blank=True, editable=False, max_length=16),
+        ),
+        migrations.AddField(
+            model_name="decision",
+            name="hash_key",
+            field=models.CharField(blank=True, editable=False, max_length=16),
+        ),
+        migrations.AddField(
+            model_name="recommendation",
+            name="chain_seq",
+            field=models.PositiveIntegerField(editable=False, null=True),
+        ),
+        migrations.AddField(
+            model_name="recommendation",
+            name="hash_key",
+            field=models.CharField(blank=True, editable=False, max_length=16),
+        ),
+        migrations.AddField(
+            model_name="recommendation",
+            name="prev_hash",
+            field=models.CharField(blank=True, editable=False, max_length=64),
+        ),
+        migrations.AddField(
+            model_name="recommendation",
+            name="row_hash",
+            field=models.CharField(blank=True, editable=False, max_length=64),
+        ),
+        migrations.AlterField(
+            model_name="recommendation",
+            name="created_at",
+            field=models.DateTimeField(default=django.utils.timezone.now, editable=False),
+        ),
+        # Reversing leaves the rows keyed: the old scheme would report them, as it should report
+        # any chain it cannot recompute.
+        migrations.RunPython(rekey_chains, migrations.RunPython.noop),
+    ]
