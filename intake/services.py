@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from intake.clinical import answered_changes, consent_of, validate_clinical, validate_v3_intake
 from intake.matching import phone_key
 from intake.models import (
     CONTRAINDICATIONS,
@@ -20,8 +21,6 @@ from intake.models import (
     Priority,
 )
 from intake.text import invisible_characters_message
-from intake.vocabulary.body_sites import BODY_SITES
-from intake.vocabulary.codes import CodeError, clean_icd10
 from intake.workflow import Actor, TransitionError, open_case, record_note, transition
 
 
@@ -128,30 +127,6 @@ def _saved(instance):
     return instance
 
 
-def validate_clinical(
-    *, condition_code: str, affected_sites: list[str], contraindications: dict[str, bool | None]
-) -> str:
-    """Check the clinical answers; return the condition code in canonical form."""
-    errors: dict[str, list[str]] = {}
-    code = ""
-    try:
-        code = clean_icd10(condition_code or "")
-    except CodeError as exc:
-        errors["condition_code"] = [str(exc)]
-    unknown_sites = [site for site in affected_sites if site not in BODY_SITES]
-    if unknown_sites:
-        errors["affected_sites"] = [
-            f"Unknown body site(s): {', '.join(map(str, unknown_sites))}. "
-            "Use names from the published list, for example right_knee."
-        ]
-    for name in CONTRAINDICATIONS:
-        if contraindications.get(name) not in (True, False):
-            errors[name] = ["Answer yes or no; a missing answer is not taken as no."]
-    if errors:
-        raise ValidationError(errors)
-    return code
-
-
 def _next_case_number() -> int | None:
     """The next case number (for the reference C-2026-000123). None on PostgreSQL, where the
     column's default draws it from a sequence in the INSERT itself (concurrent intakes never
@@ -189,6 +164,11 @@ def create_case(
     external_id: str | None = None,
     submission_key: uuid.UUID | None = None,
     patient_needs_review: bool = False,
+    findings: dict | None = None,
+    additional_conditions: list[dict] | None = None,
+    consent_by: str = "",
+    assent: bool | None = None,
+    breastfeeding: bool | None = None,
 ) -> Case:
     """Open a case; once the transaction commits, its draft is queued (see recommendations.apps).
 
@@ -198,6 +178,15 @@ def create_case(
         condition_code=condition_code,
         affected_sites=affected_sites,
         contraindications=contraindications,
+    )
+    findings, additional_conditions, consent_by = validate_v3_intake(
+        condition_code=code,
+        findings=findings,
+        additional_conditions=additional_conditions,
+        consent_obtained=consent_obtained,
+        consent_by=consent_by,
+        anticoagulant_therapy=contraindications.get("anticoagulant_therapy"),
+        today=timezone.localdate(),
     )
     sandbox = partner is not None and partner.is_sandbox
     if patient.sandbox != sandbox:
@@ -214,6 +203,11 @@ def create_case(
         affected_sites=list(dict.fromkeys(affected_sites)),
         consent_obtained=consent_obtained,
         consent_form_version=consent_form_version.strip(),
+        findings=findings,
+        additional_conditions=additional_conditions,
+        consent_by=consent_by,
+        assent=assent,
+        breastfeeding=breastfeeding,
         goals=goals.strip(),
         notes=notes.strip(),
         priority=priority,
@@ -248,6 +242,10 @@ def answer_information(
     affected_sites: list[str] | None = None,
     consent_obtained: bool = False,
     consent_form_version: str = "",
+    findings: dict | None = None,
+    contraindications: dict[str, bool | None] | None = None,
+    additional_conditions: list[dict] | None = None,
+    consent: dict | None = None,
 ) -> Case:
     """Answer a specialist's question and send the case back to drafting.
 
@@ -261,23 +259,16 @@ def answer_information(
         raise TransitionError(
             f"This case is {case.get_status_display().lower()}; there is no open question to answer."
         )
-    changes: dict[str, object] = {}
-    if condition_code is not None or affected_sites is not None:
-        code = validate_clinical(
-            condition_code=case.condition_code if condition_code is None else condition_code,
-            affected_sites=case.affected_sites if affected_sites is None else affected_sites,
-            contraindications=case.contraindications,
-        )
-        if code != case.condition_code:
-            changes["condition_code"] = code
-        if affected_sites is not None and list(dict.fromkeys(affected_sites)) != case.affected_sites:
-            changes["affected_sites"] = list(dict.fromkeys(affected_sites))
-    if condition_text is not None and condition_text.strip() != case.condition_text:
-        changes["condition_text"] = condition_text.strip()
-    if consent_obtained and not case.consent_obtained:
-        changes["consent_obtained"] = True
-        if consent_form_version.strip():
-            changes["consent_form_version"] = consent_form_version.strip()
+    changes = answered_changes(
+        case,
+        condition_code=condition_code,
+        condition_text=condition_text,
+        affected_sites=affected_sites,
+        consent=consent_of(consent, consent_obtained=consent_obtained, form_version=consent_form_version),
+        findings=findings,
+        contraindications=contraindications or {},
+        additional_conditions=additional_conditions,
+    )
     changed = "; ".join(f"{name} now {value}" for name, value in changes.items())
     note = f"Answer: {answer}" + (f" (changed: {changed})" if changed else "")
     case = transition(

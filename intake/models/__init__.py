@@ -1,7 +1,7 @@
 """The intake app's models, one module per concern; everything is importable from here."""
 
 from intake.models.access import ReadAccess
-from intake.models.cases import Case, CaseEvent, CaseSource, Priority
+from intake.models.cases import Case, CaseEvent, CaseSource, ConsentBy, Priority
 from intake.models.partners import (
     IdempotencyRecord,
     Partner,
@@ -41,6 +41,7 @@ __all__ = [
     "PartnerAPIKeyManager",
     "PartnerNotification",
     "Patient",
+    "ConsentBy",
     "Priority",
     "ReadAccess",
     "Sex",

@@ -33,6 +33,12 @@ class CaseSource(models.TextChoices):
     PARTNER = "partner", "Partner"
 
 
+class ConsentBy(models.TextChoices):
+    PATIENT = "patient", "The patient"
+    GUARDIAN = "guardian", "A parent or guardian"
+    LEGAL_REPRESENTATIVE = "legal_representative", "A legal representative"
+
+
 class Priority(models.IntegerChoices):
     # Stored as a number so that ordering by it puts urgent first and an index serves it.
     URGENT = 1, "Urgent"
@@ -73,6 +79,14 @@ class Case(models.Model):
     immunosuppressed = models.BooleanField()
     consent_obtained = models.BooleanField()
     consent_form_version = models.CharField(max_length=32, blank=True)
+    # Rule set v3's intake (DESIGN.md, rules 3, 4 and 6): findings by published key, up to five
+    # further coded conditions, who consented, a minor's assent (None: not recorded) and the
+    # optional breastfeeding answer (None: not asked).
+    findings = models.JSONField(default=dict, blank=True)
+    additional_conditions = models.JSONField(default=list, blank=True)
+    consent_by = models.CharField(max_length=24, blank=True, choices=ConsentBy.choices)
+    assent = models.BooleanField(null=True, blank=True)
+    breastfeeding = models.BooleanField(null=True, blank=True)
     goals = models.TextField(blank=True)
     notes = models.TextField(blank=True)
 
@@ -121,6 +135,9 @@ class Case(models.Model):
             ),
             models.CheckConstraint(
                 condition=models.Q(priority__in=Priority.values), name="case_priority_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(consent_by__in=["", *ConsentBy.values]), name="case_consent_by_valid"
             ),
             models.CheckConstraint(
                 condition=(

@@ -102,8 +102,15 @@ SEALED_CASE_FIELDS = (
     "current_draft_id",
 )
 SEALED_PATIENT_FIELDS = ("mrn", "given_name", "family_name", "birth_date", "sex", "phone", "email")
+# Case fields added after cases were sealed (rule set v3's intake): sealed only when they hold a
+# value, so the seals written before them stay valid.
+SEALED_ADDED_CASE_FIELDS = ("findings", "additional_conditions", "consent_by", "assent", "breastfeeding")
 # The same, as one values_list() of Case: read with the head, in the same SELECT.
-SEALED_LOOKUPS = (*SEALED_CASE_FIELDS, *(f"patient__{name}" for name in SEALED_PATIENT_FIELDS))
+SEALED_LOOKUPS = (
+    *SEALED_CASE_FIELDS,
+    *(f"patient__{name}" for name in SEALED_PATIENT_FIELDS),
+    *SEALED_ADDED_CASE_FIELDS,
+)
 
 
 def sealed_values_of(case) -> tuple:
@@ -111,13 +118,25 @@ def sealed_values_of(case) -> tuple:
     return (
         *(getattr(case, name) for name in SEALED_CASE_FIELDS),
         *(getattr(case.patient, name) for name in SEALED_PATIENT_FIELDS),
+        *(getattr(case, name) for name in SEALED_ADDED_CASE_FIELDS),
     )
+
+
+def _sealed_content(values: Sequence) -> list:
+    fixed = len(values) - len(SEALED_ADDED_CASE_FIELDS)
+    content = [_plain(value) for value in values[:fixed]]
+    added = {
+        name: _plain(value)
+        for name, value in zip(SEALED_ADDED_CASE_FIELDS, values[fixed:], strict=True)
+        if value not in (None, "", [], {})
+    }
+    return [*content, added] if added else content
 
 
 def seal(*, key_id: str, case_id, head: str, length: int, values: Sequence) -> str:
     """The case's seal: "<key id>:<HMAC>" over its chain head and its sealed values."""
     content = json.dumps(
-        [str(case_id), head or GENESIS, length, [_plain(value) for value in values]],
+        [str(case_id), head or GENESIS, length, _sealed_content(values)],
         separators=(",", ":"),
         default=str,
     )

@@ -12,7 +12,11 @@ import django.utils.timezone
 from django.conf import settings
 from django.db import migrations, models
 
-from intake.models.records import GENESIS, SEALED_LOOKUPS, _plain, audit_mac, seal
+from intake.models.records import GENESIS, SEALED_ADDED_CASE_FIELDS, SEALED_LOOKUPS, _plain, audit_mac, seal
+
+# The case's sealed fields as they stood at this migration: those added later (SEALED_ADDED_CASE_FIELDS)
+# do not exist yet, and are sealed as empty.
+LOOKUPS_HERE = tuple(name for name in SEALED_LOOKUPS if name not in SEALED_ADDED_CASE_FIELDS)
 
 # ChainedRecord.chain_added_fields as they stood when the chain was unkeyed.
 ADDED_FIELDS = {"Decision": ("signed_name", "signed_credentials")}
@@ -84,7 +88,13 @@ def _rekey_chunk(apps, cases: list[tuple], key_id: str) -> None:
         Case.objects.filter(pk=case_id).update(
             audit_head=head,
             audit_length=len(merged),
-            audit_seal=seal(key_id=key_id, case_id=case_id, head=head, length=len(merged), values=values),
+            audit_seal=seal(
+                key_id=key_id,
+                case_id=case_id,
+                head=head,
+                length=len(merged),
+                values=(*values, *(None for _ in SEALED_ADDED_CASE_FIELDS)),
+            ),
         )
     for model, updated in changed.items():
         model.objects.bulk_update(updated, CHAIN_FIELDS, batch_size=500)
@@ -93,7 +103,7 @@ def _rekey_chunk(apps, cases: list[tuple], key_id: str) -> None:
 def rekey_chains(apps, schema_editor) -> None:
     Case = apps.get_model("intake", "Case")
     cases = Case.objects.order_by("created_at", "id").values_list(
-        "id", "audit_head", "audit_length", *SEALED_LOOKUPS
+        "id", "audit_head", "audit_length", *LOOKUPS_HERE
     )
     chunk: list[tuple] = []
     for case in cases.iterator(chunk_size=200):
