@@ -1,6 +1,7 @@
 """What partners are told: the referral as a partner may see it, and the outbox rows
 that the webhook sender (intake.webhooks) delivers."""
 
+import copy
 import uuid
 
 from django.utils import timezone
@@ -9,10 +10,34 @@ from intake import tracing
 from intake.models import Case, CaseStatus, PartnerNotification
 from intake.statuses import STATUS
 
+# The partner contract's `needs` (DESIGN.md "Partner API v1"): members not asked are empty, null or false.
+NEEDS_MEMBERS: dict[str, object] = {
+    "findings": [],
+    "consent_by": None,
+    "assent": None,
+    "sites_without_condition": [],
+    "sites_on_wrong_side": [],
+    "sites": False,
+    "histology": False,
+    "protocols": [],
+    "cancer_treatment_ended": False,
+}
+
+
+def needs_of(case: Case) -> dict:
+    """What the current draft asks for, member by member; all empty when no draft asked (the
+    specialist's own question). Only the contract's members: nothing else of the draft."""
+    draft = case.current_draft
+    asked = (getattr(draft, "needs", None) or {}) if draft is not None else {}
+    return {
+        name: copy.deepcopy(empty if asked.get(name) is None else asked[name])
+        for name, empty in NEEDS_MEMBERS.items()
+    }
+
 
 def referral_data(case: Case) -> dict:
-    """A referral as a partner may see it: status, times, the open question and the
-    decision once there is one. Never the draft."""
+    """A referral as a partner may see it: status, times, the open question (and, from rule
+    set v3, what it needs) and the decision once there is one. Never the draft."""
     data = {
         "id": str(case.id),
         "external_id": case.external_id,
@@ -22,6 +47,8 @@ def referral_data(case: Case) -> dict:
         "question": case.open_question if case.status == CaseStatus.NEEDS_INFORMATION else None,
         "decision": None,
     }
+    if case.status == CaseStatus.NEEDS_INFORMATION:
+        data["needs"] = needs_of(case)
     decision = getattr(case, "decision", None) if case.status == CaseStatus.DECIDED else None
     if decision is not None:
         data["decision"] = {

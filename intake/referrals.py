@@ -7,7 +7,7 @@ from django.db import IntegrityError, transaction
 
 from intake.idempotency import UNIQUE_CONFLICT_ATTEMPTS
 from intake.matching import likely_duplicates, phone_key, same_person_exactly, same_text
-from intake.models import Case, Partner, Patient
+from intake.models import Case, Partner, Patient, Priority
 from intake.services import create_case, create_patient
 from intake.workflow import Actor
 
@@ -120,4 +120,12 @@ def _open_referral(*, partner: Partner, referral: dict, via: str) -> Case:
         goals=referral.get("goals", ""),
         notes=referral.get("notes", ""),
         patient_needs_review=uncertain,
+        # Rule set v3 members and priority, as ReferralSerializer.validate normalises them.
+        consent_by=referral.get("consent_by", ""),
+        consent_form_version=referral.get("consent_form_version", ""),
+        assent=referral.get("assent"),
+        breastfeeding=referral.get("breastfeeding"),
+        findings=referral.get("findings"),
+        additional_conditions=referral.get("additional_conditions"),
+        priority=referral.get("priority", Priority.ROUTINE),
     )

@@ -3,9 +3,12 @@
 import re
 from datetime import date
 
+from django.utils import timezone
 from rest_framework import serializers
 
-from intake.models import CONTRAINDICATIONS, Sex
+from intake.api.v3_fields import AdditionalConditionsField, FindingsField, checked_v3
+from intake.clinical import validate_v3_intake
+from intake.models import CONTRAINDICATIONS, ConsentBy, Priority, Sex
 from intake.text import NotADate, iso_date
 from intake.validators import no_invisible_characters
 from intake.vocabulary.body_sites import BODY_SITES
@@ -79,16 +82,71 @@ class ConditionSerializer(serializers.Serializer):
 
 
 class ContraindicationsSerializer(serializers.Serializer):
+    """Every answer is required on a referral; an answer to a question sends only those it changes."""
+
+    answers_required = True
+
     def get_fields(self):
         return {
-            name: StrictBooleanField(
-                error_messages={
-                    "required": "Answer true or false; a missing answer is not taken as false.",
-                    "null": "Answer true or false; null is not an answer.",
-                }
-            )
-            for name in CONTRAINDICATIONS
+            **{
+                name: StrictBooleanField(
+                    required=self.answers_required,
+                    error_messages={
+                        "required": "Answer true or false; a missing answer is not taken as false.",
+                        "null": "Answer true or false; null is not an answer.",
+                    },
+                )
+                for name in CONTRAINDICATIONS
+            },
+            # Rule set v3's one optional answer: null or absent is "not asked".
+            "breastfeeding": StrictBooleanField(
+                required=False,
+                allow_null=True,
+                help_text="Optional (rule set v3): true when the patient is breastfeeding; null or absent "
+                "means not asked.",
+            ),
         }
+
+
+class ChangedAnswersSerializer(ContraindicationsSerializer):
+    answers_required = False
+
+
+class ConsentSerializer(serializers.Serializer):
+    """Who gave consent (rule set v3, rule 6)."""
+
+    obtained = StrictBooleanField(help_text="true when consent to the consult was given.")
+    by = serializers.ChoiceField(
+        choices=ConsentBy.values,
+        required=False,
+        allow_null=True,
+        help_text="Who gave it: required when `obtained` is true, else null. A minor's consent is a "
+        "guardian's or legal representative's.",
+        error_messages={"invalid_choice": f"“{{input}}” is not one of: {', '.join(ConsentBy.values)}."},
+    )
+    form_version = serializers.CharField(
+        max_length=32, required=False, allow_blank=True, default="", help_text="The consent form's version."
+    )
+    assent = StrictBooleanField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="A minor's assent: true, false, or null when not recorded.",
+    )
+
+    def validate(self, attrs: dict) -> dict:
+        if attrs["obtained"] and not attrs.get("by"):
+            raise serializers.ValidationError(
+                {"by": [f"Say who gave consent: one of {', '.join(ConsentBy.values)}."]}
+            )
+        return attrs
+
+
+CONSENT_RULE = (
+    "Send `consent_obtained`, `consent` or both; when both are sent they must agree on `obtained`. "
+    "`consent_obtained: true` alone means consent by the patient (for a minor, this is not consent: "
+    "send `consent` with `by` guardian or legal_representative)."
+)
 
 
 class ReferralSerializer(serializers.Serializer):
@@ -104,14 +162,50 @@ class ReferralSerializer(serializers.Serializer):
         allow_empty=True,
     )
     contraindications = ContraindicationsSerializer()
-    consent_obtained = StrictBooleanField()
+    consent_obtained = StrictBooleanField(required=False, help_text=CONSENT_RULE)
     goals = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
     notes = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
+    consent = ConsentSerializer(required=False, help_text="Optional (rule set v3). " + CONSENT_RULE)
+    findings = FindingsField(required=False)
+    additional_conditions = AdditionalConditionsField(required=False)
+    priority = serializers.ChoiceField(
+        choices=["routine", "urgent"],
+        default="routine",
+        help_text="The review queue puts urgent before routine, oldest first within each.",
+    )
 
     def __init__(self, *args, require_external_id: bool = True, **kwargs):
         super().__init__(*args, **kwargs)
         if not require_external_id:
             self.fields["external_id"].required = False
+
+    def to_internal_value(self, data):
+        return _as_case_fields(checked_v3(self, data, referral=True))
+
+
+def _as_case_fields(value: dict) -> dict:
+    """The body in the one form every door hands to submit_referral: consent as the case's
+    fields, findings and additional conditions as intake.clinical cleaned them, priority by number."""
+    consent = value.pop("consent", None)
+    if consent is not None:
+        value |= {
+            "consent_obtained": consent["obtained"],
+            "consent_by": consent.get("by") or "",
+            "consent_form_version": consent.get("form_version", ""),
+            "assent": consent.get("assent"),
+        }
+    value["breastfeeding"] = value["contraindications"].pop("breastfeeding", None)
+    value["findings"], value["additional_conditions"], value["consent_by"] = validate_v3_intake(
+        condition_code=value["condition"]["icd10"],
+        findings=value.get("findings"),
+        additional_conditions=value.get("additional_conditions"),
+        consent_obtained=value["consent_obtained"],
+        consent_by=value.get("consent_by", ""),
+        anticoagulant_therapy=value["contraindications"]["anticoagulant_therapy"],
+        today=timezone.localdate(),
+    )
+    value["priority"] = Priority.URGENT if value["priority"] == "urgent" else Priority.ROUTINE
+    return value
 
 
 class DecisionOutSerializer(serializers.Serializer):
@@ -119,6 +213,35 @@ class DecisionOutSerializer(serializers.Serializer):
     outcome = serializers.ChoiceField(choices=["approved", "amended", "declined"])
     reason = serializers.CharField(allow_blank=True)
     decided_at = serializers.DateTimeField()
+
+
+class NeedsSerializer(serializers.Serializer):
+    """What the draft behind the open question asks for; members not asked are empty, null or false.
+    More members may be added within v1 (one per new reason to ask)."""
+
+    findings = serializers.ListField(
+        child=serializers.CharField(), help_text="Finding keys to send (GET /api/v1/findings/)."
+    )
+    consent_by = serializers.ListField(
+        child=serializers.CharField(),
+        allow_null=True,
+        help_text="Who may give the consent still needed (a minor's: guardian or legal_representative).",
+    )
+    assent = serializers.BooleanField(allow_null=True, help_text="true when the minor's assent is needed.")
+    sites_without_condition = serializers.ListField(
+        child=serializers.CharField(), help_text="Listed sites outside the coded condition's region."
+    )
+    sites_on_wrong_side = serializers.ListField(
+        child=serializers.CharField(), help_text="Listed sites on the other side of a one-sided code."
+    )
+    sites = serializers.BooleanField(help_text="true when no affected site was given.")
+    histology = serializers.BooleanField(help_text="true for a neoplasm of unspecified behaviour.")
+    protocols = serializers.ListField(
+        child=serializers.CharField(), help_text="The protocol ids among which to choose."
+    )
+    cancer_treatment_ended = serializers.BooleanField(
+        help_text="true when the date a cancer treatment ended is needed (finding cancer_treatment_ended)."
+    )
 
 
 class ReferralOutSerializer(serializers.Serializer):
@@ -143,6 +266,10 @@ class ReferralOutSerializer(serializers.Serializer):
         allow_null=True, help_text="The specialist's open question while the status is needs_information."
     )
     decision = DecisionOutSerializer(allow_null=True, help_text="Present once the status is decided.")
+    needs = NeedsSerializer(
+        required=False,
+        help_text="Present only while the status is needs_information: what answering must send.",
+    )
 
 
 class InformationSerializer(serializers.Serializer):
@@ -160,6 +287,47 @@ class InformationSerializer(serializers.Serializer):
         required=False, help_text="true when the patient has given consent since the referral was sent."
     )
     consent_form_version = serializers.CharField(max_length=32, required=False, allow_blank=True, default="")
+    consent = ConsentSerializer(
+        required=False,
+        help_text="Optional (rule set v3): consent as on a referral. Without it, `consent_obtained: true` "
+        "(and `consent_form_version`) mean consent by the patient; when both are sent they must agree.",
+    )
+    findings = FindingsField(
+        required=False, help_text="Findings to add or correct, merged key by key with those already sent."
+    )
+    contraindications = ChangedAnswersSerializer(
+        required=False, help_text="Answers to correct (or `breastfeeding` to add), merged key by key."
+    )
+    additional_conditions = AdditionalConditionsField(
+        required=False, help_text="The complete list of additional conditions; it replaces the one sent."
+    )
+
+    def to_internal_value(self, data):
+        return checked_v3(self, data, referral=False)
+
+
+def answer_kwargs(data: dict) -> dict:
+    """answer_information's arguments from a valid answer (InformationSerializer)."""
+    condition, consent = data.get("condition"), data.get("consent")
+    return {
+        "answer": data["answer"],
+        "condition_code": condition["icd10"] if condition else None,
+        "condition_text": condition.get("description") if condition else None,
+        "affected_sites": data.get("affected_sites"),
+        "consent_obtained": data.get("consent_obtained", False),
+        "consent_form_version": data.get("consent_form_version", ""),
+        "findings": data.get("findings"),
+        "contraindications": data.get("contraindications"),
+        "additional_conditions": data.get("additional_conditions"),
+        "consent": None
+        if consent is None
+        else {
+            "obtained": consent["obtained"],
+            "by": consent.get("by") or "",
+            "form_version": consent.get("form_version") or data.get("consent_form_version", ""),
+            "assent": consent.get("assent"),
+        },
+    }
 
 
 class WithdrawSerializer(serializers.Serializer):

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from intake.api import fhir, integration, views
+from intake.api import fhir, integration, views, vocabularies
 
 app_name = "api"
 
@@ -30,6 +30,7 @@ urlpatterns = [
         name="webhook-delivery-resend",
     ),
     path("webhooks/test", integration.WebhookTestView.as_view(), name="webhook-test"),
-    path("conditions/", views.ConditionListView.as_view(), name="conditions"),
-    path("body-sites/", views.BodySiteListView.as_view(), name="body-sites"),
+    path("conditions/", vocabularies.ConditionListView.as_view(), name="conditions"),
+    path("body-sites/", vocabularies.BodySiteListView.as_view(), name="body-sites"),
+    path("findings/", vocabularies.FindingListView.as_view(), name="findings"),
 ]

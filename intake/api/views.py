@@ -3,15 +3,15 @@
 from collections.abc import Callable
 
 from django.conf import settings
+from django.core.exceptions import ValidationError as ServiceError
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
-from rest_framework import serializers
 from rest_framework.exceptions import APIException, NotFound, ValidationError
 from rest_framework.generics import GenericAPIView
 from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from intake.api.auth import IsPartnerOrStaff, partner_of
+from intake.api.auth import partner_of
 from intake.api.errors import flatten_errors
 from intake.api.problems import PROBLEM_JSON, problem, problem_response
 from intake.api.serializers import (
@@ -20,7 +20,9 @@ from intake.api.serializers import (
     ReferralOutSerializer,
     ReferralSerializer,
     WithdrawSerializer,
+    answer_kwargs,
 )
+from intake.api.v3_fields import contract_errors
 from intake.audit import record_reads
 from intake.idempotency import IdempotencyConflict, run_once
 from intake.models import Case, CaseStatus, ReadAccess
@@ -28,68 +30,10 @@ from intake.notifications import referral_data
 from intake.referrals import DuplicateReferral, partner_actor, submit_referral
 from intake.selectors import partner_case, partner_referrals
 from intake.services import answer_information, withdraw_case
-from intake.vocabulary.body_sites import SITES
-from intake.vocabulary.conditions import search
 from intake.workflow import TransitionError
 
 # Errors are documented with the media type they really have.
 PROBLEM = {(code, PROBLEM_JSON): ProblemSerializer for code in (400, 401, 403, 404, 409, 413, 415, 422, 429)}
-READ_PROBLEM = {(code, PROBLEM_JSON): ProblemSerializer for code in (401, 403, 429)}
-
-
-class ConditionEntrySerializer(serializers.Serializer):
-    prefix = serializers.CharField()
-    label = serializers.CharField()
-    category = serializers.ChoiceField(choices=["localized", "systemic"])
-    source = serializers.CharField()
-    regulatory = serializers.CharField()
-    note = serializers.CharField()
-    evidence = serializers.CharField(help_text="What the studies behind the entry gave, and how.")
-    trial_route = serializers.CharField(help_text="The route its trials used, where it is not one of ours.")
-
-
-class BodySiteSerializer(serializers.Serializer):
-    code = serializers.CharField()
-    label = serializers.CharField()
-    snomed_ct = serializers.CharField(
-        allow_null=True, help_text="The SNOMED CT concept for the site (null where none is published)."
-    )
-
-
-class ConditionListView(GenericAPIView):
-    """The clinic's condition vocabulary of the current rule set (ICD-10-CM prefixes, longest prefix wins)."""
-
-    permission_classes = [IsPartnerOrStaff]
-    serializer_class = ConditionEntrySerializer
-    pagination_class = None
-
-    @extend_schema(
-        operation_id="listConditions",
-        parameters=[
-            OpenApiParameter(
-                "search", str, description="A code prefix (M17, m17.1) or words of the label (knee)."
-            )
-        ],
-        responses={200: ConditionEntrySerializer(many=True), **READ_PROBLEM},
-    )
-    def get(self, request: Request) -> Response:
-        entries = search(request.query_params.get("search", ""))
-        return Response(self.get_serializer(entries, many=True).data)
-
-
-class BodySiteListView(GenericAPIView):
-    """The published list of body sites a referral may name."""
-
-    permission_classes = [IsPartnerOrStaff]
-    serializer_class = BodySiteSerializer
-    pagination_class = None
-
-    @extend_schema(
-        operation_id="listBodySites", responses={200: BodySiteSerializer(many=True), **READ_PROBLEM}
-    )
-    def get(self, request: Request) -> Response:
-        sites = [{"code": s.code, "label": s.label, "snomed_ct": s.snomed_ct} for s in SITES.values()]
-        return Response(self.get_serializer(sites, many=True).data)
 
 
 # --- referrals ---------------------------------------------------------------------------
@@ -118,6 +62,14 @@ EXAMPLE_BODY = {
     "goals": "walk without pain",
     "notes": "",
 }
+EXAMPLE_BODY_V3 = {key: value for key, value in EXAMPLE_BODY.items() if key != "consent_obtained"} | {
+    "external_id": "RF-1002",
+    "contraindications": EXAMPLE_BODY["contraindications"] | {"breastfeeding": None},
+    "consent": {"obtained": True, "by": "patient", "form_version": "2026-03", "assent": None},
+    "findings": {"kl_grade": 2, "conservative_care_months": 6, "pain_nrs": 7},
+    "additional_conditions": [{"icd10": "M17.12", "description": "Primary OA, left knee"}],
+    "priority": "routine",
+}
 EXAMPLE_REFERRAL = {
     "id": "3f6c1c55-8f43-4b7e-9b8e-3c1f3f2f8a10",
     "external_id": "RF-1001",
@@ -135,6 +87,21 @@ EXAMPLE_DECIDED = EXAMPLE_REFERRAL | {
         "outcome": "approved",
         "reason": "",
         "decided_at": "2026-11-25T09:30:00+00:00",
+    },
+}
+EXAMPLE_WAITING = EXAMPLE_REFERRAL | {
+    "status": "needs_information",
+    "question": "The patient is 12: who signed the consent form?",
+    "needs": {
+        "findings": [],
+        "consent_by": ["guardian", "legal_representative"],
+        "assent": None,
+        "sites_without_condition": [],
+        "sites_on_wrong_side": [],
+        "sites": False,
+        "histology": False,
+        "protocols": [],
+        "cancer_treatment_ended": False,
     },
 }
 IDEMPOTENCY_HEADER = OpenApiParameter(
@@ -190,6 +157,11 @@ class ReferralListCreateView(GenericAPIView):
         responses={201: ReferralOutSerializer, **PROBLEM},
         examples=[
             OpenApiExample("A knee referral", value=EXAMPLE_BODY, request_only=True),
+            OpenApiExample(
+                "With findings, another condition and consent (rule set v3)",
+                value=EXAMPLE_BODY_V3,
+                request_only=True,
+            ),
             OpenApiExample("Received", value=EXAMPLE_REFERRAL, response_only=True, status_codes=["201"]),
             OpenApiExample(
                 "Repeated external_id",
@@ -282,7 +254,10 @@ class ReferralDetailView(GenericAPIView):
     @extend_schema(
         operation_id="getReferral",
         responses={200: ReferralOutSerializer, **PROBLEM},
-        examples=[OpenApiExample("Decided", value=EXAMPLE_DECIDED, response_only=True)],
+        examples=[
+            OpenApiExample("Decided", value=EXAMPLE_DECIDED, response_only=True),
+            OpenApiExample("Waiting for an answer", value=EXAMPLE_WAITING, response_only=True),
+        ],
     )
     def get(self, request: Request, pk) -> Response:
         case = self.get_object()
@@ -305,20 +280,15 @@ class ReferralInformationView(ReferralDetailView):
         case = self.get_object()
         serializer = InformationSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
         try:
             answer_information(
-                case=case,
-                actor=partner_actor(case.partner),
-                answer=data["answer"],
-                condition_code=data["condition"]["icd10"] if "condition" in data else None,
-                condition_text=data["condition"].get("description") if "condition" in data else None,
-                affected_sites=data.get("affected_sites"),
-                consent_obtained=data.get("consent_obtained", False),
-                consent_form_version=data.get("consent_form_version", ""),
+                case=case, actor=partner_actor(case.partner), **answer_kwargs(serializer.validated_data)
             )
         except TransitionError as exc:
             return problem_response(409, str(exc), instance=request.path, kind="wrong-status")
+        except ServiceError as exc:
+            # Checked against the case's merged values; named as the answer's fields.
+            raise ValidationError(contract_errors(exc)) from None
         return Response(_referral_body(self.get_object()))
 
 

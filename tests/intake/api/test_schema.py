@@ -30,6 +30,7 @@ def test_the_schema_and_docs_are_public_and_use_no_cdn(client):
         "/api/v1/referrals/{id}/withdraw/",
         "/api/v1/conditions/",
         "/api/v1/body-sites/",
+        "/api/v1/findings/",
         "/api/v1/events/",
         "/api/v1/webhook-deliveries/",
         "/api/v1/webhook-deliveries/{id}/resend",
@@ -46,7 +47,14 @@ def test_the_schema_and_docs_are_public_and_use_no_cdn(client):
         "consent_obtained",
         "goals",
         "notes",
+        # rule set v3 and priority: optional members the contract grew (consent_obtained became optional)
+        "consent",
+        "findings",
+        "additional_conditions",
+        "priority",
     }
+    required = set(schema["components"]["schemas"]["ReferralRequest"]["required"])
+    assert required == {"external_id", "patient", "condition", "affected_sites", "contraindications"}
     assert "/static/drf_spectacular_sidecar/" in docs
     assert "cdn" not in docs.lower()
 
