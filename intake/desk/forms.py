@@ -6,8 +6,13 @@ from datetime import date
 from django import forms
 from django.core.exceptions import ValidationError
 
+from intake.desk.clinical_fields import (
+    CONSENT_BY_MISSING,
+    ClinicalDetailsMixin,
+    IsoDateField,
+    initial_from_case,
+)
 from intake.models import CONTRAINDICATION_LABELS, Priority, Sex
-from intake.text import NotADate, iso_date
 from intake.validators import no_invisible_characters
 from intake.vocabulary.body_sites import BODY_SITES
 from intake.vocabulary.codes import CodeError, clean_icd10
@@ -42,23 +47,6 @@ class OneTimeKeyForm(forms.Form):
         super().__init__(*args, **kwargs)
         if not self.is_bound:
             self.initial.setdefault("submission_key", uuid.uuid4())
-
-
-class IsoDateField(forms.DateField):
-    """YYYY-MM-DD in ASCII digits, as the label says: the browser's date input sends it so, and a
-    typed 02/04/1961 (February or April?) is refused rather than read one way (intake.text.iso_date)."""
-
-    def to_python(self, value):
-        if value in self.empty_values:
-            return None
-        if isinstance(value, date):
-            return value
-        try:
-            return iso_date(str(value).strip())
-        except NotADate as exc:
-            if exc.calendar:
-                raise ValidationError(str(exc), code="invalid") from None
-            raise ValidationError(self.error_messages["invalid"], code="invalid") from None
 
 
 class PatientSearchForm(forms.Form):
@@ -111,7 +99,7 @@ class NewPatientForm(OneTimeKeyForm):
         return value
 
 
-class IntakeForm(OneTimeKeyForm):
+class IntakeForm(ClinicalDetailsMixin, OneTimeKeyForm):
     condition_code = forms.CharField(
         label="Condition (ICD-10 code)",
         max_length=16,
@@ -126,7 +114,12 @@ class IntakeForm(OneTimeKeyForm):
         widget=forms.CheckboxSelectMultiple,
     )
     consent_obtained = yes_no_field("Consent obtained")
-    consent_form_version = forms.CharField(label="Consent form version", required=False, max_length=32)
+    consent_form_version = forms.CharField(
+        label="Consent form version",
+        required=False,
+        max_length=32,
+        help_text="Required when consent was obtained.",
+    )
     priority = forms.TypedChoiceField(
         label="Priority",
         choices=Priority.choices,
@@ -145,6 +138,15 @@ class IntakeForm(OneTimeKeyForm):
         super().__init__(*args, **kwargs)
         for name, label in CONTRAINDICATION_LABELS.items():
             self.fields[name] = yes_no_field(label)
+        self.add_clinical_fields()
+        # The error summary lists the fields in the order the page shows them.
+        others = [name for name in self.fields if name.startswith("condition_") and name[10].isdigit()]
+        findings = [name for name in self.fields if name.startswith("finding_")]
+        self.order_fields(
+            ["submission_key", "condition_code", "condition_text", "affected_sites", *others, *findings]
+            + [*CONTRAINDICATION_LABELS, "breastfeeding", "consent_obtained", "consent_by"]
+            + ["consent_form_version", "assent", "priority", "goals", "notes"]
+        )
 
     def clean_condition_code(self) -> str:
         try:
@@ -154,8 +156,16 @@ class IntakeForm(OneTimeKeyForm):
 
     def clean(self):
         data = super().clean()
-        if data.get("consent_obtained") and not (data.get("consent_form_version") or "").strip():
+        obtained = bool(data.get("consent_obtained"))
+        if obtained and not (data.get("consent_form_version") or "").strip():
             self.add_error("consent_form_version", "Enter the version of the consent form signed.")
+        self.check_clinical(
+            condition_code=data.get("condition_code") or "",
+            consent_obtained=obtained,
+            anticoagulant=data.get("anticoagulant_therapy"),
+        )
+        if not obtained:
+            data["consent_by"] = ""  # nobody gave a consent that was not obtained
         return data
 
     def contraindications(self) -> dict[str, bool]:
@@ -166,7 +176,13 @@ class IntakeForm(OneTimeKeyForm):
         return [self[name] for name in CONTRAINDICATION_LABELS]
 
 
-class AnswerForm(forms.Form):
+class AnswerForm(ClinicalDetailsMixin, forms.Form):
+    """The desk's answer to a specialist's question; it may also correct or complete the intake.
+    Findings merge into those recorded (an empty input changes nothing); the additional
+    conditions shown replace the case's list; consent is recorded, never withdrawn."""
+
+    consent_by_required = False
+
     answer = forms.CharField(
         label="Your answer",
         widget=forms.Textarea(attrs={"rows": 3}),
@@ -180,14 +196,57 @@ class AnswerForm(forms.Form):
         required=False,
         widget=forms.CheckboxSelectMultiple,
     )
-    consent_obtained = forms.BooleanField(label="The patient has now signed the consent form", required=False)
+    consent_obtained = forms.BooleanField(label="Consent has now been given", required=False)
     consent_form_version = forms.CharField(label="Consent form version", max_length=32, required=False)
+
+    def __init__(self, *args, case=None, **kwargs):
+        if case is not None and not kwargs.get("data") and not args:
+            kwargs["initial"] = initial_from_case(case)
+        super().__init__(*args, **kwargs)
+        self.add_clinical_fields()
+        self.fields["breastfeeding"].help_text = "Optional; “Not asked” keeps what is recorded."
+        self.fields["assent"].help_text = "For a patient under 18; “Not recorded” keeps what is recorded."
+        self.fields["consent_by"].help_text = (
+            "Choose who gave it when you record consent; a minor's consent comes from a parent, "
+            "guardian or legal representative."
+        )
+        self.case = case
 
     def clean(self):
         data = super().clean()
-        if data.get("consent_obtained") and not (data.get("consent_form_version") or "").strip():
+        consenting = bool(data.get("consent_obtained"))
+        if consenting and not (data.get("consent_form_version") or "").strip():
             self.add_error("consent_form_version", "Enter the version of the consent form signed.")
+        if consenting and not data.get("consent_by"):
+            self.add_error("consent_by", CONSENT_BY_MISSING)
+        code = data.get("condition_code") or (self.case.condition_code if self.case else "")
+        try:
+            code = clean_icd10(code) if code else ""
+        except CodeError:
+            code = ""  # the service names what is wrong with it
+        self.check_clinical(
+            condition_code=code,
+            consent_obtained=consenting or bool(self.case and self.case.consent_obtained),
+            anticoagulant=self.case.anticoagulant_therapy if self.case else None,
+        )
         return data
+
+    def consent(self) -> dict | None:
+        """The answer's consent object, or None when it records none."""
+        data = self.cleaned_data
+        if not data.get("consent_obtained") and data.get("assent") is None:
+            return None
+        return {
+            "obtained": bool(data.get("consent_obtained")),
+            "by": data.get("consent_by") if data.get("consent_obtained") else "",
+            "form_version": data.get("consent_form_version") or "",
+            "assent": data.get("assent"),
+        }
+
+    def answers(self) -> dict[str, bool]:
+        """Breastfeeding, when answered now (the other contraindications are not asked again)."""
+        value = self.cleaned_data.get("breastfeeding")
+        return {} if value is None else {"breastfeeding": value}
 
 
 class WithdrawForm(forms.Form):

@@ -16,7 +16,7 @@ from intake import selectors
 from intake.audit import record_reads
 from intake.desk.forms import AnswerForm, IntakeForm, NewPatientForm, PatientSearchForm, WithdrawForm
 from intake.matching import likely_duplicates, search_patients
-from intake.models import Case, CaseStatus, Patient, ReadAccess
+from intake.models import Case, CaseStatus, ConsentBy, Patient, ReadAccess
 from intake.roles import is_desk_user
 from intake.services import (
     answer_information,
@@ -27,6 +27,7 @@ from intake.services import (
 )
 from intake.statuses import BOARD_GROUPS, PROGRESS_STEPS, STATUS
 from intake.vocabulary.conditions import find_codes
+from intake.vocabulary.findings_display import condition_rows, finding_rows
 from intake.workflow import Actor, TransitionError
 
 
@@ -55,6 +56,9 @@ def _submitted_key(request: HttpRequest) -> uuid.UUID | None:
 
 
 def _apply_errors(form, exc: ValidationError) -> None:
+    if hasattr(form, "add_service_errors"):  # the intake forms map findings.kl_grade and the like
+        form.add_service_errors(exc)
+        return
     for field, errors in exc.message_dict.items():
         form.add_error(field if field in form.fields else None, errors)
 
@@ -150,6 +154,11 @@ def new_case(request: HttpRequest, patient_id) -> HttpResponse:
                     contraindications=form.contraindications(),
                     consent_obtained=data["consent_obtained"],
                     consent_form_version=data["consent_form_version"],
+                    findings=data["findings"],
+                    additional_conditions=data["additional_conditions"],
+                    consent_by=data["consent_by"],
+                    assent=data["assent"],
+                    breastfeeding=data["breastfeeding"],
                     goals=data["goals"],
                     notes=data["notes"],
                     priority=data["priority"],
@@ -161,7 +170,14 @@ def new_case(request: HttpRequest, patient_id) -> HttpResponse:
                 _remember_sent(request, case)
                 return redirect("desk:case", case_id=case.pk)
     earlier = selectors.recent_cases_of(patient.pk)
-    return render(request, "desk/case_new.html", {"form": form, "patient": patient, "earlier": earlier})
+    context = {"form": form, "patient": patient, "earlier": earlier, "minor": _is_minor(patient)}
+    return render(request, "desk/case_new.html", context)
+
+
+def _is_minor(patient: Patient) -> bool:
+    born, today = patient.birth_date, timezone.localdate()
+    age = today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+    return age < settings.DRAFT_AGE_OF_MAJORITY
 
 
 # After "Send for review", the back button shows the intake form again, drawn afresh (a new
@@ -217,10 +233,24 @@ def _case_context(case: Case, answer_form=None, withdraw_form=None) -> dict:
         ),
         "status_alarm": facts.board_group in ATTENTION_GROUPS,
         "in_progress": facts.awaits_draft,
-        "answer_form": answer_form
-        or AnswerForm(initial={"condition_code": case.condition_code, "affected_sites": case.affected_sites}),
+        "answer_form": answer_form or AnswerForm(case=case),
+        "answer_open": _open_parts(answer_form),
+        "findings": finding_rows(case.findings),
+        "additional_conditions": condition_rows(case.additional_conditions),
+        "consent_by": ConsentBy(case.consent_by).label if case.consent_by in ConsentBy.values else "",
+        "minor": _is_minor(case.patient),
         "withdraw_form": withdraw_form or WithdrawForm(),
         "can_withdraw": not facts.final,
+    }
+
+
+def _open_parts(form: AnswerForm | None) -> dict[str, bool]:
+    """Which folded parts of the answer form hold an error, so they are drawn open."""
+    names = set(form.errors) if form is not None else set()
+    return {
+        "conditions": any(name.startswith("condition_") for name in names),
+        "findings": any(name.startswith("finding_") for name in names),
+        "consent": bool(names & {"consent_obtained", "consent_by", "consent_form_version", "assent"}),
     }
 
 
@@ -228,7 +258,7 @@ def _case_context(case: Case, answer_form=None, withdraw_form=None) -> dict:
 @desk_required
 def answer(request: HttpRequest, case_id) -> HttpResponse:
     case = _case(case_id)
-    form = AnswerForm(request.POST)
+    form = AnswerForm(request.POST, case=case)
     if form.is_valid():
         data = form.cleaned_data
         try:
@@ -238,8 +268,10 @@ def answer(request: HttpRequest, case_id) -> HttpResponse:
                 answer=data["answer"],
                 condition_code=data["condition_code"] or None,
                 affected_sites=data["affected_sites"],
-                consent_obtained=data["consent_obtained"],
-                consent_form_version=data["consent_form_version"],
+                findings=data["findings"],
+                additional_conditions=data["additional_conditions"],
+                contraindications=form.answers(),
+                consent=form.consent(),
             )
         except TransitionError as exc:  # someone else moved the case meanwhile
             messages.error(request, str(exc))

@@ -21,6 +21,7 @@ from recommendations import review, selectors
 
 # The review queue needs the width more than a second navigation column.
 from recommendations.admin.common import FLAG_LABELS, SpecialistsOnly, flag_badges
+from recommendations.admin.review_v3 import review_v3_context
 from recommendations.forms import AddendumForm, ReviewActionForm
 from recommendations.models import DraftRoute, ReviewCase
 
@@ -271,4 +272,5 @@ class ReviewQueueAdmin(SpecialistsOnly, admin.ModelAdmin):
             "claimed_by_me": case.claimed_by_id == request.user.pk,
             "claimed_by_name": review.signer_name(case.claimed_by) if case.claimed_by else "",
             "queue_url": reverse("admin:recommendations_reviewcase_changelist"),
+            **review_v3_context(case, case.current_draft),
         }

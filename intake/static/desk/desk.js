@@ -75,13 +75,12 @@
     setTimeout(poll, 1500);
   }
 
-  // Condition search over the ICD-10-CM code set (the clinic's conditions first), as the user types.
-  var code = document.getElementById("id_condition_code");
+  // Condition search over the ICD-10-CM code set (the clinic's conditions first), as the user types:
+  // the main condition code and each additional condition's code, each with its own list and line.
   var urlNode = document.getElementById("conditions-url");
-  if (code && urlNode) {
+  function codeSearch(code, list, match) {
+    if (!code || !list || !match || !urlNode) return;
     var url = JSON.parse(urlNode.textContent);
-    var list = document.getElementById("condition-options");
-    var match = document.getElementById("condition-match");
     var timer = null;
     code.addEventListener("input", function () {
       clearTimeout(timer);
@@ -109,4 +108,28 @@
       }, 200);
     });
   }
+  codeSearch(document.getElementById("id_condition_code"), document.getElementById("condition-options"),
+    document.getElementById("condition-match"));
+  document.querySelectorAll("input[data-code-search]").forEach(function (input) {
+    var n = input.dataset.codeSearch;
+    codeSearch(input, document.getElementById("condition-options-" + n), document.getElementById("condition-match-" + n));
+  });
+
+  // Additional conditions: the filled rows and one empty row show; "Add another condition" shows
+  // the next (without JavaScript all five rows show).
+  document.querySelectorAll("[data-conditions]").forEach(function (box) {
+    var rows = Array.from(box.querySelectorAll("[data-condition-row]"));
+    var shown = rows.filter(function (r) { return r.hasAttribute("data-filled"); }).length + 1;
+    rows.forEach(function (r, i) { r.hidden = i >= shown; });
+    if (shown >= rows.length) return;
+    var add = document.createElement("button");
+    add.type = "button";
+    add.textContent = "Add another condition";
+    add.addEventListener("click", function () {
+      var next = rows.find(function (r) { return r.hidden; });
+      if (next) { next.hidden = false; next.querySelector("input").focus(); }
+      if (!rows.some(function (r) { return r.hidden; })) add.remove();
+    });
+    box.appendChild(add);
+  });
 })();

@@ -47,6 +47,7 @@ def answer_intake(page) -> None:
     for question in NO:
         page.get_by_role("group", name=question, exact=True).get_by_label("No").check()
     page.get_by_role("group", name="Consent obtained").get_by_label("Yes").check()
+    page.get_by_role("group", name="Consent given by").get_by_label("The patient").check()
     page.get_by_label("Consent form version").fill("2026-01")
 
 

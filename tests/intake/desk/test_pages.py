@@ -26,6 +26,7 @@ def intake_form(**changes) -> dict:
         "condition_text": "OA right knee",
         "affected_sites": ["right_knee"],
         "consent_obtained": "yes",
+        "consent_by": "patient",
         "consent_form_version": "2026-01",
         "priority": "2",
         "goals": "walk",
