@@ -3,6 +3,7 @@ JSON referrals; resources in, resources out, errors as an OperationOutcome."""
 
 from collections.abc import Callable
 
+from django.core.exceptions import ValidationError as ServiceError
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import serializers
@@ -16,12 +17,25 @@ from intake.api.auth import IsPartnerOrStaff, partner_of
 from intake.api.errors import flatten_errors
 from intake.api.parsers import FHIRJSONParser, JSONBodyParser
 from intake.api.problems import exception_handler as problem_exception_handler
-from intake.api.serializers import InformationSerializer, ReferralSerializer, WithdrawSerializer
+from intake.api.serializers import (
+    InformationSerializer,
+    ReferralSerializer,
+    WithdrawSerializer,
+    answer_kwargs,
+)
+from intake.api.v3_fields import contract_errors
 from intake.api.views import IDEMPOTENCY_HEADER, answer_once
 from intake.audit import record_reads
-from intake.fhir import BODY_SITE_SYSTEM, FHIR_JSON, ICD10_CM, SCREENING_QUESTIONNAIRE
-from intake.fhir.followups import answer_from_fhir, issues_from_answer_errors, withdrawal_from_fhir
-from intake.fhir.inbound import issues_from_field_errors, referral_from_fhir
+from intake.fhir import (
+    BODY_SITE_SYSTEM,
+    CONDITION_ROLE_SYSTEM,
+    FHIR_JSON,
+    FINDING_SYSTEM,
+    ICD10_CM,
+    SCREENING_QUESTIONNAIRE,
+)
+from intake.fhir.followups import issues_from_answer_errors, read_answer, withdrawal_from_fhir
+from intake.fhir.inbound import issues_from_field_errors, read_referral
 from intake.fhir.outbound import referral_bundle, screening_questionnaire, service_request
 from intake.fhir.outcome import operation_outcome, outcome_from_problem
 from intake.fhir.reading import FHIRInputError, Issue
@@ -141,7 +155,12 @@ class ServiceRequestCreateView(FHIRView):
             f"answers (a QuestionnaireResponse for `{SCREENING_QUESTIONNAIRE}`) contained, or the same "
             "resources as entries of a `transaction` Bundle. Body sites are coded with system "
             f"`{BODY_SITE_SYSTEM}` and the codes of `GET /api/v1/body-sites/`. The placer identifier "
-            "is the referral's `external_id`. Answers `201` with the ServiceRequest as held, and "
+            "is the referral's `external_id`. Rule set v3 (optional): findings as Observations (code in "
+            f"`{FINDING_SYSTEM}`, status final, amended or corrected, value by the key's type, units "
+            "in UCUM) and further conditions as Conditions coded in ICD-10-CM, each referenced from "
+            "`supportingInfo`; the screening items `consent_by`, `consent_form_version`, `assent` and "
+            "`breastfeeding`; `priority` routine or urgent (asap and stat are queued as urgent). "
+            "Answers `201` with the ServiceRequest as held, and "
             "`Location` pointing at its Bundle; errors are an OperationOutcome."
         ),
         parameters=[IDEMPOTENCY_HEADER],
@@ -161,12 +180,12 @@ class ServiceRequestCreateView(FHIRView):
 
 def _submit(partner, data) -> tuple[int, dict]:
     try:
-        referral = referral_from_fhir(data)
+        referral, places = read_referral(data)
     except FHIRInputError as exc:
         return 400, operation_outcome(exc.issues)
     serializer = ReferralSerializer(data=referral)
     if not serializer.is_valid():
-        return 400, operation_outcome(issues_from_field_errors(flatten_errors(serializer.errors)))
+        return 400, operation_outcome(issues_from_field_errors(flatten_errors(serializer.errors), places))
     try:
         case = submit_referral(partner=partner, referral=serializer.validated_data, via="FHIR")
     except DuplicateReferral as exc:
@@ -228,7 +247,12 @@ class CommunicationCreateView(FHIRView):
             "While a referral's Task is `on-hold` (its `statusReason` is the question), post a "
             "Communication `basedOn` its `ServiceRequest/<id>`, the answer as `payload.contentString`. "
             "A payload `contentReference` to a contained Condition (ICD-10-CM, body sites in our "
-            "system) corrects the condition and the sites. The answer is recorded on the referral's "
+            "system) corrects the condition and the sites; one to a contained Observation adds or "
+            "corrects a finding, one to a Condition with category `additional` (system "
+            f"`{CONDITION_ROLE_SYSTEM}`) replaces the additional conditions, and the contained "
+            "screening QuestionnaireResponse may record consent (`consent_obtained`, `consent_by`, "
+            "`consent_form_version`, `assent`), `breastfeeding` and changed answers. "
+            "The answer is recorded on the referral's "
             "timeline (no separate Communication resource is kept), so the response is `200` with the "
             "referral's Bundle, its Task back in progress."
         ),
@@ -246,30 +270,27 @@ class CommunicationCreateView(FHIRView):
 
 def _answer(partner, data) -> tuple[int, dict]:
     try:
-        case_id, answer = answer_from_fhir(data)
+        case_id, answer, places = read_answer(data)
     except FHIRInputError as exc:
         return 400, operation_outcome(exc.issues)
     serializer = InformationSerializer(data=answer)
     if not serializer.is_valid():
-        return 400, operation_outcome(issues_from_answer_errors(flatten_errors(serializer.errors)))
-    valid = serializer.validated_data
+        return 400, operation_outcome(issues_from_answer_errors(flatten_errors(serializer.errors), places))
+    # The JSON door's own mapping of an answer onto the service, so both doors mean the same.
+    arguments = answer_kwargs(serializer.validated_data)
 
     def answer(case: Case) -> None:
-        answer_information(
-            case=case,
-            actor=partner_actor(partner, via="FHIR"),
-            answer=valid["answer"],
-            condition_code=valid["condition"]["icd10"] if "condition" in valid else None,
-            condition_text=valid["condition"].get("description") if "condition" in valid else None,
-            affected_sites=valid.get("affected_sites"),
-        )
+        answer_information(case=case, actor=partner_actor(partner, via="FHIR"), **arguments)
 
-    return _on_referral(partner, case_id, "Communication.basedOn", answer)
+    return _on_referral(partner, case_id, "Communication.basedOn", answer, places=places)
 
 
-def _on_referral(partner, case_id, where: str, act: Callable[[Case], object]) -> tuple[int, dict]:
+def _on_referral(
+    partner, case_id, where: str, act: Callable[[Case], object], *, places: dict[str, str] | None = None
+) -> tuple[int, dict]:
     """Do `act` to one of the partner's referrals; answer with its Bundle, or the
-    OperationOutcome of a referral not found (404) or in the wrong status (409)."""
+    OperationOutcome of a referral not found (404), in the wrong status (409), or whose
+    answer the services refuse against the values it already holds (400)."""
     try:
         case = partner_case(partner=partner, case_id=case_id)
     except Case.DoesNotExist:
@@ -280,6 +301,8 @@ def _on_referral(partner, case_id, where: str, act: Callable[[Case], object]) ->
         act(case)
     except TransitionError as exc:
         return 409, operation_outcome([Issue("conflict", str(exc))])
+    except ServiceError as exc:
+        return 400, operation_outcome(issues_from_answer_errors(contract_errors(exc), places))
     return 200, referral_bundle(partner_case(partner=partner, case_id=case_id))
 
 

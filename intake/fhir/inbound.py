@@ -2,17 +2,19 @@
 
 The ServiceRequest carries its Patient, its Condition and the clinic's screening
 answers (a QuestionnaireResponse) either contained or as entries of a transaction
-Bundle. Only the FHIR shape is checked here; the values then go through the same
-ReferralSerializer as a JSON referral, so both doors apply one set of rules, and
-its messages are pointed back at the FHIR elements by `issues_from_field_errors`.
+Bundle; from rule set v3 also findings (Observations) and further conditions (Conditions)
+referenced from supportingInfo, and its priority (intake.fhir.supporting). Only the FHIR
+shape is checked here; the values then go through the same ReferralSerializer as a JSON
+referral, so both doors apply one set of rules, and its messages are pointed back at the FHIR
+elements by `issues_from_field_errors`.
 """
 
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.servicerequest import ServiceRequest
 
 from intake.fhir import ICD10_CM, SCREENING_QUESTIONNAIRE
-from intake.fhir.clinical import ClinicalReader
 from intake.fhir.reading import FHIRInputError, Issue, all_of_type, bundle_parts, resolver, validated
+from intake.fhir.supporting import SupportingReader, item_path
 from intake.models import CONTRAINDICATIONS
 
 YES_NO_ITEMS = (*CONTRAINDICATIONS, "consent_obtained")
@@ -22,6 +24,12 @@ def referral_from_fhir(body) -> dict:
     """The referral dict (external_id, patient, condition, ...) that `body` describes.
 
     Raises FHIRInputError listing every problem found, not just the first."""
+    return read_referral(body)[0]
+
+
+def read_referral(body) -> tuple[dict, dict[str, str]]:
+    """(the referral dict, where each finding and additional condition came from: contract
+    field -> FHIRPath, for `issues_from_field_errors`). Raises FHIRInputError."""
     if not isinstance(body, dict):
         raise FHIRInputError(
             [Issue("structure", "Send one FHIR resource as a JSON object: a ServiceRequest or a Bundle.")]
@@ -29,11 +37,13 @@ def referral_from_fhir(body) -> dict:
     kind = body.get("resourceType")
     if kind == "ServiceRequest":
         request = validated(ServiceRequest, body, "ServiceRequest")
-        return Reader(request, resolver(request, {})).read()
+        reader = Reader(request, resolver(request, {}))
+        return reader.read(), reader.places
     if kind == "Bundle":
         bundle = validated(Bundle, body, "Bundle")
         request, entries = bundle_parts(bundle)
-        return Reader(request, resolver(request, entries)).read()
+        reader = Reader(request, resolver(request, entries))
+        return reader.read(), reader.places
     raise FHIRInputError(
         [
             Issue(
@@ -45,7 +55,7 @@ def referral_from_fhir(body) -> dict:
     )
 
 
-class Reader(ClinicalReader):
+class Reader(SupportingReader):
     """Reads a whole referral from a ServiceRequest, collecting every issue."""
 
     def read(self) -> dict:
@@ -71,6 +81,7 @@ class Reader(ClinicalReader):
             **self.screening(),
             "notes": "\n\n".join(note["text"] for note in self.request.get("note", []) if note.get("text")),
         }
+        referral |= self.supporting_parts()
         if self.issues:
             raise FHIRInputError(self.issues)
         return referral
@@ -162,7 +173,7 @@ class Reader(ClinicalReader):
                 f"false for each of: {', '.join(YES_NO_ITEMS)}.",
             )
             return {}
-        answers = _answers(responses[0].get("item", []))
+        answers = answers_by_link_id(responses[0].get("item", []))
         result: dict = {"contraindications": {}}
         for link_id in YES_NO_ITEMS:
             values = [a["valueBoolean"] for a in answers.get(link_id, []) if "valueBoolean" in a]
@@ -179,24 +190,100 @@ class Reader(ClinicalReader):
                 result["contraindications"][link_id] = values[0]
         goals = [a["valueString"] for a in answers.get("goals", []) if "valueString" in a]
         result["goals"] = "\n".join(goals)
+        extra = self.screening_items(answers)
+        if "breastfeeding" in extra:
+            result["contraindications"]["breastfeeding"] = extra["breastfeeding"]
+        if {"consent_by", "consent_form_version", "assent"} & set(extra) and "consent_obtained" in result:
+            # The contract's `consent` object, agreeing with `consent_obtained` by construction;
+            # consent obtained with nobody named is the patient's, as `consent_obtained` alone says.
+            obtained = result["consent_obtained"]
+            result["consent"] = {
+                "obtained": obtained,
+                "by": extra.get("consent_by") or ("patient" if obtained else None),
+            } | {key: extra[key] for key in ("assent",) if key in extra}
+            if "consent_form_version" in extra:
+                result["consent"]["form_version"] = extra["consent_form_version"]
         return result
 
+    def supporting_parts(self) -> dict:
+        """Findings, additional conditions and priority: each only when the request gives it."""
+        observations = self.supporting("Observation")
+        referenced = {id(resource) for _, resource in observations}
+        for index, resource in enumerate(self.request.get("contained", [])):
+            if resource["resourceType"] == "Observation" and id(resource) not in referenced:
+                self.problem(
+                    "invalid",
+                    f"ServiceRequest.contained[{index}]",
+                    "This Observation is contained but not referenced from ServiceRequest.supportingInfo, "
+                    "so it would be ignored: reference it as '#id' to send it as a finding, or leave it out.",
+                )
+        parts: dict = {}
+        if findings := self.findings(observations):
+            parts["findings"] = findings
+        if conditions := self.additional_conditions(self.supporting("Condition")):
+            parts["additional_conditions"] = conditions
+        if priority := self.priority():
+            parts["priority"] = priority
+        return parts
 
-def _answers(items: list[dict]) -> dict[str, list[dict]]:
+    def supporting(self, resource_type: str) -> list[tuple[str, dict]]:
+        """(FHIRPath, resource) for each resource of a type supportingInfo references, once each;
+        the main condition (reasonReference) is not an additional one."""
+        found: list[tuple[str, dict]] = []
+        seen = {id(condition) for condition in self.conditions}
+        for index, ref in enumerate(self.request.get("supportingInfo", [])):
+            reference = ref.get("reference") or ""
+            resource = self.resolve(reference, resource_type)
+            if resource is None:
+                if reference.startswith(f"{resource_type}/") or ref.get("type") == resource_type:
+                    self.problem(
+                        "not-found",
+                        f"ServiceRequest.supportingInfo[{index}]",
+                        f"{reference!r} is not a {resource_type} in this request: contain it and reference "
+                        "it as '#id', or put it in the transaction Bundle and reference its fullUrl.",
+                    )
+                continue
+            if id(resource) not in seen:
+                seen.add(id(resource))
+                found.append((f"ServiceRequest.supportingInfo[{index}].resolve()", resource))
+        return found
+
+
+def answers_by_link_id(items: list[dict]) -> dict[str, list[dict]]:
     """linkId -> answers, through nested groups."""
     found: dict[str, list[dict]] = {}
     for item in items:
         found.setdefault(item["linkId"], []).extend(item.get("answer", []))
-        for nested in _answers(item.get("item", [])).items():
+        for nested in answers_by_link_id(item.get("item", [])).items():
             found.setdefault(nested[0], []).extend(nested[1])
     return found
 
 
-def _expression(field: str) -> str:
+# The contract's consent fields (the `consent` object, and the services' names) -> screening item.
+CONSENT_ITEMS = {
+    "consent": "consent_obtained",
+    "consent.obtained": "consent_obtained",
+    "consent.by": "consent_by",
+    "consent_by": "consent_by",
+    "consent.form_version": "consent_form_version",
+    "consent_form_version": "consent_form_version",
+    "consent.assent": "assent",
+    "assent": "assent",
+    "breastfeeding": "breastfeeding",
+}
+
+
+def _expression(field: str, places: dict[str, str]) -> str:
     """Where in the FHIR request a field of the JSON contract came from."""
     head, _, rest = field.partition(".")
+    if field in places:
+        return places[field]
+    if field in CONSENT_ITEMS:
+        return item_path(CONSENT_ITEMS[field])
     if head in ("contraindications", "consent_obtained", "goals"):
-        return f"QuestionnaireResponse.item.where(linkId='{rest or head}')"
+        return item_path(rest or head)
+    if head in ("findings", "additional_conditions"):
+        return "ServiceRequest.supportingInfo"
     if head == "affected_sites":
         return f"ServiceRequest.bodySite[{rest}]" if rest else "ServiceRequest.bodySite"
     return {
@@ -210,13 +297,21 @@ def _expression(field: str) -> str:
         "condition.icd10": f"Condition.code.coding.where(system='{ICD10_CM}').code",
         "condition.description": "Condition.code.text",
         "notes": "ServiceRequest.note",
+        "priority": "ServiceRequest.priority",
     }.get(field, "")
 
 
-def issues_from_field_errors(errors: dict[str, list[str]]) -> list[Issue]:
-    """The referral serializer's messages, each pointed at the FHIR element it is about."""
+def issues_from_field_errors(
+    errors: dict[str, list[str]], places: dict[str, str] | None = None
+) -> list[Issue]:
+    """The referral serializer's (or the services') messages, each pointed at the FHIR element
+    it is about; `places` are those read_referral found."""
     return [
-        Issue("code-invalid" if field == "condition.icd10" else "value", message, _expression(field))
+        Issue(
+            "code-invalid" if field == "condition.icd10" or field.endswith(".icd10") else "value",
+            message,
+            _expression(field, places or {}),
+        )
         for field, messages in errors.items()
         for message in messages
     ]

@@ -9,15 +9,22 @@ from django.utils import timezone
 from intake.fhir import (
     BASE,
     BODY_SITE_SYSTEM,
+    CONDITION_ROLE_SYSTEM,
+    CONSENT_BY_SYSTEM,
     DECISION_SYSTEM,
+    FINDING_SYSTEM,
     ICD10_CM,
+    LOINC,
     SCREENING_QUESTIONNAIRE,
     SNOMED_CT,
     STATUS_SYSTEM,
+    UCUM,
 )
-from intake.models import CONTRAINDICATION_LABELS, Case, CaseStatus, Priority
+from intake.fhir.supporting import ADDITIONAL
+from intake.models import CONTRAINDICATION_LABELS, Case, CaseStatus, ConsentBy, Priority
 from intake.statuses import STATUS
 from intake.vocabulary.body_sites import SITES
+from intake.vocabulary.findings import BY_KEY
 
 PLACER = {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0203", "code": "PLAC"}]}
 AUTHOR = {
@@ -67,7 +74,49 @@ def service_request(case: Case) -> dict:
         resource["bodySite"] = [body_site(site) for site in case.affected_sites]
     if case.notes:
         resource["note"] = [{"text": case.notes}]
+    contained = [finding(key, value) for key, value in (case.findings or {}).items() if key in BY_KEY]
+    contained += [
+        additional_condition(case, index, condition)
+        for index, condition in enumerate(case.additional_conditions or [])
+    ]
+    if contained:
+        resource["contained"] = contained
+        resource["supportingInfo"] = [{"reference": f"#{part['id']}"} for part in contained]
     return resource
+
+
+def finding(key: str, value) -> dict:
+    """One finding as the Observation a partner would send for it (intake.fhir.supporting)."""
+    spec = BY_KEY[key]
+    codings = [{"system": FINDING_SYSTEM, "code": key, "display": spec.label}]
+    if spec.loinc:
+        codings.append({"system": LOINC, "code": spec.loinc})
+    resource = {
+        "resourceType": "Observation",
+        "id": f"finding-{key}".replace("_", "-"),
+        "status": "final",
+        "code": {"coding": codings, "text": spec.label},
+    }
+    if spec.unit and spec.type in ("integer", "decimal"):
+        resource["valueQuantity"] = {"value": value, "unit": spec.unit, "system": UCUM, "code": spec.unit}
+    else:
+        element = {"integer": "valueInteger", "decimal": "valueQuantity", "date": "valueDateTime"}
+        name = element.get(spec.type, "valueString")
+        resource[name] = {"value": value} if name == "valueQuantity" else value
+    return resource
+
+
+def additional_condition(case: Case, index: int, condition: dict) -> dict:
+    concept = {"coding": [{"system": ICD10_CM, "code": condition["icd10"]}]}
+    if condition.get("description"):
+        concept["text"] = condition["description"]
+    return {
+        "resourceType": "Condition",
+        "id": f"additional-{index + 1}",
+        "category": [{"coding": [{"system": CONDITION_ROLE_SYSTEM, "code": ADDITIONAL}]}],
+        "code": concept,
+        "subject": _subject(case),
+    }
 
 
 def body_site(code: str) -> dict:
@@ -178,6 +227,36 @@ def screening_questionnaire() -> dict:
             "required": True,
         },
         {"linkId": "goals", "text": "The patient's goals for treatment", "type": "text", "required": False},
+        # Rule set v3 (DESIGN.md rule 6), all optional: consent alone means the patient's.
+        {
+            "linkId": "consent_by",
+            "text": "Who gave the consent?",
+            "type": "choice",
+            "required": False,
+            "answerOption": [
+                {"valueCoding": {"system": CONSENT_BY_SYSTEM, "code": value, "display": label}}
+                for value, label in ConsentBy.choices
+            ],
+        },
+        {
+            "linkId": "consent_form_version",
+            "text": "The version of the consent form signed",
+            "type": "string",
+            "required": False,
+            "maxLength": 32,
+        },
+        {
+            "linkId": "assent",
+            "text": "Has the minor patient given assent? (leave out when not recorded)",
+            "type": "boolean",
+            "required": False,
+        },
+        {
+            "linkId": "breastfeeding",
+            "text": "Breastfeeding? (leave out when not asked)",
+            "type": "boolean",
+            "required": False,
+        },
     ]
     return {
         "resourceType": "Questionnaire",
@@ -188,7 +267,7 @@ def screening_questionnaire() -> dict:
         "status": "active",
         "subjectType": ["Patient"],
         "description": (
-            "Every boolean item must be answered true or false with valueBoolean; a missing answer "
+            "Every required boolean item must be answered true or false with valueBoolean; a missing answer "
             "is refused, never taken as false."
         ),
         "item": questions,

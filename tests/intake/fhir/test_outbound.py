@@ -10,6 +10,7 @@ from fhir.resources.R4B.questionnaire import Questionnaire
 from intake.fhir import SCREENING_QUESTIONNAIRE
 from intake.fhir.inbound import YES_NO_ITEMS
 from intake.fhir.outbound import referral_bundle, screening_questionnaire, task_id
+from intake.fhir.supporting import V3_ITEMS
 from intake.models import Case, CaseStatus, Priority
 from intake.workflow import SYSTEM, transition
 from recommendations import review
@@ -131,4 +132,5 @@ def test_the_screening_questionnaire_asks_what_the_reader_needs():
 
     assert questionnaire["url"] == SCREENING_QUESTIONNAIRE
     assert required == set(YES_NO_ITEMS)
-    assert {item["linkId"] for item in questionnaire["item"]} - required == {"goals"}
+    # Optional: the goals, and rule set v3's items on consent and breastfeeding.
+    assert {item["linkId"] for item in questionnaire["item"]} - required == {"goals", *V3_ITEMS}
