@@ -45,8 +45,15 @@ class Recommendation(ChainedRecord):
     other_route = models.TextField(blank=True)
     # The plain data the engine read, so the draft can be explained and replayed.
     engine_input = models.JSONField()
+    # Rule set v3 on: the protocol the draft used (empty when none covered) and what it still needs
+    # (the engine's Draft.needs: finding keys, consent, the partner contract's members).
+    protocol_id = models.CharField(max_length=64, blank=True)
+    protocol_version = models.PositiveIntegerField(null=True, blank=True)
+    needs = models.JSONField(default=dict, blank=True)
     # A default, not auto_now_add: the value must be known before the row's hash is taken.
     created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    chain_added_fields = ("protocol_id", "protocol_version", "needs")
 
     class Meta:
         ordering = ["case", "-sequence"]
@@ -63,6 +70,14 @@ class Recommendation(ChainedRecord):
     def chain_case_id(self):
         return self.case_id
 
+    def chain_content(self) -> dict:
+        # Drafts hashed before `needs` existed read back with {}; an empty `needs` stays out of the
+        # hash like the other added fields (ChainedRecord leaves out only "" and None).
+        content = super().chain_content()
+        if not self.needs:
+            content.pop("needs", None)
+        return content
+
     @property
     def notice_text(self) -> str:
         """The notice without its list of sources (rule set v2 appends them after "Sources:")."""
@@ -72,6 +87,108 @@ class Recommendation(ChainedRecord):
     def notice_sources(self) -> list[str]:
         parts = self.notice.split("\n\nSources: ", 1)
         return parts[1].split("; ") if len(parts) == 2 else []
+
+
+class ProtocolBasis(models.TextChoices):
+    APPROVED_PRODUCT = "approved_product", "FDA-licensed product, within its labelled indication"
+    IND = "ind", "Investigation under an FDA IND"
+    IRB_TRIAL = "irb_trial", "IRB-approved study needing no IND"
+    SAME_SURGICAL_PROCEDURE = "same_surgical_procedure", "Same surgical procedure, 21 CFR 1271.15(b)"
+    MINIMAL_MANIPULATION_HOMOLOGOUS = (
+        "minimal_manipulation_homologous",
+        "Minimally manipulated, homologous use, 21 CFR 1271.10(a)",
+    )
+    NON_US_AUTHORISATION = "non_us_authorisation", "Authorised by a regulator outside the US"
+
+
+class ProtocolRoute(models.TextChoices):
+    LOCAL_INJECTION = "local_injection", "Local injection"
+    INTRAVENOUS = "intravenous", "Intravenous infusion"
+
+
+class Protocol(models.Model):
+    """One version of a clinic treatment protocol (rule set v3, rule 1). Versions are never edited:
+    a change is saved as version n+1 and n is deactivated (recommendations.protocols)."""
+
+    protocol_id = models.SlugField(max_length=64, help_text="The protocol's id, shared by its versions")
+    version = models.PositiveIntegerField()
+    title = models.CharField(max_length=300)
+    route = models.CharField(max_length=20, choices=ProtocolRoute.choices)
+    active = models.BooleanField(default=True)
+    indications = models.JSONField(default=list, help_text="ICD-10-CM codes, categories or ranges")
+    sites = models.JSONField(default=list, blank=True, help_text="Body sites (local injection only)")
+    max_sites_per_session = models.PositiveIntegerField(null=True, blank=True)
+    age_min = models.PositiveIntegerField(null=True, blank=True, help_text="Empty: the age of majority")
+    age_max = models.PositiveIntegerField(null=True, blank=True, help_text="Empty: no upper age")
+    age_min_months = models.PositiveIntegerField(null=True, blank=True)
+    requires = models.JSONField(default=list, blank=True, help_text="Finding keys the protocol needs")
+    limits = models.JSONField(default=dict, blank=True, help_text='{"kl_grade": {"max": 3}}')
+    follow_up = models.JSONField(default=dict, blank=True, help_text='{"instruments": [...], "days": [...]}')
+    basis = models.CharField(max_length=40, choices=ProtocolBasis.choices)
+    reference = models.TextField(blank=True)
+    basis_rationale = models.TextField(blank=True)
+    clinic_role = models.CharField(max_length=40, blank=True)
+    irb_report_days = models.PositiveIntegerField(null=True, blank=True)
+    assent_waived = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["protocol_id", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["protocol_id", "version"], name="protocol_unique_version"),
+            models.UniqueConstraint(
+                fields=["protocol_id"], condition=models.Q(active=True), name="protocol_one_active_version"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(basis__in=ProtocolBasis.values), name="protocol_basis_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(route__in=ProtocolRoute.values), name="protocol_route_valid"
+            ),
+            models.CheckConstraint(condition=models.Q(version__gte=1), name="protocol_version_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.protocol_id} v{self.version}"
+
+    def as_dict(self) -> dict:
+        """The protocol in the JSON format of a protocol file (DESIGN, "Protocol file")."""
+        age: dict = {"min": self.age_min, "max": self.age_max}
+        if self.age_min_months is not None:
+            age["min_months"] = self.age_min_months
+        data = {
+            "id": self.protocol_id,
+            "version": self.version,
+            "title": self.title,
+            "route": self.route,
+            "active": self.active,
+            "indications": self.indications if self.indications is not None else [],
+            "sites": self.sites if self.sites is not None else [],
+            "max_sites_per_session": self.max_sites_per_session,
+            "age": age,
+            "basis": self.basis,
+            "reference": self.reference,
+            "basis_rationale": self.basis_rationale,
+            "requires": self.requires if self.requires is not None else [],
+            # A value of the wrong shape (typed in the admin) passes as it is, for from_dict to name.
+            "limits": self.limits if self.limits is not None else {},
+            "follow_up": {
+                "instruments": list(self.follow_up.get("instruments", [])),
+                "days": list(self.follow_up.get("days", [])),
+            }
+            if isinstance(self.follow_up, dict)
+            else self.follow_up or {},
+        }
+        if self.clinic_role:
+            data["clinic_role"] = self.clinic_role
+        if self.irb_report_days is not None:
+            data["irb_report_days"] = self.irb_report_days
+        if self.assent_waived:
+            data["assent_waived"] = True
+        return data
 
 
 class Decision(ChainedRecord):

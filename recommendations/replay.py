@@ -6,7 +6,11 @@ from dataclasses import dataclass, field
 
 from recommendations import engine
 from recommendations.models import Decision
+from recommendations.selectors import active_protocols
 from recommendations.services import engine_config
+
+# `against` value: compare with each case's draft re-made by the rule set it was drafted with.
+DRAFTED_WITH = "drafted"
 
 
 @dataclass
@@ -27,6 +31,7 @@ class ReplayReport:
     old_agreed_with_specialist: int = 0
     new_agrees_with_specialist: int = 0
     changes: Counter = field(default_factory=Counter)
+    drafted_with: Counter = field(default_factory=Counter)  # rule set -> cases drafted with it
     differences: list[Difference] = field(default_factory=list)
 
 
@@ -43,6 +48,7 @@ def _decisions(batch: int) -> Iterator[Decision]:
             "recommendation__route",
             "recommendation__flags",
             "recommendation__engine_input",
+            "recommendation__ruleset_version",
         )
         .order_by("decided_at")
         .iterator(chunk_size=batch)
@@ -57,14 +63,23 @@ def replay(
     batch: int = 1000,
 ) -> ReplayReport:
     """Re-draft every decided case with `ruleset` from the input its old draft saw, and compare
-    with the stored draft, or (with `against`) with a draft of that version made the same way."""
+    with the stored draft, or (with `against`) with a draft of that version made the same way, or
+    (`against` DRAFTED_WITH) with one made by the rule set the case was drafted with. Rule set v3
+    drafts with the clinic's active and effective protocols."""
     for version in (ruleset, against):
-        if version is not None and version not in engine.RULESETS:
+        if version not in (None, DRAFTED_WITH) and version not in engine.RULESETS:
             raise KeyError(version)
-    draft, config, report = engine.RULESETS[ruleset], engine_config(), ReplayReport(ruleset=ruleset)
+    draft, report = engine.RULESETS[ruleset], ReplayReport(ruleset=ruleset)
+    config = engine_config(active_protocols())
     for done, decision in enumerate(_decisions(batch), start=1):
         intake = engine.intake_from_snapshot(decision.recommendation.engine_input)
-        old = engine.RULESETS[against](intake, config) if against else decision.recommendation
+        if against == DRAFTED_WITH:
+            old = engine.RULESETS[decision.recommendation.ruleset_version](intake, config)
+            report.drafted_with[decision.recommendation.ruleset_version] += 1
+        elif against:
+            old = engine.RULESETS[against](intake, config)
+        else:
+            old = decision.recommendation
         new = draft(intake, config)
         report.total += 1
         same = new.route == old.route and list(new.flags) == list(old.flags)

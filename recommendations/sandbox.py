@@ -1,8 +1,10 @@
 """Sandbox partners' test cases, decided automatically a few seconds after their draft, so a
 partner's developer sees the whole lifecycle (draft, decision or question, webhooks) with no
 specialist involved. The rule is published (README, "Partner quick start"): the external_id's
-prefix chooses the outcome. Sandbox cases never reach the queue, the board or the analytics
-(their `sandbox` flag, set when the case is opened)."""
+prefix chooses the outcome, and a draft that needs information is asked its own question. Sandbox
+cases are drafted with the newest rule set and the published demo protocols (services.make_draft).
+Sandbox cases never reach the queue, the board or the analytics (their `sandbox` flag, set when the
+case is opened)."""
 
 import uuid
 from datetime import timedelta
@@ -72,10 +74,15 @@ def decide_sandbox_case(*, case_id: uuid.UUID | str) -> str | None:
     asked = CaseEvent.objects.filter(case=case, to_status=CaseStatus.NEEDS_INFORMATION).exists()
     action = sandbox_action(case.external_id or "", asked_before=asked, consent=case.consent_obtained)
     draft_route = case.current_draft.route
-    if action == "approve" and draft_route == DraftRoute.NEEDS_INFORMATION:
-        action = "amend"  # a draft that asks cannot be approved as it stands
+    if draft_route == DraftRoute.NEEDS_INFORMATION and action != "decline":
+        # A draft that asks is asked as drafted (its question, and `needs` in the webhook), so a
+        # partner's developer sees what a referral missing data gets; never amended past it.
+        action = "ask"
     if action == "ask":
-        question = ASK_QUESTION if case.consent_obtained else CONSENT_QUESTION
+        if draft_route == DraftRoute.NEEDS_INFORMATION and case.current_draft.missing:
+            question = f"Sandbox: {case.current_draft.missing}"
+        else:
+            question = ASK_QUESTION if case.consent_obtained else CONSENT_QUESTION
         transition(
             case=case,
             to_status=CaseStatus.NEEDS_INFORMATION,

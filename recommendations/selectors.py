@@ -1,13 +1,16 @@
-"""Reads for the specialists' review desk: the queue and a case's review page."""
+"""Reads for the review desk (the queue and a case's review page) and the protocols drafts use."""
 
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.conf import settings
 from django.db.models import Count, Min, QuerySet
 
 from intake.models import Case, CaseEvent, CaseStatus
-from recommendations.models import Addendum, Decision, Recommendation
+from recommendations import protocol_rules
+from recommendations.engine.protocols import Protocol as EngineProtocol
+from recommendations.models import Addendum, Decision, Protocol, Recommendation
 
 
 def review_queue(cases: QuerySet[Case]) -> QuerySet[Case]:
@@ -79,3 +82,24 @@ def operating_figures() -> tuple[list[StatusFigure], dict[str, int]]:
         .values_list("outcome", "n")
     )
     return by_status, outcomes
+
+
+def effectiveness(protocol: dict) -> tuple[bool, str]:
+    """(True, "") when coverage may use the protocol (its JSON shape) where the clinic is; else why not."""
+    configured = (settings.CLINIC_JURISDICTION,) if settings.CLINIC_STATE_NOTICE_VERSION else ()
+    return protocol_rules.effective(
+        protocol,
+        country=settings.CLINIC_COUNTRY,
+        jurisdiction=settings.CLINIC_JURISDICTION,
+        configured_notices=configured,
+    )
+
+
+def active_protocols() -> tuple[EngineProtocol, ...]:
+    """The protocols a draft may use: active and effective where the clinic is (rule set v3, rule 1)."""
+    found = []
+    for row in Protocol.objects.filter(active=True).order_by("protocol_id"):
+        data = row.as_dict()
+        if effectiveness(data)[0]:
+            found.append(EngineProtocol.from_dict(data))
+    return tuple(found)

@@ -1,27 +1,69 @@
 """Drafting use cases: make a case's draft, fail it, sweep stuck cases."""
 
+import json
 import logging
 import uuid
 from datetime import date, timedelta
+from functools import cache
+from pathlib import Path
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 from django.utils import timezone
 
 from intake.models import Case, CaseStatus
 from intake.statuses import AWAITING_DRAFT
 from intake.workflow import WORKER, Actor, TransitionError, record_note, transition
-from recommendations import engine
+from recommendations import engine, notices
+from recommendations.engine.protocols import Protocol as EngineProtocol
+from recommendations.engine.protocols import load_protocols
+from recommendations.engine.v3 import InvalidIntake
 from recommendations.models import Recommendation
+from recommendations.selectors import active_protocols
 
 log = logging.getLogger(__name__)
+DEMO_PROTOCOLS_FILE = Path(__file__).parent / "data" / "demo_protocols.json"
 
 
-def engine_config() -> engine.EngineConfig:
+@cache
+def demo_protocols() -> tuple[EngineProtocol, ...]:
+    """The published demo set (every protocol an example): what the sandbox drafts with."""
+    return load_protocols(json.loads(DEMO_PROTOCOLS_FILE.read_text(encoding="utf-8")))
+
+
+def live_ruleset() -> str:
+    """settings.RULESET_LIVE, checked: a typo must not silently draft with another rule set."""
+    version = settings.RULESET_LIVE
+    if version not in engine.RULESETS:
+        raise ImproperlyConfigured(
+            f"RULESET_LIVE is {version!r}; choose one of {', '.join(engine.RULESETS)} (or leave it unset)."
+        )
+    return version
+
+
+def engine_config(protocols: tuple[EngineProtocol, ...] = ()) -> engine.EngineConfig:
     return engine.EngineConfig(
         multiple_sites_threshold=settings.DRAFT_MULTIPLE_SITES_THRESHOLD,
         age_of_majority=settings.DRAFT_AGE_OF_MAJORITY,
+        protocols=protocols,
     )
+
+
+def notice_of(draft: engine.Draft, protocols: tuple[EngineProtocol, ...]) -> str:
+    """The notice a draft is shown with: for v3 the one for its protocol's basis (rule 7), rendered
+    with its sources; v1 and v2 carry their own."""
+    if draft.ruleset_version in ("v1", "v2"):
+        return draft.notice
+    used = draft.protocol or {}
+    protocol = next(
+        (p for p in protocols if (p.id, p.version) == (used.get("id"), used.get("version"))), None
+    )
+    return notices.notice_for(
+        protocol.as_dict() if protocol else None,
+        country=settings.CLINIC_COUNTRY,
+        jurisdiction=settings.CLINIC_JURISDICTION or None,
+    ).render()
 
 
 def intake_of(case: Case) -> engine.Intake:
@@ -37,6 +79,11 @@ def intake_of(case: Case) -> engine.Intake:
         consent_obtained=case.consent_obtained,
         birth_date=case.patient.birth_date,
         intake_date=timezone.localdate(case.created_at),
+        additional_conditions=tuple(item["icd10"] for item in case.additional_conditions or ()),
+        findings=dict(case.findings or {}),
+        consent_by=case.consent_by or None,
+        assent=case.assent,
+        breastfeeding=case.breastfeeding,
     )
 
 
@@ -72,7 +119,26 @@ def make_draft(*, case_id: uuid.UUID | str) -> Recommendation | None:
         if case.status != CaseStatus.DRAFTING:
             return None
         intake = intake_of(case)
-        draft = engine.draft(intake, engine_config())
+        # The sandbox shows partners the newest rules with the published demo protocols, whatever
+        # this clinic's protocols and rollout are.
+        version = engine.CURRENT if case.sandbox else live_ruleset()
+        protocols = (
+            () if version in ("v1", "v2") else demo_protocols() if case.sandbox else active_protocols()
+        )
+        try:
+            draft = engine.draft(intake, engine_config(protocols), version=version)
+        except InvalidIntake as error:
+            # The doors validate first, so this is a defect; retrying would fail the same way.
+            transition(
+                case=case,
+                to_status=CaseStatus.DRAFT_FAILED,
+                actor=WORKER,
+                note=f"Drafting failed: the case's data does not pass rule set {version}: {str(error)[:500]}",
+            )
+            log.error(
+                "draft refused by rule set %s: invalid intake", version, extra={"case_id": str(case.pk)}
+            )
+            return None
         sequence = case.current_draft.sequence + 1 if case.current_draft else 1
         recommendation = Recommendation(
             case=case,
@@ -81,12 +147,15 @@ def make_draft(*, case_id: uuid.UUID | str) -> Recommendation | None:
             rules=draft.as_dict()["rules"],
             flags=list(draft.flags),
             ruleset_version=draft.ruleset_version,
-            notice=draft.notice,
+            notice=notice_of(draft, protocols),
             missing=draft.missing,
             condition=draft.condition,
             answers=draft.as_dict().get("answers", []),
             other_route=draft.other_route,
             engine_input=engine.snapshot_of(intake),
+            protocol_id=(draft.protocol or {}).get("id", ""),
+            protocol_version=(draft.protocol or {}).get("version"),
+            needs=draft.needs if draft.ruleset_version not in ("v1", "v2") else {},
         )
         transition(
             case=case,
@@ -149,17 +218,34 @@ def note_requeued(*, case_ids: list[uuid.UUID]) -> None:
             record_note(case=case, actor=Actor(label="sweep"), note="Re-queued for drafting")
 
 
-def preview_draft(*, referral: dict, intake_date: date, version: str = engine.CURRENT) -> engine.Draft:
-    """The draft a validated referral body would get; nothing is saved."""
-    return engine.draft(
-        engine.Intake(
-            condition_code=referral["condition"]["icd10"],
-            affected_sites=tuple(referral["affected_sites"]),
-            consent_obtained=referral["consent_obtained"],
-            birth_date=referral["patient"]["birth_date"],
-            intake_date=intake_date,
-            **referral["contraindications"],
-        ),
-        engine_config(),
-        version=version,
+def preview_draft(
+    *,
+    referral: dict,
+    intake_date: date,
+    version: str | None = None,
+    protocols: tuple[EngineProtocol, ...] | None = None,
+) -> engine.Draft:
+    """The draft a validated referral body would get under `version` (default RULESET_LIVE), with
+    `protocols` (default the database's active and effective ones); nothing is saved."""
+    version = version or live_ruleset()
+    answers = dict(referral["contraindications"])
+    breastfeeding = answers.pop("breastfeeding", referral.get("breastfeeding"))
+    consent_obtained = bool(referral.get("consent_obtained"))
+    intake = engine.Intake(
+        condition_code=referral["condition"]["icd10"],
+        affected_sites=tuple(referral["affected_sites"]),
+        consent_obtained=consent_obtained,
+        birth_date=referral["patient"]["birth_date"],
+        intake_date=intake_date,
+        additional_conditions=tuple(item["icd10"] for item in referral.get("additional_conditions") or ()),
+        findings=dict(referral.get("findings") or {}),
+        consent_by=referral.get("consent_by") or ("patient" if consent_obtained else None),
+        assent=referral.get("assent"),
+        breastfeeding=breastfeeding,
+        **answers,
     )
+    if version in ("v1", "v2"):
+        protocols = ()
+    elif protocols is None:
+        protocols = active_protocols()
+    return engine.draft(intake, engine_config(protocols), version=version)

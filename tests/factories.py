@@ -13,7 +13,8 @@ from intake.referrals import submit_referral
 from intake.roles import SPECIALISTS
 from intake.services import create_case, create_patient
 from intake.workflow import SYSTEM, Actor
-from recommendations.models import SpecialistProfile
+from recommendations.models import Protocol, SpecialistProfile
+from recommendations.protocols import import_demo_protocols
 
 _seq = itertools.count(1)
 
@@ -85,3 +86,9 @@ def make_referral(partner: Partner, **changes) -> Case:
     serializer = ReferralSerializer(data=referral_body(**changes))
     serializer.is_valid(raise_exception=True)
     return submit_referral(partner=partner, referral=serializer.validated_data)
+
+
+def make_demo_protocols() -> list[Protocol]:
+    """The published demo protocols, imported through the import service (as the quick start does)."""
+    import_demo_protocols()
+    return list(Protocol.objects.filter(active=True).order_by("protocol_id"))

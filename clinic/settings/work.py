@@ -139,3 +139,12 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "clinic-review@localho
 # Three or more distinct affected sites make a localized condition "multiple areas".
 DRAFT_MULTIPLE_SITES_THRESHOLD = env_int("DRAFT_MULTIPLE_SITES_THRESHOLD", 3)
 DRAFT_AGE_OF_MAJORITY = env_int("DRAFT_AGE_OF_MAJORITY", 18)
+# The rule set new drafts use ("v3", or "3"); older ones stay for replay and `recommend`. A clinic moving
+# to v3 first imports its protocols (`manage.py protocols import`): without one, v3 drafts NO-PROTOCOL.
+RULESET_LIVE = "v" + os.environ.get("RULESET_LIVE", "v3").strip().lower().removeprefix("v")
+# Where the clinic practises: notices and which protocols are effective depend on it (DESIGN, rule 1).
+CLINIC_COUNTRY = os.environ.get("CLINIC_COUNTRY", "US").strip() or "US"
+CLINIC_JURISDICTION = os.environ.get("CLINIC_JURISDICTION", "").strip()
+# The version of the state notice the clinic configured for CLINIC_JURISDICTION; empty = none, and in a
+# state that requires its own notice (Florida) only approved_product and ind protocols are then effective.
+CLINIC_STATE_NOTICE_VERSION = os.environ.get("CLINIC_STATE_NOTICE_VERSION", "").strip()

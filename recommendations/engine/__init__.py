@@ -21,9 +21,9 @@ from recommendations.engine.common import (
 )
 
 RULESETS = {v1.RULESET_VERSION: v1.draft, v2.RULESET_VERSION: v2.draft, v3.RULESET_VERSION: v3.draft}
-# v3 is registered for replay and `recommend --ruleset-version 3`; live drafts stay on v2 until the
-# clinic's protocols are in the database.
-CURRENT = v2.RULESET_VERSION
+# The newest rule set: the default here, in `recommend` and `replay_rules`, and what the sandbox drafts
+# with. Live drafts use settings.RULESET_LIVE (default this one), so a clinic chooses when it moves.
+CURRENT = v3.RULESET_VERSION
 RULES_BY_VERSION = {
     v1.RULESET_VERSION: v1.RULES_BY_ID,
     v2.RULESET_VERSION: v2.RULES_BY_ID,

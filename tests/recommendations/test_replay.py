@@ -63,7 +63,7 @@ def test_by_default_v2_is_compared_with_v1_on_the_same_input(tmp_path):
 @pytest.mark.django_db
 def test_a_candidate_rule_set_is_compared_with_old_drafts_and_decisions(monkeypatch, tmp_path):
     # Given a candidate v3 in which two sites already count as "multiple areas"
-    current = engine.RULESETS[engine.CURRENT]
+    current = engine.RULESETS["v2"]
 
     def v3(intake, config):
         return replace(current(intake, replace(config, multiple_sites_threshold=2)), ruleset_version="v3")

@@ -29,6 +29,8 @@ def client_for(key: str) -> APIClient:
 
 
 def drafted(partner, external_id: str, **changes) -> Case:
+    # The sandbox drafts with rule set v3 and the demo protocols: the knee protocol needs these findings.
+    changes = {"findings": {"kl_grade": 2, "conservative_care_months": 6}} | changes
     case = make_referral(partner, external_id=external_id, **changes)
     make_draft(case_id=case.pk)
     return case

@@ -2,7 +2,15 @@ from django.core.management.base import BaseCommand, CommandError
 
 from intake import exports
 from recommendations import engine
-from recommendations.replay import decided_count, replay
+from recommendations.replay import DRAFTED_WITH, decided_count, replay
+from recommendations.services import live_ruleset
+
+
+def _version(value: str | None) -> str | None:
+    # "3" and "v3" both name rule set v3.
+    if value is None or value == "stored" or value.startswith("v"):
+        return value
+    return f"v{value}"
 
 
 class Command(BaseCommand):
@@ -14,28 +22,37 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument(
             "--ruleset",
-            default=engine.CURRENT,
-            help=f"one of: {', '.join(engine.RULESETS)} (default: the current one)",
+            default=None,
+            help=f"one of: {', '.join(engine.RULESETS)} (default: the one live drafts use, RULESET_LIVE)",
         )
         parser.add_argument(
             "--against",
-            default="v1",
+            default=None,
             help="the version to compare with, re-drafted from the same input (default v1); "
-            "'stored' compares with the drafts as they were saved",
+            "'stored' compares with the drafts as they were saved. Without --ruleset, a version N "
+            "(`--against 3`) re-drafts with N beside the rule set each case was drafted with",
         )
         parser.add_argument(
             "--csv", dest="csv_path", metavar="FILE", help="write every differing case to this CSV file"
         )
 
-    def handle(self, *args, ruleset: str, against: str, csv_path: str | None, **options):
+    def handle(self, *args, ruleset: str | None, against: str | None, csv_path: str | None, **options):
+        ruleset, against = _version(ruleset), _version(against)
         for version in (ruleset, against):
-            if version not in (*engine.RULESETS, "stored"):
+            if version not in (None, *engine.RULESETS, "stored"):
                 raise CommandError(f"No rule set {version!r}; known: {', '.join(engine.RULESETS)}.")
+        if ruleset is None and against not in (None, "stored"):
+            ruleset, against = against, DRAFTED_WITH
+        ruleset = ruleset or live_ruleset()
+        against = against or "v1"
         total = decided_count()
         baseline = None if against == "stored" else against
         report = replay(ruleset=ruleset, against=baseline, progress=lambda done: self._bar(done, total))
         self.stderr.write("")
         pct = (lambda n: f"{100 * n / report.total:.1f}%") if report.total else (lambda n: "-")
+        if against == DRAFTED_WITH:
+            mix = ", ".join(f"{version}: {n}" for version, n in sorted(report.drafted_with.items()))
+            against = f"the rule set each case was drafted with ({mix or 'none'})"
         self.stdout.write(f"Rule set {ruleset} against {against} on {report.total} decided cases")
         self.stdout.write(
             f"  same route and flags as the old draft: {report.same_as_old} ({pct(report.same_as_old)})"

@@ -10,6 +10,7 @@ from intake.models import Partner
 from intake.partners import create_partner, issue_api_key
 from intake.roles import FRONT_DESK, SPECIALISTS
 from recommendations import review
+from recommendations.protocols import import_demo_protocols
 
 DEMO_USERS = {"desk": FRONT_DESK, "specialist": SPECIALISTS}
 DEMO_PARTNER = "Demo Partner Clinic"
@@ -48,3 +49,7 @@ class Command(BaseCommand):
             key = issue_api_key(partner=partner, name="demo key")
         self.stdout.write(f"Partner      {partner.name}: API key {key}")
         self.stdout.write(f"             webhook secret {partner.webhook_secret}")
+        # Examples, not clinical protocols: every title and reference says so (README, "Protocols").
+        report = import_demo_protocols()
+        for name in report.created:
+            self.stdout.write(f"Protocol     {name} (EXAMPLE, from the published demo set)")

@@ -26,8 +26,8 @@ KNEES_AND_HIPS = protocol(
 )
 
 
-def test_v3_is_registered_for_replay_while_live_drafts_stay_on_v2():
-    assert CURRENT == "v2"
+def test_v3_is_the_newest_rule_set():
+    assert CURRENT == "v3"
     assert RULESETS["v3"] is draft
     assert "NO-PROTOCOL" in RULES_BY_VERSION["v3"]
 
