@@ -21,7 +21,7 @@ from intake.models import Case, PartnerAPIKey, PartnerNotification
 from recommendations import review
 from recommendations.models import Addendum, Decision
 from recommendations.services import make_draft
-from tests.factories import make_partner, make_referral, make_user
+from tests.factories import make_demo_protocols, make_partner, make_referral, make_user
 
 ROLES = ("anonymous", "desk", "specialist", "partner_a", "partner_b")
 
@@ -77,6 +77,32 @@ TABLE: dict[str, tuple[str, str, dict | None, tuple[str, ...]]] = {
     ),
     "api:fhir-task": ("POST", "/api/v1/fhir/Task", {}, ("401", "403", "403", "ok", "ok")),
     "api:conditions": ("GET", "/api/v1/conditions/", None, ("401", "ok", "ok", "ok", "ok")),
+    # A malformed id: the caller is known first (401/403), then told the id is no id (400 = "ok").
+    "api:malformed-referral": ("GET", "/api/v1/referrals/x/", None, ("401", "403", "403", "ok", "ok")),
+    "api:malformed-referral-information": (
+        "POST",
+        "/api/v1/referrals/x/information/",
+        {},
+        ("401", "403", "403", "ok", "ok"),
+    ),
+    "api:malformed-referral-withdraw": (
+        "POST",
+        "/api/v1/referrals/x/withdraw/",
+        {},
+        ("401", "403", "403", "ok", "ok"),
+    ),
+    "api:malformed-referral-fhir": (
+        "GET",
+        "/api/v1/referrals/x/fhir",
+        None,
+        ("401", "403", "403", "ok", "ok"),
+    ),
+    "api:malformed-delivery-resend": (
+        "POST",
+        "/api/v1/webhook-deliveries/x/resend",
+        {},
+        ("401", "403", "403", "ok", "ok"),
+    ),
     # A partner's own events and webhook deliveries; partner A owns the sample delivery.
     "api:events": ("GET", "/api/v1/events/", None, ("401", "403", "403", "ok", "ok")),
     "api:webhook-deliveries": ("GET", "/api/v1/webhook-deliveries/", None, ("401", "403", "403", "ok", "ok")),
@@ -88,6 +114,7 @@ TABLE: dict[str, tuple[str, str, dict | None, tuple[str, ...]]] = {
     ),
     "api:webhook-test": ("POST", "/api/v1/webhooks/test", None, ("401", "403", "403", "ok", "ok")),
     "api:body-sites": ("GET", "/api/v1/body-sites/", None, ("401", "ok", "ok", "ok", "ok")),
+    "api:findings": ("GET", "/api/v1/findings/", None, ("401", "ok", "ok", "ok", "ok")),
     "schema": ("GET", "/api/schema/", None, ("ok",) * 5),
     "docs": ("GET", "/api/docs/", None, ("ok",) * 5),
     # Probes for the load balancer: open to all, and they show no patient data.
@@ -138,6 +165,8 @@ SPECIALIST_ADMIN = {
     "recommendations.addendum": ("ok", "403", "ok", "403", "ok"),
     # Administrators keep the signatures; a specialist cannot change their own or anyone's.
     "recommendations.specialistprofile": ("403",) * 5,
+    # Administrators manage the clinic's protocols (a change is a new version); specialists do not.
+    "recommendations.protocol": ("403",) * 5,
     "intake.case": ("ok", "403", "ok", "403", "ok"),
     "intake.patient": ("ok", "403", "ok", "403", "ok"),
     "intake.partner": ("403",) * 5,
@@ -193,6 +222,7 @@ def world(db):
         "recommendations.decision": decision.pk,
         "recommendations.addendum": Addendum.objects.get().pk,
         "recommendations.specialistprofile": doctor.specialist_profile.pk,
+        "recommendations.protocol": make_demo_protocols()[0].pk,
         "intake.case": case.pk,
         "intake.patient": case.patient_id,
         "intake.partner": partner_a.pk,

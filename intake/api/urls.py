@@ -1,6 +1,6 @@
 from django.urls import path
 
-from intake.api import fhir, integration, views, vocabularies
+from intake.api import fhir, integration, malformed, views, vocabularies
 
 app_name = "api"
 
@@ -33,4 +33,22 @@ urlpatterns = [
     path("conditions/", vocabularies.ConditionListView.as_view(), name="conditions"),
     path("body-sites/", vocabularies.BodySiteListView.as_view(), name="body-sites"),
     path("findings/", vocabularies.FindingListView.as_view(), name="findings"),
+    # A path whose id is not a UUID (every real route above takes <uuid:pk>): 400, not a page.
+    path("referrals/<str:pk>/", malformed.MalformedIdView.as_view(), name="malformed-referral"),
+    path(
+        "referrals/<str:pk>/information/",
+        malformed.MalformedIdView.as_view(),
+        name="malformed-referral-information",
+    ),
+    path(
+        "referrals/<str:pk>/withdraw/",
+        malformed.MalformedIdView.as_view(),
+        name="malformed-referral-withdraw",
+    ),
+    path("referrals/<str:pk>/fhir", malformed.MalformedFHIRIdView.as_view(), name="malformed-referral-fhir"),
+    path(
+        "webhook-deliveries/<str:pk>/resend",
+        malformed.MalformedIdView.as_view(),
+        name="malformed-delivery-resend",
+    ),
 ]
