@@ -46,7 +46,8 @@ def _render_fhir(notification: PartnerNotification) -> None:
     case.status_changed_at = parse_datetime(snapshot["updated_at"])
     case.open_question = snapshot["question"] or ""
     rendered = PartnerNotification.objects.filter(pk=notification.pk)
-    rendered.update(payload={**notification.payload, "data": referral_bundle(case)})
+    bundle = referral_bundle(case, needs=snapshot.get("needs"))
+    rendered.update(payload={**notification.payload, "data": bundle})
     # Sign what is stored (jsonb orders keys its own way), so every attempt's body is the same bytes.
     notification.payload = rendered.values_list("payload", flat=True).get()
 

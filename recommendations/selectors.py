@@ -103,3 +103,10 @@ def active_protocols() -> tuple[EngineProtocol, ...]:
         if effectiveness(data)[0]:
             found.append(EngineProtocol.from_dict(data))
     return tuple(found)
+
+
+def required_findings(code: str) -> set[str]:
+    """The finding keys that any active, effective protocol listing `code` requires. A union: which of
+    them covers a draft also depends on the route, age and sites, which a partner asking before it
+    refers does not know, so it is told everything a covering protocol could ask for."""
+    return {key for protocol in active_protocols() if protocol.lists(code) for key in protocol.requires}

@@ -8,6 +8,7 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from intake import providers
 from intake.api.auth import IsPartnerOrStaff
 from intake.api.problems import PROBLEM_JSON
 from intake.api.serializers import ProblemSerializer
@@ -69,6 +70,11 @@ class FindingSerializer(serializers.Serializer):
     )
     loinc = serializers.CharField(allow_null=True, help_text="A LOINC code, only where one was checked.")
     deprecated = serializers.BooleanField(help_text="Retired: still accepted, no longer asked for.")
+    required = serializers.BooleanField(
+        required=False,
+        help_text="Only with `?condition=`: true when an active protocol listing that code requires the "
+        "finding (a referral without it is asked for it), else false. Absent without `condition`.",
+    )
 
 
 class ConditionListView(GenericAPIView):
@@ -129,8 +135,8 @@ class FindingListView(GenericAPIView):
             OpenApiParameter(
                 "condition",
                 str,
-                description="An ICD-10-CM code (M17.11). Accepted and checked; marking the findings an "
-                "active protocol for that code requires is to come.",
+                description="An ICD-10-CM code (M17.11): each finding then carries `required`, true "
+                "when an active protocol listing that code requires it. A code outside ICD-10-CM is a 400.",
             )
         ],
         responses={
@@ -140,10 +146,13 @@ class FindingListView(GenericAPIView):
         },
     )
     def get(self, request: Request) -> Response:
+        findings = [finding.as_dict() for finding in FINDINGS]
         condition = request.query_params.get("condition")
         if condition is not None:
             try:
-                clean_icd10(condition)
+                code = clean_icd10(condition)
             except CodeError as exc:
                 raise ValidationError({"condition": [str(exc)]}) from None
-        return Response(self.get_serializer([finding.as_dict() for finding in FINDINGS], many=True).data)
+            required = providers.required_findings(code)
+            findings = [finding | {"required": finding["key"] in required} for finding in findings]
+        return Response(self.get_serializer(findings, many=True).data)

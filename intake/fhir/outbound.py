@@ -22,6 +22,7 @@ from intake.fhir import (
 )
 from intake.fhir.supporting import ADDITIONAL
 from intake.models import CONTRAINDICATION_LABELS, Case, CaseStatus, ConsentBy, Priority
+from intake.notifications import needs_of
 from intake.statuses import STATUS
 from intake.vocabulary.body_sites import SITES
 from intake.vocabulary.findings import BY_KEY
@@ -33,6 +34,7 @@ AUTHOR = {
     ]
 }
 TASK_NAMESPACE = uuid.UUID("6f1f7d0e-3c1b-4c55-9a57-1f0b8c1d2e3f")
+NEEDS_SYSTEM = BASE + "CodeSystem/needs"  # codes: the members of the JSON referral's `needs`
 
 
 def _urn(value) -> str:
@@ -128,7 +130,8 @@ def body_site(code: str) -> dict:
     return {"coding": codings}
 
 
-def task(case: Case) -> dict:
+def task(case: Case, *, needs: dict | None = None) -> dict:
+    """`needs`: what the draft asked, as the event being rendered recorded it (None: as it is now)."""
     focus = {"reference": _urn(case.pk)}
     resource = {
         "resourceType": "Task",
@@ -148,8 +151,11 @@ def task(case: Case) -> dict:
         "lastModified": case.status_changed_at.isoformat(),
         "restriction": {"period": {"end": case.due_at.isoformat()}},
     }
-    if case.status == CaseStatus.NEEDS_INFORMATION and case.open_question:
-        resource["statusReason"] = {"text": case.open_question}
+    if case.status == CaseStatus.NEEDS_INFORMATION:
+        if case.open_question:
+            resource["statusReason"] = {"text": case.open_question}
+        if inputs := needs_inputs(needs_of(case) if needs is None else needs):
+            resource["input"] = inputs
     decision = _decision(case)
     if decision is not None:
         resource["output"] = [
@@ -158,6 +164,20 @@ def task(case: Case) -> dict:
             {"type": _decision_code("decided-at"), "valueDateTime": decision.decided_at.isoformat()},
         ] + ([{"type": _decision_code("reason"), "valueString": decision.reason}] if decision.reason else [])
     return resource
+
+
+def needs_inputs(needs: dict) -> list[dict]:
+    """The JSON referral's `needs` (intake.notifications.needs_of) as Task inputs: one per item of a
+    list member (valueString) and one per member that is true (valueBoolean); members not asked give
+    none."""
+    inputs = []
+    for member, value in needs.items():
+        kind = {"coding": [{"system": NEEDS_SYSTEM, "code": member}]}
+        if isinstance(value, list):
+            inputs += [{"type": kind, "valueString": str(item)} for item in value]
+        elif value is True:
+            inputs.append({"type": kind, "valueBoolean": True})
+    return inputs
 
 
 def _decision_code(code: str) -> dict:
@@ -199,8 +219,9 @@ def provenance(case: Case, decision) -> dict:
     }
 
 
-def referral_bundle(case: Case) -> dict:
-    entries = [(case.pk, service_request(case)), (task_id(case), task(case))]
+def referral_bundle(case: Case, *, needs: dict | None = None) -> dict:
+    """`needs` as in `task`: a webhook renders the referral as its event's snapshot recorded it."""
+    entries = [(case.pk, service_request(case)), (task_id(case), task(case, needs=needs))]
     decision = _decision(case)
     if decision is not None:
         entries.append((decision.pk, provenance(case, decision)))

@@ -438,7 +438,10 @@ def test_the_findings_list_is_published(client):
     assert (findings["edss"]["step"], findings["edss"]["values"][:3]) == (None, [0, 1.0, 1.5])
     assert findings["pain_nrs"]["loinc"] == "72514-3"
     assert findings["egfr_ckd_epi_2021"]["unit"] == "mL/min/{1.73_m2}"
-    assert client.get("/api/v1/findings/", {"condition": "m17.11"}).json() == response.json()
+    # With a condition each key also says whether a protocol requires it (none is stored here).
+    marked = client.get("/api/v1/findings/", {"condition": "m17.11"}).json()
+    assert [item.pop("required") for item in marked] == [False] * len(FINDINGS)
+    assert marked == response.json()
     assert set(errors_of(client.get("/api/v1/findings/", {"condition": "knee"}))) == {"#/condition"}
 
 
