@@ -56,6 +56,9 @@ def referral_data(case: Case) -> dict:
             "outcome": decision.outcome,
             "reason": decision.reason,
             "decided_at": decision.decided_at.isoformat(),
+            # The snapshot the decision stored when signed (null: not_recommended, declined, or a
+            # decision on a draft made without protocols).
+            "protocol": copy.deepcopy(decision.protocol),
         }
     return data
 

@@ -21,6 +21,8 @@ class ReviewActionForm(forms.Form):
         choices=[("", "Choose a route")] + FinalRoute.choices,
         required=False,
     )
+    # "id:version" of one of the protocols covering the amended route; empty: the engine's choice.
+    protocol = forms.CharField(label="Protocol", required=False, max_length=100)
     reason = forms.CharField(
         label="Reason",
         required=False,

@@ -207,8 +207,15 @@ class Decision(ChainedRecord):
     signed_credentials = models.CharField(max_length=100, blank=True, editable=False)
     # A default, not auto_now_add: the value must be known before the row's hash is taken.
     decided_at = models.DateTimeField(default=timezone.now, editable=False)
+    # Rule set v3 on: the protocol the decision is made under, as a snapshot ({"id", "version", "title",
+    # "basis", "reference"}; null for not_recommended, declined and decisions on v1/v2 drafts) so partners
+    # read it without a join and a later protocol version never changes it; the case's sites when
+    # signed; and the regulatory notice text the specialist saw when signing.
+    protocol = models.JSONField(null=True, blank=True, default=None, editable=False)
+    sites = models.JSONField(default=list, blank=True, editable=False)
+    notice = models.TextField(blank=True, editable=False)
 
-    chain_added_fields = ("signed_name", "signed_credentials")
+    chain_added_fields = ("signed_name", "signed_credentials", "protocol", "sites", "notice")
 
     class Meta:
         permissions = [("decide_case", "Can decide cases (approve, amend, decline, ask)")]
@@ -230,6 +237,24 @@ class Decision(ChainedRecord):
 
     def chain_case_id(self):
         return self.case_id
+
+    def chain_content(self) -> dict:
+        # Decisions hashed before `sites` existed read back with []; an empty list stays out of the
+        # hash like the other added fields (ChainedRecord leaves out only "" and None).
+        content = super().chain_content()
+        if not self.sites:
+            content.pop("sites", None)
+        return content
+
+    @property
+    def notice_text(self) -> str:
+        """The notice as signed, without its sources (stored as a draft stores it)."""
+        return self.notice.split("\n\nSources: ", 1)[0]
+
+    @property
+    def notice_sources(self) -> list[str]:
+        parts = self.notice.split("\n\nSources: ", 1)
+        return parts[1].split("; ") if len(parts) == 2 else []
 
     @property
     def signature(self) -> str:

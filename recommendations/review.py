@@ -19,6 +19,19 @@ from django.utils.timesince import timesince
 from intake import chain
 from intake.models import Case, CaseStatus
 from intake.workflow import Actor, record_note, transition
+from recommendations.decision_protocols import (
+    TREATMENT_ROUTES,
+    ProtocolMissing,
+    covering_protocols,
+    draft_protocol,
+    option_value,
+    protocols_apply,
+    protocols_for,
+    signed_notice,
+    snapshot,
+    uncovered,
+)
+from recommendations.engine.protocols import Protocol as EngineProtocol
 from recommendations.models import Addendum, Decision, DraftRoute, FinalRoute, Outcome, SpecialistProfile
 
 DECIDE_PERMISSION = "recommendations.decide_case"
@@ -171,9 +184,18 @@ def _take_for_review(case: Case, user: AbstractBaseUser) -> None:
         record_note(case=case, actor=Actor.of_user(user), note="Claimed for review")
 
 
-def decide_locked(case: Case, user: AbstractBaseUser, *, route: str, outcome: str, reason: str) -> Decision:
+def decide_locked(
+    case: Case,
+    user: AbstractBaseUser,
+    *,
+    route: str,
+    outcome: str,
+    reason: str,
+    protocol: EngineProtocol | None = None,
+) -> Decision:
     """Record the decision on a case already locked and awaiting review (the actions below,
-    and recommendations.sandbox). The signature and the consent gate are checked here."""
+    and recommendations.sandbox), made under `protocol`, with the case's sites and the notice
+    signed. The signature and the consent gate are checked here."""
     # The sandbox's signer is inactive (it cannot sign in); anyone who can is a person.
     if case.sandbox and user.is_active:
         raise ReviewError(SANDBOX_CASE)
@@ -191,9 +213,14 @@ def decide_locked(case: Case, user: AbstractBaseUser, *, route: str, outcome: st
             decided_by=user,
             signed_name=profile.full_name.strip(),
             signed_credentials=profile.credentials.strip(),
+            protocol=snapshot(protocol),
+            sites=list(case.affected_sites),
+            notice=signed_notice(case.current_draft, protocol),
         )
     )
     note = f"{decision.get_outcome_display()}: {decision.get_route_display()}"
+    if protocol is not None:
+        note += f", under protocol {protocol.id} v{protocol.version}"
     transition(
         case=case,
         to_status=CaseStatus.DECIDED,
@@ -215,12 +242,25 @@ def approve_draft(*, case_id: uuid.UUID | str, user: AbstractBaseUser) -> Decisi
             "A draft that needs information cannot be approved as it stands: ask for the "
             "information, amend it to a route, or decline."
         )
-    return decide_locked(case, user, route=case.current_draft.route, outcome=Outcome.APPROVED, reason="")
+    try:
+        protocol = draft_protocol(case, case.current_draft)
+    except ProtocolMissing as missing:
+        raise ReviewError(
+            f"The draft was made under protocol {missing}, which this clinic no longer holds, so it cannot "
+            "be approved as it stands: amend it under a protocol, ask for information, or decline."
+        ) from None
+    return decide_locked(
+        case, user, route=case.current_draft.route, outcome=Outcome.APPROVED, reason="", protocol=protocol
+    )
 
 
 @transaction.atomic
-def amend_draft(*, case_id: uuid.UUID | str, user: AbstractBaseUser, route: str, reason: str) -> Decision:
-    """Decide on another route than the draft's, with a reason."""
+def amend_draft(
+    *, case_id: uuid.UUID | str, user: AbstractBaseUser, route: str, reason: str, protocol: str = ""
+) -> Decision:
+    """Decide on another route than the draft's, with a reason. A treatment route is taken under a
+    protocol that covers it: `protocol` ("id:version" or "id") chooses among several, and empty
+    takes the engine's choice."""
     _require_specialist(user)
     reason = _required(reason, "reason", "Say why you chose another route.")
     if route not in FinalRoute.values:
@@ -228,7 +268,33 @@ def amend_draft(*, case_id: uuid.UUID | str, user: AbstractBaseUser, route: str,
     case = _locked_case_awaiting_review(case_id)
     if route == case.current_draft.route:
         raise ValidationError({"route": ["That is the drafted route: approve the draft instead."]})
-    return decide_locked(case, user, route=route, outcome=Outcome.AMENDED, reason=reason)
+    chosen = _amendment_protocol(case, route, (protocol or "").strip())
+    return decide_locked(case, user, route=route, outcome=Outcome.AMENDED, reason=reason, protocol=chosen)
+
+
+def _amendment_protocol(case: Case, route: str, choice: str) -> EngineProtocol | None:
+    """The protocol an amendment to `route` is made under; ValidationError when none covers it or
+    the one chosen does not."""
+    if route not in TREATMENT_ROUTES or not protocols_apply(case.current_draft):
+        return None
+    protocols = protocols_for(case)
+    found = covering_protocols(case, route, protocols)
+    if not found:
+        raise ValidationError({"route": [uncovered(case, route, protocols)]})
+    if not choice:
+        return found[0]
+    chosen = next((p for p in found if choice in (option_value(p), p.id)), None)
+    if chosen is None:
+        names = ", ".join(f"{p.id} v{p.version}" for p in found)
+        raise ValidationError(
+            {
+                "protocol": [
+                    f"Protocol {choice} does not cover {FinalRoute(route).label.lower()} for this case: "
+                    f"choose {names}, or leave the choice to the engine."
+                ]
+            }
+        )
+    return chosen
 
 
 @transaction.atomic

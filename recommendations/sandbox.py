@@ -15,6 +15,13 @@ from django.utils import timezone
 
 from intake.models import Case, CaseEvent, CaseStatus
 from intake.workflow import Actor, transition
+from recommendations.decision_protocols import (
+    ProtocolMissing,
+    covering_protocols,
+    draft_protocol,
+    protocols_for,
+)
+from recommendations.engine.protocols import Protocol as EngineProtocol
 from recommendations.models import DraftRoute, FinalRoute, Outcome, SpecialistProfile
 from recommendations.review import decide_locked
 
@@ -39,6 +46,21 @@ def sandbox_action(external_id: str, *, asked_before: bool, consent: bool) -> st
 
 def other_route(route: str) -> str:
     return FinalRoute.INTRAVENOUS if route == DraftRoute.LOCAL_INJECTION else FinalRoute.LOCAL_INJECTION
+
+
+def amendment(case: Case) -> tuple[str, EngineProtocol] | None:
+    """Another treatment route than the draft's that a demo protocol covers, with the protocol (the
+    engine's choice), or None: the sandbox amends only as a specialist could (DESIGN.md, "Domain")."""
+    draft_route = case.current_draft.route
+    routes = [other_route(draft_route)]
+    if draft_route == DraftRoute.NOT_RECOMMENDED:
+        routes.append(FinalRoute.INTRAVENOUS)
+    protocols = protocols_for(case)
+    for route in routes:
+        found = covering_protocols(case, route, protocols)
+        if found:
+            return route, found[0]
+    return None
 
 
 def _robot():
@@ -90,14 +112,33 @@ def decide_sandbox_case(*, case_id: uuid.UUID | str) -> str | None:
             note=f"Question: {question}",
             open_question=question,
         )
-    elif action == "decline":
-        reason = "Sandbox: declined because the external_id begins decline-."
+    elif action == "amend" and (found := amendment(case)) is not None:
+        route, protocol = found
+        reason = (
+            f"Sandbox: amended to {FinalRoute(route).label.lower()} under demo protocol {protocol.id} "
+            f"v{protocol.version} because the external_id begins amend-."
+        )
+        decide_locked(case, robot, route=route, outcome=Outcome.AMENDED, reason=reason, protocol=protocol)
+    elif action in ("decline", "amend"):
+        reason = (
+            "Sandbox: declined because the external_id begins decline-."
+            if action == "decline"
+            else "Sandbox: the external_id begins amend-, but no demo protocol covers another route for "
+            "this case, so it is declined (a specialist could not amend it either)."
+        )
+        action = "decline"
         decide_locked(case, robot, route=FinalRoute.NOT_RECOMMENDED, outcome=Outcome.DECLINED, reason=reason)
-    elif action == "amend":
-        reason = "Sandbox: amended to the other route because the external_id begins amend-."
-        decide_locked(case, robot, route=other_route(draft_route), outcome=Outcome.AMENDED, reason=reason)
     else:
-        decide_locked(case, robot, route=draft_route, outcome=Outcome.APPROVED, reason="")
+        try:
+            protocol = draft_protocol(case, case.current_draft)
+        except ProtocolMissing:
+            # The demo set changed since the draft: approving would name a protocol nobody holds.
+            reason = "Sandbox: the draft's demo protocol is no longer published; send the referral again."
+            decide_locked(
+                case, robot, route=FinalRoute.NOT_RECOMMENDED, outcome=Outcome.DECLINED, reason=reason
+            )
+            return "decline"
+        decide_locked(case, robot, route=draft_route, outcome=Outcome.APPROVED, reason="", protocol=protocol)
     return action
 
 

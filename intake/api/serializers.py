@@ -208,11 +208,31 @@ def _as_case_fields(value: dict) -> dict:
     return value
 
 
+class DecisionProtocolSerializer(serializers.Serializer):
+    """The protocol a decision is made under, as it stood when signed (a later version never changes it)."""
+
+    id = serializers.CharField(help_text="The protocol's id.")
+    version = serializers.IntegerField(help_text="The version the decision is made under.")
+    title = serializers.CharField()
+    basis = serializers.CharField(
+        help_text="An open enum: approved_product, ind, irb_trial, same_surgical_procedure, "
+        "minimal_manipulation_homologous, non_us_authorisation (more may be added within v1)."
+    )
+    reference = serializers.CharField(
+        allow_blank=True, help_text="The product licence, IND or NCT number, IRB approval or registration."
+    )
+
+
 class DecisionOutSerializer(serializers.Serializer):
     route = serializers.ChoiceField(choices=["local_injection", "intravenous", "not_recommended"])
     outcome = serializers.ChoiceField(choices=["approved", "amended", "declined"])
     reason = serializers.CharField(allow_blank=True)
     decided_at = serializers.DateTimeField()
+    protocol = DecisionProtocolSerializer(
+        allow_null=True,
+        help_text="The protocol the decision is made under; null for not_recommended and declined (and for "
+        "decisions made before the clinic drafted under protocols).",
+    )
 
 
 class NeedsSerializer(serializers.Serializer):

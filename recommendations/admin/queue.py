@@ -21,7 +21,7 @@ from recommendations import review, selectors
 
 # The review queue needs the width more than a second navigation column.
 from recommendations.admin.common import FLAG_LABELS, SpecialistsOnly, flag_badges
-from recommendations.admin.review_v3 import review_v3_context
+from recommendations.admin.review_v3 import decision_context, review_v3_context
 from recommendations.forms import AddendumForm, ReviewActionForm
 from recommendations.models import DraftRoute, ReviewCase
 
@@ -208,7 +208,11 @@ class ReviewQueueAdmin(SpecialistsOnly, admin.ModelAdmin):
             "approve": (lambda: review.approve_draft(case_id=case.pk, user=user), "Draft approved."),
             "amend": (
                 lambda: review.amend_draft(
-                    case_id=case.pk, user=user, route=data["route"], reason=data["reason"]
+                    case_id=case.pk,
+                    user=user,
+                    route=data["route"],
+                    reason=data["reason"],
+                    protocol=data["protocol"],
                 ),
                 "Decision recorded: amended.",
             ),
@@ -273,4 +277,5 @@ class ReviewQueueAdmin(SpecialistsOnly, admin.ModelAdmin):
             "claimed_by_name": review.signer_name(case.claimed_by) if case.claimed_by else "",
             "queue_url": reverse("admin:recommendations_reviewcase_changelist"),
             **review_v3_context(case, case.current_draft),
+            **decision_context(page.decision),
         }

@@ -4,11 +4,12 @@ by whom and assent, and what is missing, in sentences (DESIGN.md, rule set v3, r
 
 from dataclasses import dataclass
 
-from intake.models import Case, ConsentBy
+from intake.models import Case, CaseStatus, ConsentBy
 from intake.vocabulary.body_sites import BODY_SITES
 from intake.vocabulary.findings import labels as finding_labels
 from intake.vocabulary.findings_display import condition_rows, finding_rows
-from recommendations.models import Protocol, Recommendation
+from recommendations.decision_protocols import amend_options, option_value, signed_notice
+from recommendations.models import Decision, Protocol, ProtocolBasis, Recommendation
 
 # Rules that say why no protocol applies to a draft (rule 1).
 NO_PROTOCOL_RULES = ("NO-PROTOCOL", "PROTOCOL-AMBIGUOUS")
@@ -88,6 +89,7 @@ def no_protocol_reasons(draft: Recommendation | None) -> list[dict]:
 
 def review_v3_context(case: Case, draft: Recommendation | None) -> dict:
     consent_by = ConsentBy(case.consent_by).label if case.consent_by in ConsentBy.values else ""
+    routes = amend_routes(case, draft) if case.status == CaseStatus.AWAITING_REVIEW else []
     return {
         "findings": finding_rows(case.findings),
         "additional_conditions": condition_rows(case.additional_conditions),
@@ -96,4 +98,75 @@ def review_v3_context(case: Case, draft: Recommendation | None) -> dict:
         "no_protocol_reasons": no_protocol_reasons(draft),
         "protocols_apply": draft is not None and draft.ruleset_version not in ("v1", "v2"),
         "needs_sentences": needs_sentences(getattr(draft, "needs", None)),
+        "amend_routes": routes,
+        "amend_protocol_choices": any(route["choices"] for route in routes),
+    }
+
+
+@dataclass(frozen=True)
+class ProtocolChoice:
+    """A protocol the amend form offers for a route, with the notice signing under it shows."""
+
+    value: str
+    id: str
+    version: int
+    title: str
+    basis: str
+    reference: str
+    notice_text: str
+    notice_sources: list[str]
+    engine_choice: bool
+
+
+def _basis_label(basis: str | None) -> str:
+    return ProtocolBasis(basis).label if basis in ProtocolBasis.values else (basis or "")
+
+
+def _split(notice: str) -> tuple[str, list[str]]:
+    text, _, sources = notice.partition("\n\nSources: ")
+    return text, sources.split("; ") if sources else []
+
+
+def amend_routes(case: Case, draft: Recommendation | None) -> list[dict]:
+    """Each treatment route of the amend form: the protocols covering it (the engine's choice
+    first), or the sentence saying none does and amending to it is not possible."""
+    routes = []
+    for option in amend_options(case, draft):
+        choices = []
+        for index, protocol in enumerate(option.protocols):
+            text, sources = _split(signed_notice(draft, protocol))
+            data = protocol.as_dict()
+            choices.append(
+                ProtocolChoice(
+                    option_value(protocol),
+                    protocol.id,
+                    protocol.version,
+                    protocol.title,
+                    _basis_label(protocol.basis),
+                    data["reference"],
+                    text,
+                    sources,
+                    engine_choice=index == 0,
+                )
+            )
+        routes.append(
+            {
+                "route": option.route,
+                "label": option.label,
+                "choices": choices,
+                "uncovered": option.uncovered,
+                "possible": option.possible,
+                "required": option.required,
+            }
+        )
+    return routes
+
+
+def decision_context(decision: Decision | None) -> dict:
+    """The decision record as signed: its protocol snapshot (basis in words) and notice."""
+    if decision is None:
+        return {}
+    return {
+        "decision_basis": _basis_label((decision.protocol or {}).get("basis")),
+        "decision_sites": _sites(decision.sites or []),
     }

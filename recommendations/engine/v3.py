@@ -106,7 +106,7 @@ def _no_protocol(code: str, route: str | None, why: str) -> FiredRule:
     return fire("NO-PROTOCOL", detail)
 
 
-def _why_uncovered(
+def why_uncovered(
     intake: Intake, route: str, sites: tuple[str, ...], protocols: list[Protocol], majority: int
 ):
     """Why no protocol covers: the sites it would need, the age, or that none lists the code for the route."""
@@ -239,7 +239,7 @@ def _route(intake: Intake, config: EngineConfig, work: _Work) -> str:
             return ends
     protocol = cover(candidate)
     if protocol is None:
-        why, outside = _why_uncovered(intake, candidate, sites, protocols, majority)
+        why, outside = why_uncovered(intake, candidate, sites, protocols, majority)
         work.rules.append(_no_protocol(intake.condition_code, candidate, why))
         return Route.NOT_RECOMMENDED
     work.protocol = protocol

@@ -203,6 +203,7 @@ def test_deciding_a_partner_case_records_the_partner_notification_in_the_same_tr
         "outcome": "amended",
         "reason": "three sites",
         "decided_at": note.payload["data"]["decision"]["decided_at"],
+        "protocol": None,  # a v2 draft is decided under no protocol
     }
     assert "draft" not in str(note.payload).lower()
 

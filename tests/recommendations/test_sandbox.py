@@ -58,7 +58,8 @@ def test_the_external_ids_prefix_chooses_what_the_sandbox_does(external_id, aske
     ("external_id", "outcome", "route"),
     [
         ("approve-1", "approved", "local_injection"),
-        ("amend-1", "amended", "intravenous"),
+        # No demo protocol covers intravenous cells for knee osteoarthritis: amend- declines.
+        ("amend-1", "declined", "not_recommended"),
         ("decline-1", "declined", "not_recommended"),
     ],
 )

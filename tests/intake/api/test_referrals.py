@@ -364,6 +364,7 @@ def test_status_shows_the_decision_once_decided_and_never_the_draft():
         "outcome": "amended",
         "reason": "Three joints involved",
         "decided_at": final.json()["decision"]["decided_at"],
+        "protocol": None,  # a v2 draft is decided under no protocol
     }
     for text in (json.dumps(waiting), final.content.decode()):
         assert "local_injection" not in text and "LOC-FEW-SITES" not in text and "rules" not in text
