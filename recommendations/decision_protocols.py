@@ -16,8 +16,7 @@ from intake.models import Case
 from recommendations import notices
 from recommendations.engine.protocols import Protocol as EngineProtocol
 from recommendations.engine.protocols import by_specificity, covering, live, whole_years
-from recommendations.engine.v3 import ROUTE_WORDS
-from recommendations.engine.v3 import why_uncovered
+from recommendations.engine.v3 import ROUTE_WORDS, why_uncovered
 from recommendations.models import FinalRoute, Protocol, Recommendation
 from recommendations.selectors import active_protocols
 from recommendations.services import demo_protocols, intake_of, live_ruleset
