@@ -23,7 +23,8 @@ ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
 # Celery's own context fields that hold no exception text and no arguments.
 _SAFE_CELERY_FIELDS = ("id", "name", "description", "hostname", "internal")
 # A path or URL and its query: a request line, a referer, a request object's repr.
-_QUERY = re.compile(r"((?:[a-z][a-z0-9+.-]*://[^\s/?#\"'<>]*)?/[^\s?#\"'<>]*)\?[^\s#\"'<>]*", re.IGNORECASE)
+# The query runs to the next space or fragment, whatever it holds: a name like O'Brien has a quote.
+_QUERY = re.compile(r"((?:[a-z][a-z0-9+.-]*://[^\s/?#\"'<>]*)?/[^\s?#\"'<>]*)\?[^\s#]*", re.IGNORECASE)
 # gunicorn's access line names the response's headers as atoms; ours carries the request id.
 _GUNICORN_REQUEST_ID = "{x-request-id}o"
 # gunicorn's line for a request it could not read quotes the unreadable part of it (a request

@@ -17,6 +17,7 @@ from intake.models import (
     ReadAccess,
     WebhookAttempt,
 )
+from intake.text import invisible_characters_message
 from intake.workflow import Actor
 
 # The library's own key model is unused: partner keys are PartnerAPIKey.
@@ -24,8 +25,25 @@ if admin.site.is_registered(APIKey):
     admin.site.unregister(APIKey)
 
 
+class PatientForm(forms.ModelForm):
+    """The service's refusals as field errors, before anything is saved (so the admin never says
+    "changed successfully" beside a refusal)."""
+
+    class Meta:
+        model = Patient
+        fields = list(services.AMENDABLE_PATIENT_FIELDS)
+
+    def clean(self) -> dict:
+        data = super().clean()
+        for name in ("given_name", "family_name", "mrn"):
+            if data.get(name) and (message := invisible_characters_message(str(data[name]))):
+                self.add_error(name, message)
+        return data
+
+
 @admin.register(Patient)
 class PatientAdmin(admin.ModelAdmin):
+    form = PatientForm
     list_display = ["family_name", "given_name", "birth_date", "mrn"]
     search_fields = ["family_name", "given_name", "mrn", "email", "phone"]
     show_full_result_count = False

@@ -15,7 +15,7 @@ from django.conf import settings
 from django.db import transaction
 
 from intake.models import GENESIS, Case, ChainedRecord
-from intake.models.records import SEALED_LOOKUPS, seal, sealed_values_of
+from intake.models.records import seal, sealed_values_of
 
 R = TypeVar("R", bound=ChainedRecord)
 
@@ -33,12 +33,13 @@ def append_all(records: Sequence[ChainedRecord]) -> None:
     key_id = settings.AUDIT_KEY_ID
     # No savepoint: a failure here fails the caller's whole transaction anyway.
     with transaction.atomic(savepoint=False):
-        head, length, *values = (
-            Case.objects.select_for_update(of=("self",))
-            .filter(pk=case_id)
-            .values_list("audit_head", "audit_length", *SEALED_LOOKUPS)
-            .get()
+        # The patient's row is locked too: a wait for a concurrent patient edit then re-reads
+        # the patient's details it committed, so the seal never goes back to the old ones.
+        # (intake.services.amend_patient locks the cases before the patient: one order.)
+        case = (
+            Case.objects.select_for_update(of=("self", "patient")).select_related("patient").get(pk=case_id)
         )
+        head, length, values = case.audit_head, case.audit_length, sealed_values_of(case)
         for record in records:
             record.chain_seq, record.prev_hash, record.hash_key = length + 1, head or GENESIS, key_id
             record.row_hash = record.compute_hash()

@@ -92,8 +92,11 @@ def _additional_conditions(value: object, *, main: str, errors: dict[str, list[s
         where = f"additional_conditions.{index}.icd10"
         raw = item.get("icd10") if isinstance(item, dict) else None
         description = (item.get("description") or "") if isinstance(item, dict) else ""
-        if not isinstance(raw, str) or not isinstance(description, str):
+        if not isinstance(raw, str):
             errors[where] = ["Give the condition's ICD-10-CM code as text, for example M17.12."]
+            continue
+        if not isinstance(description, str):
+            errors[f"additional_conditions.{index}.description"] = ["Give the description as text."]
             continue
         try:
             code = clean_icd10(raw)
@@ -148,6 +151,12 @@ def answered_changes(
         affected_sites=case.affected_sites if affected_sites is None else affected_sites,
         contraindications=answers,
     )
+    if consent and not consent.get("obtained") and consent.get("by"):
+        # An answer saying consent was not obtained never names who gave it (a guardian who
+        # refused must not satisfy a minor's consent check).
+        raise ValidationError(
+            {"consent_by": ["Consent is not obtained, so nobody gave it: leave “by” empty."]}
+        )
     obtained = bool(consent and consent.get("obtained")) or case.consent_obtained
     merged_findings, conditions, consent_by = validate_v3_intake(
         condition_code=code,

@@ -310,6 +310,8 @@ def amend_patient(*, patient_id: uuid.UUID | str, actor: Actor, changes: dict[st
     }
     if invisible:
         raise ValidationError(invisible)
+    # Cases first, then the patient: the order intake.chain takes them in (no deadlock).
+    list(Case.objects.select_for_update().filter(patient_id=patient_id).order_by("pk").values_list("pk"))
     patient = Patient.objects.select_for_update().get(pk=patient_id)
     changed = [
         name

@@ -72,8 +72,11 @@ def _content(protocol: EngineProtocol | Protocol) -> dict:
 
 
 def _store(protocol: EngineProtocol, *, user) -> Protocol:
-    if protocol.active:
-        Protocol.objects.filter(protocol_id=protocol.id, active=True).update(active=False)
+    # Version n+1 replaces n whether or not it is active: saving a protocol unticked is how the
+    # admin switches it off (n must not go on covering drafts).
+    Protocol.objects.filter(protocol_id=protocol.id, active=True, version__lt=protocol.version).update(
+        active=False
+    )
     return Protocol.objects.create(**_fields(protocol), created_by=user)
 
 

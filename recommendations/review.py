@@ -243,7 +243,12 @@ def approve_draft(*, case_id: uuid.UUID | str, user: AbstractBaseUser) -> Decisi
             "information, amend it to a route, or decline."
         )
     try:
-        protocol = draft_protocol(case, case.current_draft)
+        # A not-recommended draft (say, a finding its protocol excludes) is approved under no protocol.
+        protocol = (
+            draft_protocol(case, case.current_draft)
+            if case.current_draft.route in (DraftRoute.LOCAL_INJECTION, DraftRoute.INTRAVENOUS)
+            else None
+        )
     except ProtocolMissing as missing:
         raise ReviewError(
             f"The draft was made under protocol {missing}, which this clinic no longer holds, so it cannot "

@@ -2,7 +2,9 @@
 problem+json naming `id`; an OperationOutcome on the FHIR door) after the caller is known, never
 Django's page. These routes come after the real ones (intake.api.urls) and are not in the schema."""
 
-from rest_framework.exceptions import ValidationError
+import uuid
+
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.views import APIView
 
 from intake.api.fhir import FHIRView
@@ -10,8 +12,13 @@ from intake.api.fhir import FHIRView
 NOT_AN_ID = "Not an id of this API: ids are UUIDs (as returned when the resource was created)."
 
 
-def _refuse(*args, **kwargs):
-    raise ValidationError({"id": [NOT_AN_ID]})
+def _refuse(self, request, pk: str, *args, **kwargs):
+    try:
+        uuid.UUID(pk)
+    except ValueError:
+        raise ValidationError({"id": [NOT_AN_ID]}) from None
+    # A UUID written another way (upper case, no hyphens) names no resource, as before.
+    raise NotFound()
 
 
 class MalformedIdView(APIView):

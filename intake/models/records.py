@@ -138,6 +138,8 @@ def seal(*, key_id: str, case_id, head: str, length: int, values: Sequence) -> s
     content = json.dumps(
         [str(case_id), head or GENESIS, length, _sealed_content(values)],
         separators=(",", ":"),
+        # jsonb hands an object's keys back in its own order: the seal must not depend on it.
+        sort_keys=True,
         default=str,
     )
     return f"{key_id}:{audit_mac(key_id, f'intake.Case|{content}')}"

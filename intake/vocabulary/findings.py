@@ -9,12 +9,15 @@ Validation is pure: `validate_findings` returns the field errors, each named by 
 (`#/findings/kl_grade`), in words a person can act on.
 """
 
+import re
 from dataclasses import asdict, dataclass
 from datetime import date
 from decimal import Decimal
 
 SOURCE = "DESIGN.md, rule set v3, rule 4 (Findings: the minimum clinical data a protocol needs)"
 MAX_STRING = 200
+LARGEST_NUMBER = 10**15
+ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 EDSS_VALUES: tuple[float, ...] = (0, *(float(Decimal(n) / 2) for n in range(2, 20)), 10)
 
 
@@ -83,6 +86,12 @@ def check_value(finding: Finding, value: object, *, today: date) -> tuple[object
         if not _number(value):
             kind = "a whole number" if finding.type == "integer" else "a number"
             return None, f"{label}: give {kind} (not text, not null), {_range_text(finding)}."
+        if abs(value) > LARGEST_NUMBER:
+            # Beyond any published range, and too large to write back (or to format): 1e400.
+            return (
+                None,
+                f"{label}: that number is far outside the range; give a value {_range_text(finding)}.",
+            )
         if finding.type == "integer":
             if isinstance(value, float) and not value.is_integer():
                 return None, f"{label}: give a whole number, {_range_text(finding)}."
@@ -97,12 +106,13 @@ def check_value(finding: Finding, value: object, *, today: date) -> tuple[object
     if finding.type == "date":
         if not isinstance(value, str):
             return None, f"{label}: give a date as YYYY-MM-DD."
+        if not ISO_DATE.fullmatch(value):
+            # YYYY-MM-DD in ASCII digits only: not a week date (2020-W01-1) nor other digits.
+            return None, f"{label}: give the date as YYYY-MM-DD."
         try:
             day = date.fromisoformat(value)
         except ValueError:
-            return None, f"{label}: “{value}” is not a date; give it as YYYY-MM-DD."
-        if len(value) != 10:
-            return None, f"{label}: give the date as YYYY-MM-DD."
+            return None, f"{label}: “{value}” is not a day of the calendar; give it as YYYY-MM-DD."
         if day > today:
             return None, f"{label}: {value} is in the future; give the date it happened."
         return value, None

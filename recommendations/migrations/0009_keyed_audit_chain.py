@@ -3,20 +3,55 @@
 A case whose chain verifies under the old unkeyed scheme gets every row re-hashed with the key,
 its drafts folded into the chain in the order they were written, and its head and seal set. A
 chain that does not verify is left exactly as it is: its rows stay unkeyed, and verify_audit
-keeps reporting it (nobody can launder a tampered chain through this migration)."""
+keeps reporting it. (A chain someone recomputed with plain SHA-256 before this migration verifies
+under the old scheme, and is re-keyed as it stands: the unkeyed scheme could not tell.)
+
+What it hashes is frozen here, as it stood at this migration (the case's sealed fields, the seal,
+the MAC), so a later change to intake.models.records never changes what this migration does."""
 
 import hashlib
+import hmac
 import json
+import uuid
+from datetime import UTC, date, datetime
 
 import django.utils.timezone
 from django.conf import settings
 from django.db import migrations, models
 
-from intake.models.records import GENESIS, SEALED_ADDED_CASE_FIELDS, SEALED_LOOKUPS, _plain, audit_mac, seal
+GENESIS = "0" * 64
+# The case's sealed fields as they stood at this migration (intake.models.records.SEALED_LOOKUPS
+# without the fields added later, which are sealed as empty and so leave the seal as it is).
+LOOKUPS_HERE = (
+    "patient_id", "source", "partner_id", "external_id", "sandbox", "status", "priority",
+    "condition_code", "condition_text", "affected_sites", "active_malignancy", "active_infection",
+    "pregnant", "anticoagulant_therapy", "bleeding_disorder", "immunosuppressed", "consent_obtained",
+    "consent_form_version", "goals", "notes", "open_question", "current_draft_id",
+    "patient__mrn", "patient__given_name", "patient__family_name", "patient__birth_date",
+    "patient__sex", "patient__phone", "patient__email",
+)
 
-# The case's sealed fields as they stood at this migration: those added later (SEALED_ADDED_CASE_FIELDS)
-# do not exist yet, and are sealed as empty.
-LOOKUPS_HERE = tuple(name for name in SEALED_LOOKUPS if name not in SEALED_ADDED_CASE_FIELDS)
+
+def audit_mac(key_id: str, message: str) -> str:
+    return hmac.new(settings.AUDIT_KEYS[key_id].encode(), message.encode(), hashlib.sha256).hexdigest()
+
+
+def _plain(value):
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat()
+    if isinstance(value, (date, uuid.UUID)):
+        return str(value) if isinstance(value, uuid.UUID) else value.isoformat()
+    return value
+
+
+def seal(*, key_id: str, case_id, head: str, length: int, values) -> str:
+    content = json.dumps(
+        [str(case_id), head or GENESIS, length, [_plain(value) for value in values]],
+        separators=(",", ":"),
+        sort_keys=True,
+        default=str,
+    )
+    return f"{key_id}:{audit_mac(key_id, f'intake.Case|{content}')}"
 
 # ChainedRecord.chain_added_fields as they stood when the chain was unkeyed.
 ADDED_FIELDS = {"Decision": ("signed_name", "signed_credentials")}
@@ -88,13 +123,7 @@ def _rekey_chunk(apps, cases: list[tuple], key_id: str) -> None:
         Case.objects.filter(pk=case_id).update(
             audit_head=head,
             audit_length=len(merged),
-            audit_seal=seal(
-                key_id=key_id,
-                case_id=case_id,
-                head=head,
-                length=len(merged),
-                values=(*values, *(None for _ in SEALED_ADDED_CASE_FIELDS)),
-            ),
+            audit_seal=seal(key_id=key_id, case_id=case_id, head=head, length=len(merged), values=values),
         )
     for model, updated in changed.items():
         model.objects.bulk_update(updated, CHAIN_FIELDS, batch_size=500)

@@ -52,3 +52,13 @@ def test_without_a_key_the_caller_is_asked_who_it_is_first(method, path):
     response = getattr(APIClient(), method)(path, {}, format="json")
 
     assert response.status_code == 401
+
+
+@pytest.mark.django_db
+def test_a_uuid_written_in_upper_case_is_not_told_it_is_no_id():
+    _, key = make_partner()
+
+    response = client_for(key).get("/api/v1/referrals/3F6C1C55-8F43-4B7E-9B8E-3C1F3F2F8A10/")
+
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/problem+json"

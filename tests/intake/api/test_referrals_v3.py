@@ -305,6 +305,24 @@ def test_an_answers_older_consent_fields_mean_consent_by_the_patient(client):
 
 
 @pytest.mark.django_db
+def test_an_answer_saying_consent_was_not_obtained_never_names_who_gave_it(client):
+    # Given a case already consented (by the patient), asked a question
+    case_id = asked(client, body())
+
+    # When the answer says consent was not obtained, naming a guardian (who refused, say)
+    response = client.post(
+        f"{URL}{case_id}/information/",
+        {"answer": "Her guardian refused", "consent": {"obtained": False, "by": "guardian"}},
+        format="json",
+    )
+
+    # Then it is refused at the member, and no guardian's consent is recorded
+    assert response.status_code == 400
+    assert "leave “by” empty" in errors_of(response)["#/consent/by"]
+    assert Case.objects.get(pk=case_id).consent_by != "guardian"
+
+
+@pytest.mark.django_db
 def test_an_answers_errors_point_into_the_answer_and_check_the_merged_values(client):
     case_id = asked(client, body(consent_obtained=False))
     url = f"{URL}{case_id}/information/"
