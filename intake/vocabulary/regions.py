@@ -3,7 +3,8 @@
 The word -> sites table is data (`data/regions_v3.json`), each word with an example descriptor of the
 code set that uses it and its source. Regions are side-free (`knee` holds both knees); a word not in
 the table names no region, and a descriptor naming several regions names their union. Longer words
-win where they overlap ("lower leg" before "leg").
+win where they overlap ("lower leg" before "leg"). A word may list text that must not follow or
+precede it: "neck" is the neck region, but not in "neck of right femur" nor in "Swan-neck deformity".
 """
 
 import json
@@ -21,13 +22,27 @@ class RegionWord:
     region: str  # the region's name: "knee" for "knee" and "knees"
     sites: tuple[str, ...]
     source: str
+    not_followed_by: tuple[str, ...] = ()
+    not_preceded_by: tuple[str, ...] = ()
+
+    def regex(self) -> str:
+        before = "".join(f"(?<!{re.escape(text)})" for text in self.not_preceded_by)
+        after = "".join(f"(?!{re.escape(text)}\\b)" for text in self.not_followed_by)
+        return f"{before}{re.escape(self.word)}{after}"
 
 
 @cache
 def region_words() -> tuple[RegionWord, ...]:
     data = json.loads(REGIONS_FILE.read_text(encoding="utf-8"))
     return tuple(
-        RegionWord(item["word"], item["region"], tuple(item["sites"]), item["source"])
+        RegionWord(
+            item["word"],
+            item["region"],
+            tuple(item["sites"]),
+            item["source"],
+            not_followed_by=tuple(item.get("not_followed_by", ())),
+            not_preceded_by=tuple(item.get("not_preceded_by", ())),
+        )
         for item in data["regions"]
     )
 
@@ -36,7 +51,8 @@ def region_words() -> tuple[RegionWord, ...]:
 def _pattern() -> tuple[re.Pattern, dict[str, RegionWord]]:
     by_word = {item.word.lower(): item for item in region_words()}
     words = sorted(by_word, key=len, reverse=True)
-    return re.compile(r"\b(" + "|".join(re.escape(word) for word in words) + r")\b", re.IGNORECASE), by_word
+    alternatives = "|".join(by_word[word].regex() for word in words)
+    return re.compile(r"\b(" + alternatives + r")\b", re.IGNORECASE), by_word
 
 
 def regions_named(descriptor: str) -> tuple[str, ...]:

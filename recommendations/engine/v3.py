@@ -8,7 +8,6 @@ with the config; no ORM, no Celery, no clock. Invalid input raises `InvalidIntak
 
 import math
 from dataclasses import dataclass, field
-from urllib.parse import quote_plus
 
 from intake.vocabulary.conditions import VocabularyEntry, vocabulary
 from intake.vocabulary.contraindications import CONTRAINDICATION_LABELS
@@ -19,33 +18,42 @@ from recommendations.engine.protocols import (
     ASSENT_BASES,
     LIFTING_BASES,
     Protocol,
-    by_specificity,
     covering,
     live,
     routes_listing,
 )
 from recommendations.engine.v3_checks import (
+    ROUTE_WORDS,
     InvalidIntake,
     descriptor,
     first_stop,
+    no_protocol,
     region_text,
+    site_not_covered,
     sites_on_wrong_side,
     sites_outside,
+    uncovered,
     validate,
+    why_uncovered,
 )
 from recommendations.engine.v3_rules import (
     CODE_SET,
     FISCHER,
     RULES_BY_ID,
     RULESET_VERSION,
-    TRIALS_CAVEAT,
-    TRIALS_SEARCH,
     fire,
 )
 
-__all__ = ["RULES_BY_ID", "RULESET_VERSION", "InvalidIntake", "draft", "empty_needs"]
+__all__ = [
+    "ROUTE_WORDS",
+    "RULES_BY_ID",
+    "RULESET_VERSION",
+    "InvalidIntake",
+    "draft",
+    "empty_needs",
+    "why_uncovered",
+]
 GUARDIANS = ("guardian", "legal_representative")
-ROUTE_WORDS = {Route.LOCAL_INJECTION: "local injection of cells", Route.INTRAVENOUS: "intravenous cells"}
 
 
 def empty_needs() -> dict:
@@ -93,34 +101,7 @@ def _candidate(code: str, entry: VocabularyEntry | None, protocols: list[Protoco
     if listing:
         route, ids = next(iter(listing.items()))
         return route, fire("COND-PROTOCOL-ROUTE", f"{code}: listed by {', '.join(ids)} ({route})"), None
-    return None, _no_protocol(code, None, "no active protocol lists this condition"), Route.NOT_RECOMMENDED
-
-
-def _no_protocol(code: str, route: str | None, why: str) -> FiredRule:
-    text = descriptor(code)
-    what = ROUTE_WORDS.get(route, "cells")
-    detail = (
-        f"This clinic has no protocol for {what} in {code} {text} ({why}); outside a protocol this use is "
-        f"investigational. Studies: {TRIALS_SEARCH}{quote_plus(text)} — {TRIALS_CAVEAT}"
-    )
-    return fire("NO-PROTOCOL", detail)
-
-
-def why_uncovered(
-    intake: Intake, route: str, sites: tuple[str, ...], protocols: list[Protocol], majority: int
-):
-    """Why no protocol covers: the sites it would need, the age, or that none lists the code for the route."""
-    listed = [p for p in by_specificity(live(protocols), intake.condition_code) if p.route == route]
-    if not listed:
-        return f"no active protocol lists it for {route}", []
-    aged = [p for p in listed if p.admits_age(intake.birth_date, intake.intake_date, majority)]
-    if not aged:
-        ages = "; ".join(f"{p.id}: {p.age_text(majority)}" for p in listed)
-        age = age_on(intake.birth_date, intake.intake_date)
-        return f"none admits a patient aged {age} at intake ({ages})", []
-    nearest = min(aged, key=lambda p: len(set(sites) - set(p.sites)))
-    outside = sorted(set(sites) - set(nearest.sites))
-    return f"{nearest.id} does not allow the site(s) {', '.join(outside)}", outside
+    return None, no_protocol(code, None, "no active protocol lists this condition"), Route.NOT_RECOMMENDED
 
 
 def _local_sites(intake: Intake, codes: tuple[str, ...], sites: tuple[str, ...], work: _Work) -> str | None:
@@ -239,22 +220,36 @@ def _route(intake: Intake, config: EngineConfig, work: _Work) -> str:
             return ends
     protocol = cover(candidate)
     if protocol is None:
-        why, outside = why_uncovered(intake, candidate, sites, protocols, majority)
-        work.rules.append(_no_protocol(intake.condition_code, candidate, why))
+        why, outside, nearest = uncovered(intake, candidate, sites, protocols, majority)
+        work.rules.append(
+            site_not_covered(intake.condition_code, nearest, outside)
+            if nearest and outside
+            else no_protocol(intake.condition_code, candidate, why)
+        )
         return Route.NOT_RECOMMENDED
     work.protocol = protocol
     ends = _protocol_checks(intake, protocol, work)
     if ends:
         return ends
+    staged = _sessions(protocol, sites)
     work.rules.append(
         fire(
             "PROTOCOL-COVERS",
             f"{protocol.id} v{protocol.version} ({protocol.title}; {protocol.basis}"
             + (f": {protocol.reference}" if protocol.reference else "")
-            + ")",
+            + ")"
+            + (f"; {staged}" if staged else ""),
         )
     )
     return candidate
+
+
+def _sessions(protocol: Protocol, sites: tuple[str, ...] | list[str]) -> str:
+    """Rule 2: more sites than the protocol allows per session means several sessions, said as a number."""
+    per = protocol.max_sites_per_session
+    if not per or len(sites) <= per:
+        return ""
+    return f"{math.ceil(len(sites) / per)} sessions, at most {per} site(s) per session"
 
 
 def _flags(intake: Intake, config: EngineConfig, route: str, work: _Work) -> list[str]:

@@ -1,21 +1,24 @@
-"""Rule set v3, steps (a), (b) and (d): validation, hard stops from the answers and every given code,
-and the body-region and side checks of the listed sites. Pure."""
+"""Rule set v3, steps (a), (b), (d) and (e): validation, hard stops from the answers and every given
+code, the body-region and side checks of the listed sites, and what NO-PROTOCOL says is missing. Pure."""
 
 import re
 from dataclasses import dataclass
 from datetime import date
+from urllib.parse import quote_plus
 
 from intake.vocabulary import icd10cm
 from intake.vocabulary.body_sites import SITES
 from intake.vocabulary.findings import validate_findings
 from intake.vocabulary.regions import regions_named, sites_of
 from intake.vocabulary.stops import StopClass, StopLists, treatment_ended_recently
-from recommendations.engine.common import FiredRule, Intake
-from recommendations.engine.v3_rules import fire
+from recommendations.engine.common import FiredRule, Intake, Route, age_on
+from recommendations.engine.protocols import Protocol, by_specificity, live
+from recommendations.engine.v3_rules import TRIALS_CAVEAT, TRIALS_SEARCH, fire
 
 MAX_ADDITIONAL = 5
 CONSENT_BY = ("patient", "guardian", "legal_representative")
 _SIDE = re.compile(r"\b(right|left)\b", re.IGNORECASE)
+ROUTE_WORDS = {Route.LOCAL_INJECTION: "local injection of cells", Route.INTRAVENOUS: "intravenous cells"}
 
 
 class InvalidIntake(ValueError):
@@ -107,13 +110,15 @@ def first_stop(intake: Intake, codes: tuple[str, ...], sites: tuple[str, ...], l
         hits = [(code, hit) for code, hit in hits if hit]
         if not (answered or lactating or hits):
             continue
-        if hits:
-            rule_id = hits[0][1][0]
-        elif answered:
+        rules = [rule for _, (rule, _) in hits]
+        if answered or stop.rule in rules:
+            # the class's own words whenever they are true (a malignant code beside an uncertain one)
             rule_id = stop.rule
+        elif rules:
+            rule_id = rules[0]
         else:
             rule_id = "HS-LACTATION"
-        detail = _stop_detail(stop, hits, answered, lactating)
+        detail = _stop_detail(stop, hits, intake, lactating)
         found.append(
             StopHit(
                 kind=stop.kind,
@@ -125,12 +130,25 @@ def first_stop(intake: Intake, codes: tuple[str, ...], sites: tuple[str, ...], l
     return (found[0], len(found) > 1) if found else (None, False)
 
 
-def _stop_detail(stop: StopClass, hits: list, answered: bool, lactating: bool) -> str:
+def _contradicted(stop: StopClass, rule_id: str, intake: Intake) -> str | None:
+    """The answer of "no" a code on the list contradicts, if any. A cancer history is not an active
+    malignancy; lactation contradicts only `breastfeeding` (None is "not asked", not no)."""
+    if rule_id == "HS-CANCER-HISTORY":
+        return None
+    if rule_id == "HS-LACTATION":
+        return "breastfeeding" if intake.breastfeeding is False else None
+    return stop.answer if stop.answer and not getattr(intake, stop.answer) else None
+
+
+def _stop_detail(stop: StopClass, hits: list, intake: Intake, lactating: bool) -> str:
     parts = []
-    for code, (_, label) in hits:
+    answered = bool(stop.answer and getattr(intake, stop.answer))
+    for code, (rule_id, label) in hits:
         text = f"the code {code} ({descriptor(code)}) is {label}"
-        if stop.answer and not answered:
-            text += " although the answer was no"
+        contradicted = _contradicted(stop, rule_id, intake)
+        if contradicted:
+            to = f" to {contradicted}" if contradicted != stop.answer else ""
+            text += f" although the answer was no{to}"
         parts.append(text)
     if answered:
         parts.append(f"the answer {stop.answer} was yes")
@@ -172,3 +190,50 @@ def sites_on_wrong_side(codes: tuple[str, ...], sites: tuple[str, ...]) -> list[
 def region_text(code: str) -> str:
     regions = regions_named(descriptor(code))
     return ", ".join(regions) if regions else "no region"
+
+
+# --- (e) no covering protocol: what is missing ----------------------------------------------------
+
+
+def no_protocol(code: str, route: str | None, why: str) -> FiredRule:
+    text = descriptor(code)
+    what = ROUTE_WORDS.get(route, "cells")
+    detail = (
+        f"This clinic has no protocol for {what} in {code} {text} ({why}); outside a protocol this use is "
+        f"investigational. Studies: {TRIALS_SEARCH}{quote_plus(text)} — {TRIALS_CAVEAT}"
+    )
+    return fire("NO-PROTOCOL", detail)
+
+
+def why_uncovered(
+    intake: Intake, route: str, sites: tuple[str, ...], protocols: list[Protocol], majority: int
+):
+    """Why no protocol covers: the sites it would need, the age, or that none lists the code for the route."""
+    why, outside, _ = uncovered(intake, route, sites, protocols, majority)
+    return why, outside
+
+
+def uncovered(intake: Intake, route: str, sites: tuple[str, ...], protocols: list[Protocol], majority: int):
+    """(why, the sites outside the nearest protocol, that protocol) when no protocol covers."""
+    listed = [p for p in by_specificity(live(protocols), intake.condition_code) if p.route == route]
+    if not listed:
+        return f"no active protocol lists it for {route}", [], None
+    aged = [p for p in listed if p.admits_age(intake.birth_date, intake.intake_date, majority)]
+    if not aged:
+        ages = "; ".join(f"{p.id}: {p.age_text(majority)}" for p in listed)
+        age = age_on(intake.birth_date, intake.intake_date)
+        return f"none admits a patient aged {age} at intake ({ages})", [], None
+    nearest = min(aged, key=lambda p: len(set(sites) - set(p.sites)))
+    outside = sorted(set(sites) - set(nearest.sites))
+    return f"{nearest.id} does not allow the site(s) {', '.join(outside)}", outside, nearest
+
+
+def site_not_covered(code: str, nearest: Protocol, outside: list[str]) -> FiredRule:
+    """Rule 3: a protocol would cover the draft but for listed sites, so the sites are what is missing."""
+    named = ", ".join(f"{SITES[site].label} ({site})" for site in outside)
+    return fire(
+        "NO-PROTOCOL",
+        f"The protocol {nearest.id} for {code} does not cover the site(s) {named}: list only the sites it "
+        f"covers, or the clinic needs a protocol for {named}; outside a protocol this use is "
+        "investigational.",
+    )

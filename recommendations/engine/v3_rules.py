@@ -30,9 +30,14 @@ STOPS = f"{DESIGN}, rule 5; stop lists with their sources in intake/vocabulary/d
 RULES: tuple[Rule, ...] = (
     Rule(
         "HS-MALIGNANCY",
-        "Malignancy, by the answer or by a given code (malignant neoplasm, carcinoma in situ, neoplasm of "
-        "uncertain behaviour, or a skin cancer at a listed site), is a hard stop: no cells into or through "
-        "a cancer.",
+        "Malignancy, by the answer or by a given code (malignant neoplasm, carcinoma or melanoma in situ, or "
+        "a skin cancer at a listed site), is a hard stop: no cells into or through a cancer.",
+        STOPS,
+    ),
+    Rule(
+        "HS-NEOPLASM-UNCERTAIN",
+        "A neoplasm of uncertain behaviour or a myelodysplastic syndrome, by a given code, is a hard stop: "
+        "no cells while a neoplasm may progress and its behaviour is not yet known.",
         STOPS,
     ),
     Rule(

@@ -87,6 +87,32 @@ def test_regions_are_side_free_and_longer_words_win():
     assert "knee" in regions_by_site()["right_knee"]
 
 
+@pytest.mark.parametrize(
+    ("descriptor", "regions"),
+    [
+        ("Squamous cell carcinoma of anal skin", ("perianal",)),
+        ("Anal fistula, simple, initial", ("perianal",)),
+        ("Carcinoma in situ of skin of trunk", ("trunk",)),
+        ("Basal cell carcinoma of skin of scalp and neck", ("neck",)),
+        ("Strain of muscle, fascia and tendon at neck level, initial encounter", ("neck",)),
+        # the neck of a bone, and a "-neck" compound, are not the neck
+        ("Displaced fracture of base of neck of right femur, initial encounter", ("femur",)),
+        ("2-part displaced fracture of surgical neck of left humerus", ("humerus",)),
+        ("Swan-neck deformity of right finger(s)", ("hand",)),
+        ("Bladder-neck obstruction", ()),
+    ],
+)
+def test_the_trunk_anal_skin_and_the_neck_are_regions(descriptor, regions):
+    assert regions_named(descriptor) == regions
+
+
+def test_the_skin_cancer_regions_hold_the_sites_an_injection_goes_through():
+    assert sites_of("Squamous cell carcinoma of anal skin") == {"perianal"}
+    assert sites_of("Carcinoma in situ of skin of trunk") == {"trunk"}
+    assert sites_of("Carcinoma in situ of skin of scalp and neck") == {"cervical_spine"}
+    assert "neck" in regions_by_site()["cervical_spine"] and "trunk" in regions_by_site()["trunk"]
+
+
 # --- findings ------------------------------------------------------------------------------------
 
 TODAY = date(2026, 11, 25)

@@ -87,6 +87,31 @@ def test_three_joints_with_their_codes_stay_local_injection_staged_by_session():
     assert "Fischer" in result.other_route and "lungs" in result.other_route
 
 
+def test_sites_beyond_the_protocols_sessions_are_staged_even_below_the_multi_site_threshold():
+    one_per_session = protocol(
+        id="hip-oa", indications=["M16"], sites=["left_hip", "right_hip"], max_sites_per_session=1
+    )
+
+    result = run(one_per_session, condition_code="M16.0", affected_sites=("left_hip", "right_hip"))
+    within = run(condition_code="M17.0", affected_sites=("left_knee", "right_knee"))  # 2 per session
+
+    assert result.route == "local_injection" and "multi_site" not in result.flags
+    covers = next(rule for rule in result.rules if rule.id == "PROTOCOL-COVERS")
+    assert "2 sessions" in covers.detail and "at most 1 site(s) per session" in covers.detail
+    assert "session" not in next(rule for rule in within.rules if rule.id == "PROTOCOL-COVERS").detail
+
+
+def test_a_protocol_that_covers_all_but_a_listed_site_is_named_with_that_site_not_the_condition():
+    result = run(
+        condition_code="M17.11", additional_conditions=("M16.11",), affected_sites=("right_knee", "right_hip")
+    )
+
+    assert result.route == "not_recommended"
+    detail = next(rule.detail for rule in result.rules if rule.id == "NO-PROTOCOL")
+    assert "protocol knee-oa-bmac for M17.11 does not cover the site(s) Right hip" in detail
+    assert "no protocol for local injection of cells in M17.11" not in detail
+
+
 def test_a_site_on_the_other_side_fails_only_when_every_code_holding_it_names_the_other_side():
     wrong = run(affected_sites=("left_knee",))
     both = run(

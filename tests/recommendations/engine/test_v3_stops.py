@@ -4,7 +4,7 @@ import pytest
 
 from intake.vocabulary import icd10cm
 from recommendations.engine.v3 import InvalidIntake
-from tests.recommendations.engine.v3_support import given, ids, run
+from tests.recommendations.engine.v3_support import given, ids, protocol, run
 
 STOPS = [
     # (code, rule, why)
@@ -16,10 +16,11 @@ STOPS = [
     ("C43.9", "HS-MALIGNANCY", "melanoma stays a stop"),
     ("D00.00", "HS-MALIGNANCY", "first carcinoma in situ"),
     ("D03.9", "HS-MALIGNANCY", "melanoma in situ stays a stop"),
+    ("D03.51", "HS-MALIGNANCY", "melanoma in situ of anal skin: a melanoma, not a skin-cancer flag"),
     ("D09.9", "HS-MALIGNANCY", "last carcinoma in situ"),
-    ("D37.01", "HS-MALIGNANCY", "first neoplasm of uncertain behaviour"),
-    ("D46.9", "HS-MALIGNANCY", "myelodysplastic syndrome"),
-    ("D48.9", "HS-MALIGNANCY", "last neoplasm of uncertain behaviour"),
+    ("D37.01", "HS-NEOPLASM-UNCERTAIN", "first neoplasm of uncertain behaviour"),
+    ("D46.9", "HS-NEOPLASM-UNCERTAIN", "myelodysplastic syndrome"),
+    ("D48.9", "HS-NEOPLASM-UNCERTAIN", "last neoplasm of uncertain behaviour"),
     ("B18.2", "HS-CHRONIC-VIRAL", "chronic hepatitis C"),
     ("B19.10", "HS-CHRONIC-VIRAL", "unspecified viral hepatitis B"),
     ("B20", "HS-CHRONIC-VIRAL", "HIV disease"),
@@ -114,6 +115,54 @@ def test_the_class_is_named_in_its_own_words_and_contradicts_a_no():
     assert "malignant" not in mds.rules[0].detail + uncertain.rules[0].detail
 
 
+def test_a_neoplasm_of_uncertain_behaviour_is_never_called_malignant_in_its_rule():
+    for code in ("D37.01", "D46.9", "D47.1", "D48.9"):
+        result = run(condition_code=code, affected_sites=())
+
+        assert ids(result) == ["HS-NEOPLASM-UNCERTAIN"], code
+        assert "malignan" not in (result.rules[0].text + result.rules[0].detail).lower(), code
+    assert "myelodysplastic syndrome" in run(condition_code="D46.9", affected_sites=()).rules[0].text
+
+
+def test_a_neoplasm_of_uncertain_behaviour_keeps_the_malignancy_class_place_in_rule_5_order():
+    result = run(additional_conditions=("Z3A.20", "I63.9", "A41.9", "D47.1"))
+    both = run(additional_conditions=("D47.1", "C50.911"))
+
+    assert [r for r in ids(result) if r.startswith("HS-")] == ["HS-NEOPLASM-UNCERTAIN"]
+    assert ids(both)[0] == "HS-MALIGNANCY"  # a malignant code names the stop as malignancy
+    assert "D47.1" in both.rules[0].detail and "C50.911" in both.rules[0].detail
+
+
+def test_melanoma_in_situ_is_named_as_a_melanoma_not_a_carcinoma():
+    result = run(condition_code="D03.9", affected_sites=())
+
+    assert "is a melanoma in situ although the answer was no" in result.rules[0].detail
+    assert "carcinoma" not in result.rules[0].detail
+    assert "is a carcinoma in situ" in run(condition_code="D05.10", affected_sites=()).rules[0].detail
+
+
+def test_a_history_of_cancer_contradicts_no_answer():
+    findings = {"kl_grade": 2, "conservative_care_months": 6, "cancer_treatment_ended": "2024-01-10"}
+
+    result = run(additional_conditions=("Z85.3",), findings=findings)
+
+    assert ids(result)[0] == "HS-CANCER-HISTORY"
+    assert "although" not in result.rules[0].detail
+    assert "a cancer whose treatment ended 2024-01-10" in result.rules[0].detail
+
+
+@pytest.mark.parametrize(
+    ("breastfeeding", "contradicts"),
+    [(False, True), (None, False), (True, False)],  # None: not asked, so nothing is contradicted
+)
+def test_lactation_by_code_contradicts_only_a_breastfeeding_no(breastfeeding, contradicts):
+    result = run(additional_conditions=("Z39.1",), breastfeeding=breastfeeding, pregnant=False)
+
+    assert result.route == "not_recommended"
+    assert ids(result)[0] == "HS-LACTATION"
+    assert ("although the answer was no" in result.rules[0].detail) is contradicts
+
+
 def test_the_first_class_in_rule_5_order_wins():
     result = run(additional_conditions=("Z3A.20", "I63.9", "A41.9", "C50.911"))
 
@@ -159,6 +208,45 @@ def test_skin_cancer_at_a_listed_site_stops_as_malignancy(code, sites):
     assert result.route == "not_recommended"
     assert ids(result)[0] == "HS-MALIGNANCY"
     assert "skin_cancer" in result.flags
+
+
+def test_skin_cancer_of_anal_skin_stops_an_injection_at_the_perianal_site():
+    fistula = protocol(id="fistula", indications=["K60.3"], sites=["perianal"], requires=[], limits={})
+
+    result = run(
+        fistula,
+        condition_code="K60.3",
+        affected_sites=("perianal",),
+        additional_conditions=("C44.520",),
+        findings={},
+    )
+    away = run(
+        fistula, condition_code="K60.3", affected_sites=("perianal",), additional_conditions=("C44.41",)
+    )
+
+    assert result.route == "not_recommended"
+    assert ids(result)[0] == "HS-MALIGNANCY"
+    assert "perianal" in result.rules[0].detail and "skin_cancer" in result.flags
+    assert away.route == "local_injection" and "skin_cancer" in away.flags  # scalp and neck: not the anus
+
+
+@pytest.mark.parametrize(
+    ("code", "site"),
+    [
+        ("D04.5", "trunk"),  # carcinoma in situ of skin of trunk
+        ("C44.529", "trunk"),  # squamous cell carcinoma of skin of other part of trunk
+        ("C44.41", "cervical_spine"),  # basal cell carcinoma of skin of scalp and neck
+        ("D04.4", "cervical_spine"),  # carcinoma in situ of skin of scalp and neck
+    ],
+)
+def test_skin_cancer_of_the_trunk_or_neck_stops_an_injection_there(code, site):
+    everywhere = protocol(id="spine", indications=["M47.8"], sites=[site], requires=[], limits={})
+
+    result = run(everywhere, condition_code="M47.899", affected_sites=(site,), additional_conditions=(code,))
+
+    assert result.route == "not_recommended"
+    assert ids(result)[0] == "HS-MALIGNANCY"
+    assert site in result.rules[0].detail
 
 
 def test_history_of_skin_cancer_only_flags():
