@@ -44,7 +44,7 @@ def record_reads(
 
 @dataclass(frozen=True)
 class ChainProblem:
-    # "altered", "inserted", "deleted", "unkeyed", "unknown key", "rewound" or "checkpoints"
+    # "altered", "inserted", "deleted", "unkeyed", "unsealed", "unknown key", "rewound" or "checkpoints"
     kind: str
     case_id: uuid.UUID | None  # None for a problem of the checkpoint file itself
     row: str
@@ -62,6 +62,11 @@ class Checkpointed:
     length: int
     head: str
     at: str
+
+
+def _same(stored: str | None, expected: str) -> bool:
+    # Bytes: compare_digest refuses str with non-ASCII, which anyone writing the database can put there.
+    return hmac.compare_digest((stored or "").encode(), expected.encode())
 
 
 def _chained_models() -> list[type[ChainedRecord]]:
@@ -98,7 +103,7 @@ def _walk(case_id, rows: list[ChainedRecord]) -> ChainProblem | None:
                 "have written it (the unkeyed scheme, or a chain that did not verify when it was re-keyed)",
             )
         try:
-            if not hmac.compare_digest(row.compute_hash(), row.row_hash):
+            if not _same(row.row_hash, row.compute_hash()):
                 return ChainProblem("altered", case_id, name, "its content no longer matches its hash")
         except UnknownAuditKeyError:
             return ChainProblem(
@@ -112,10 +117,40 @@ def _walk(case_id, rows: list[ChainedRecord]) -> ChainProblem | None:
     return None
 
 
+def _in_chain_order(rows: list[ChainedRecord]) -> list[ChainedRecord]:
+    # Rows without a place (never chained) last, so the walk names the chain's own first problem.
+    return sorted(rows, key=lambda r: (r.chain_seq is None, r.chain_seq or 0, r._meta.label, str(r.pk)))
+
+
+def _holds(rows: list[ChainedRecord], length: int, head: str) -> bool:
+    """Whether a chain (its rows in chain order) holds `length` rows ending in `head`, whatever follows."""
+    if length <= 0:
+        return (head or GENESIS) == GENESIS
+    return len(rows) >= length and rows[length - 1].chain_seq == length and rows[length - 1].row_hash == head
+
+
+def extending(moved: dict[uuid.UUID, tuple[Checkpointed, int, str]], *, batch: int = 500) -> set[uuid.UUID]:
+    """Of the cases whose (length, head) moved since their checkpoint, given as (that checkpoint,
+    length, head) now, those whose chain grew from the checkpointed state: it still holds that
+    state and reaches the new head. The others were cut back or recomputed."""
+    grown: set[uuid.UUID] = set()
+    case_ids = list(moved)
+    for start in range(0, len(case_ids), batch):
+        for case_id, rows in _rows_of(case_ids[start : start + batch]).items():
+            before, length, head = moved[case_id]
+            rows = _in_chain_order(rows)
+            if (
+                length >= before.length
+                and _holds(rows, before.length, before.head)
+                and _holds(rows, length, head)
+            ):
+                grown.add(case_id)
+    return grown
+
+
 def _check_case(case, rows: list[ChainedRecord], checkpoint: Checkpointed | None) -> ChainProblem | None:
     case_id, head, length, sealed, *values = case
-    # Rows without a place (never chained) last, so the walk names the chain's own first problem.
-    rows = sorted(rows, key=lambda r: (r.chain_seq is None, r.chain_seq or 0, r._meta.label, str(r.pk)))
+    rows = _in_chain_order(rows)
     problem = _walk(case_id, rows)
     if problem:
         return problem
@@ -126,9 +161,7 @@ def _check_case(case, rows: list[ChainedRecord], checkpoint: Checkpointed | None
         )
     if len(rows) > length:
         return ChainProblem("inserted", case_id, f"row #{len(rows)}", f"the case records only {length} rows")
-    if checkpoint and (
-        len(rows) < checkpoint.length or rows[checkpoint.length - 1].row_hash != checkpoint.head
-    ):
+    if checkpoint and not _holds(rows, checkpoint.length, checkpoint.head):
         return ChainProblem(
             "rewound",
             case_id,
@@ -137,12 +170,34 @@ def _check_case(case, rows: list[ChainedRecord], checkpoint: Checkpointed | None
             f"{checkpoint.length} rows ending in {checkpoint.head[:12]}; the chain now has {len(rows)} rows "
             "and does not hold that one: it was cut back or recomputed",
         )
-    key_id = sealed.partition(":")[0]
+    if length == 0:
+        return ChainProblem(
+            "deleted",
+            case_id,
+            "the case",
+            "it has no chained rows, yet the application opens every case with one: its rows were "
+            "removed, or the case was written outside the application",
+        )
+    key_id, colon, _ = sealed.partition(":")
+    if not (key_id and colon):
+        return ChainProblem(
+            "unsealed",
+            case_id,
+            "the case row",
+            "it carries no seal, so nothing vouches for its status, clinical fields or its patient's "
+            "identity: the seal was removed outside the application",
+        )
     try:
         expected = seal(key_id=key_id, case_id=case_id, head=head, length=length, values=values)
     except UnknownAuditKeyError:
-        expected = ""
-    if not hmac.compare_digest(expected, sealed):
+        return ChainProblem(
+            "unknown key",
+            case_id,
+            "the case row",
+            f"its seal names audit key {key_id!r}, which AUDIT_KEYS does not hold: list every key "
+            "that ever signed rows (or the seal was rewritten)",
+        )
+    if not _same(sealed, expected):
         return ChainProblem(
             "altered",
             case_id,

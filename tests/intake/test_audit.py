@@ -266,8 +266,14 @@ def test_a_draft_altered_or_deleted_by_sql_is_caught():
         lambda case: raw("UPDATE intake_patient SET family_name = 'Doe' WHERE id = %s", [case.patient_id]),
         lambda case: Patient.objects.filter(pk=case.patient_id).update(birth_date=date(1990, 1, 1)),
         lambda case: Patient.objects.filter(pk=case.patient_id).update(given_name="Someone"),
+        lambda case: raw(
+            "UPDATE intake_case SET audit_seal = 'test1:' || repeat('é', 64) WHERE id = %s", [case.pk]
+        ),
     ],
-    ids=["contraindication-sql", "condition-orm", "status-sql", "name-sql", "birth-date-orm", "name-orm"],
+    ids=[
+        *("contraindication-sql", "condition-orm", "status-sql", "name-sql", "birth-date-orm", "name-orm"),
+        "non-ascii-seal",
+    ],
 )
 def test_a_clinical_field_or_the_patients_identity_changed_behind_the_services_is_caught(change):
     case = decided_case_with_addendum()
@@ -277,6 +283,51 @@ def test_a_clinical_field_or_the_patients_identity_changed_behind_the_services_i
 
     report = verify()
     assert report.startswith(f"BROKEN: altered: case {case.pk}, the case row:"), report
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("seal", "kind"), [("", "unsealed"), ("k9:" + "0" * 64, "unknown key")])
+def test_a_seal_emptied_or_naming_a_key_not_held_does_not_hide_a_change(seal, kind):
+    case = decided_case_with_addendum()
+    raw("UPDATE intake_case SET audit_seal = %s, status = 'withdrawn' WHERE id = %s", [seal, case.pk])
+    raw("UPDATE intake_patient SET family_name = 'Doe' WHERE id = %s", [case.patient_id])
+
+    assert verify().startswith(f"BROKEN: {kind}: case {case.pk}, the case row:"), verify()
+
+
+@pytest.mark.django_db
+def test_a_case_without_a_chain_is_caught_made_up_or_emptied():
+    emptied = make_case()  # the application opens every case with a chained row
+    raw("DELETE FROM intake_caseevent WHERE case_id = %s", [emptied.pk])
+    raw(
+        "UPDATE intake_case SET audit_head = '', audit_length = 0, audit_seal = '' WHERE id = %s",
+        [emptied.pk],
+    )
+    raw("CREATE TEMP TABLE made_up AS SELECT * FROM intake_case WHERE id = %s", [make_case().pk])
+    raw(
+        "UPDATE made_up SET id = gen_random_uuid(), number = number + 1000, "
+        "audit_head = '', audit_length = 0, audit_seal = ''",
+        [],
+    )
+    raw("INSERT INTO intake_case SELECT * FROM made_up", [])
+    made_up = Case.objects.exclude(audit_length__gt=0).exclude(pk=emptied.pk).get()
+
+    problems = [str(problem) for problem in verify_chains()]
+    assert sorted(p.partition(",")[0] for p in problems) == sorted(
+        f"deleted: case {case.pk}" for case in (emptied, made_up)
+    ), problems
+    assert "no chained rows" in problems[0]
+
+
+@pytest.mark.django_db
+def test_a_hash_rewritten_with_a_non_ascii_character_is_named_not_a_crash():
+    decision = Decision.objects.get(case=decided_case_with_addendum())
+    raw(
+        "UPDATE recommendations_decision SET row_hash = 'é' || substr(row_hash, 2) WHERE id = %s",
+        [decision.pk],
+    )
+
+    assert verify().startswith("BROKEN: altered:") and f"Decision {decision.pk}" in verify()
 
 
 @pytest.mark.django_db

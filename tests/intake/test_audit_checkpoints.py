@@ -2,6 +2,7 @@
 back to an earlier, genuinely signed state, or deleted whole) is caught against the file."""
 
 import json
+import logging
 from io import StringIO
 
 import pytest
@@ -11,6 +12,7 @@ from django.test import override_settings
 
 from clinic.celery import app
 from intake.models import Case, CaseEvent
+from intake.models.records import GENESIS, audit_mac
 from recommendations import review
 from recommendations.models import Decision
 from recommendations.services import make_draft
@@ -30,10 +32,10 @@ def raw(sql: str, params: list) -> None:
         cursor.execute(sql, params)
 
 
-def verify() -> str:
+def verify(*, every: bool = True) -> str:
     out = StringIO()
     try:
-        call_command("verify_audit", "--all", stdout=out)
+        call_command("verify_audit", *(["--all"] if every else []), stdout=out)
     except CommandError:
         return "BROKEN: " + out.getvalue()
     return out.getvalue()
@@ -53,13 +55,18 @@ def decided_case():
     return Case.objects.get(pk=case.pk), doctor
 
 
-@pytest.mark.django_db
-def test_a_case_cut_back_to_an_earlier_signed_state_is_caught_after_a_checkpoint():
-    case, doctor = decided_case()
-    earlier = (case.audit_head, case.audit_length, case.audit_seal)
-    review.add_addendum(decision_id=Decision.objects.get(case=case).pk, user=doctor, reason="Wrong knee")
-    assert "1 case(s) moved" in checkpoint()
+def signed_line(previous: str, cases: dict) -> str:
+    """A checkpoint line as a writer holding the audit key signs it."""
+    entry = {"at": "2025-01-01T00:00:00+00:00", "key": "test1", "prev": previous, "total": 9, "cases": cases}
+    text = "audit-checkpoint|" + json.dumps(entry, sort_keys=True, separators=(",", ":"))
+    return json.dumps(entry | {"mac": audit_mac("test1", text)}) + "\n"
 
+
+def last_mac(path) -> str:
+    return json.loads(path.read_text().splitlines()[-1])["mac"]
+
+
+def rewind(case: Case, earlier: tuple) -> None:
     # The admin removes the addendum and its note and puts back the head and seal they saw before:
     # every row and the seal are genuinely signed, so the chain alone looks whole.
     raw(
@@ -72,12 +79,93 @@ def test_a_case_cut_back_to_an_earlier_signed_state_is_caught_after_a_checkpoint
         "UPDATE intake_case SET audit_head = %s, audit_length = %s, audit_seal = %s WHERE id = %s",
         [*earlier, case.pk],
     )
+
+
+@pytest.mark.django_db
+def test_a_case_cut_back_to_an_earlier_signed_state_is_caught_after_a_checkpoint():
+    case, doctor = decided_case()
+    earlier = (case.audit_head, case.audit_length, case.audit_seal)
+    review.add_addendum(decision_id=Decision.objects.get(case=case).pk, user=doctor, reason="Wrong knee")
+    assert "1 case(s) moved" in checkpoint()
+
+    rewind(case, earlier)
     with override_settings(AUDIT_CHECKPOINT_FILE="/nonexistent/none.jsonl"):
         assert "Audit chains intact" in verify()  # what the chain alone can tell
 
     report = verify()
     assert report.startswith(f"BROKEN: rewound: case {case.pk}, row #{earlier[1] + 2}"), report
     assert f"the chain now has {earlier[1]} rows" in report
+
+
+@pytest.mark.django_db
+def test_a_rewind_stays_reported_after_the_next_checkpoints(checkpoint_file, caplog):
+    case, doctor = decided_case()
+    earlier = (case.audit_head, case.audit_length, case.audit_seal)
+    review.add_addendum(decision_id=Decision.objects.get(case=case).pk, user=doctor, reason="Wrong knee")
+    checkpoint()
+    rewind(case, earlier)
+    other = make_case()  # work goes on meanwhile
+
+    with caplog.at_level(logging.ERROR, logger="intake.checkpoints"):
+        assert "1 case(s) moved" in checkpoint()  # the new case, not the rewound one
+    assert "1 case(s) no longer extend their last checkpoint" in caplog.text
+    assert case.patient.family_name not in caplog.text and str(case.pk) not in caplog.text
+    assert str(case.pk) not in checkpoint_file.read_text().splitlines()[-1]
+
+    # A line an older writer signed with the rewound state does not lower the checkpoint either.
+    with checkpoint_file.open("a") as file:
+        file.write(signed_line(last_mac(checkpoint_file), {str(case.pk): [earlier[1], earlier[0]]}))
+    report = verify()
+    assert report.startswith(f"BROKEN: rewound: case {case.pk}, row #{earlier[1] + 2}"), report
+    assert str(other.pk) not in report
+
+
+@pytest.mark.django_db
+def test_a_line_caught_half_written_is_left_out_and_the_next_checkpoint_follows(checkpoint_file, caplog):
+    case = make_case()
+    checkpoint()
+    with checkpoint_file.open("a") as file:
+        file.write('{"at":"2025-')  # a writer that died mid-line, or one a reader catches mid-write
+
+    with caplog.at_level(logging.WARNING, logger="intake.checkpoints"):
+        assert "Checkpoints intact: 1 lines" in verify()
+    assert "incomplete" in caplog.text
+    make_draft(case_id=case.pk)
+    assert "1 case(s) moved" in checkpoint()
+    assert "Checkpoints intact: 2 lines" in verify()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda case, mac: b"\xff\xfe not text\n",
+        lambda case, mac: signed_line(mac, {str(case.pk): 5}).encode(),
+    ],
+    ids=["not-utf8", "signed-but-malformed"],
+)
+def test_a_damaged_checkpoint_file_is_reported_beside_the_chains_problems(checkpoint_file, damage):
+    case = make_case()
+    checkpoint()
+    with checkpoint_file.open("ab") as file:
+        file.write(damage(case, last_mac(checkpoint_file)))
+    raw("UPDATE intake_case SET pregnant = true WHERE id = %s", [case.pk])
+
+    report = verify(every=False)  # the first problem of each, even without --all
+    assert "checkpoints: checkpoint file, line 2: it is not a checkpoint line" in report, report
+    assert f"altered: case {case.pk}, the case row" in report
+
+
+@pytest.mark.django_db
+def test_a_checkpoint_of_an_empty_chain_is_no_false_alarm(checkpoint_file):
+    kept, emptied = make_case(), make_case()
+    checkpoint_file.parent.mkdir()
+    checkpoint_file.write_text(signed_line("", {str(kept.pk): [0, GENESIS], str(emptied.pk): [0, ""]}))
+    raw("DELETE FROM intake_caseevent WHERE case_id = %s", [emptied.pk])
+    raw("UPDATE intake_case SET audit_head = '', audit_length = 0 WHERE id = %s", [emptied.pk])
+
+    report = verify()
+    assert report.startswith(f"BROKEN: deleted: case {emptied.pk}, the case:") and str(kept.pk) not in report
 
 
 @pytest.mark.django_db

@@ -18,16 +18,23 @@ class Command(BaseCommand):
         parser.add_argument("--all", action="store_true", help="list every broken case, not just the first")
 
     def handle(self, *args, all: bool, **options):
-        found = checkpoints.read()
+        try:
+            found = checkpoints.read()
+        except OSError as exc:
+            raise CommandError(
+                f"Cannot read {settings.AUDIT_CHECKPOINT_FILE}: {exc.strerror}. Check that this user may "
+                "read it, or set AUDIT_CHECKPOINT_FILE."
+            ) from None
         problems = list(found.problems) if found else []
         for problem in problems:
             self.stdout.write(str(problem))
-        if not problems or all:
-            for problem in verify_chains(checkpointed=found.cases if found else None):
-                problems.append(problem)
-                self.stdout.write(str(problem))
-                if not all:
-                    break
+        # A damaged checkpoint file does not stop the walk: the chains are checked against the
+        # lines before the damage, and their first problem is reported too.
+        for problem in verify_chains(checkpointed=found.cases if found else None):
+            problems.append(problem)
+            self.stdout.write(str(problem))
+            if not all:
+                break
         if problems:
             raise CommandError("The audit chain is broken: see above.")
         if found is None:
