@@ -151,24 +151,28 @@ def answered_changes(
         affected_sites=case.affected_sites if affected_sites is None else affected_sites,
         contraindications=answers,
     )
+    obtained = bool(consent and consent.get("obtained")) or case.consent_obtained
+    errors: dict[str, list[str]] = {}
+    try:
+        merged_findings, conditions, consent_by = validate_v3_intake(
+            condition_code=code,
+            findings={**case.findings, **(findings or {})},
+            additional_conditions=case.additional_conditions
+            if additional_conditions is None
+            else additional_conditions,
+            consent_obtained=obtained,
+            consent_by=(consent or {}).get("by") or case.consent_by,
+            anticoagulant_therapy=answers["anticoagulant_therapy"],
+            today=timezone.localdate(),
+        )
+    except ValidationError as exc:
+        errors = exc.message_dict
     if consent and not consent.get("obtained") and consent.get("by"):
         # An answer saying consent was not obtained never names who gave it (a guardian who
-        # refused must not satisfy a minor's consent check).
-        raise ValidationError(
-            {"consent_by": ["Consent is not obtained, so nobody gave it: leave “by” empty."]}
-        )
-    obtained = bool(consent and consent.get("obtained")) or case.consent_obtained
-    merged_findings, conditions, consent_by = validate_v3_intake(
-        condition_code=code,
-        findings={**case.findings, **(findings or {})},
-        additional_conditions=case.additional_conditions
-        if additional_conditions is None
-        else additional_conditions,
-        consent_obtained=obtained,
-        consent_by=(consent or {}).get("by") or case.consent_by,
-        anticoagulant_therapy=answers["anticoagulant_therapy"],
-        today=timezone.localdate(),
-    )
+        # refused must not satisfy a minor's consent check), whatever the case recorded before.
+        errors.setdefault("consent_by", ["Consent is not obtained, so nobody gave it: leave “by” empty."])
+    if errors:
+        raise ValidationError(errors)
     wanted: dict[str, object] = {
         "condition_code": code,
         "findings": merged_findings,

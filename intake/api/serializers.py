@@ -139,10 +139,6 @@ class ConsentSerializer(serializers.Serializer):
             raise serializers.ValidationError(
                 {"by": [f"Say who gave consent: one of {', '.join(ConsentBy.values)}."]}
             )
-        if not attrs["obtained"] and attrs.get("by"):
-            raise serializers.ValidationError(
-                {"by": ["Consent is not obtained, so nobody gave it: leave “by” empty."]}
-            )
         return attrs
 
 

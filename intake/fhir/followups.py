@@ -18,7 +18,7 @@ from fhir.resources.R4B.task import Task
 from intake.fhir import SCREENING_QUESTIONNAIRE
 from intake.fhir.inbound import CONSENT_ITEMS, YES_NO_ITEMS, answers_by_link_id
 from intake.fhir.reading import FHIRInputError, Issue, resolver, validated
-from intake.fhir.supporting import SupportingReader, is_additional, item_path
+from intake.fhir.supporting import SupportingReader, is_additional, is_finding, item_path
 
 TASK_CODES = "http://hl7.org/fhir/CodeSystem/task-code"
 REFERRAL_REFERENCE = re.compile(r"^(?:ServiceRequest/|urn:uuid:)([0-9a-fA-F-]{36})$")
@@ -79,12 +79,13 @@ def read_answer(body) -> tuple[uuid.UUID, dict, dict[str, str]]:
         ):
             # The screening answers are read when contained, as on a referral.
             parts["QR"].append((f"Communication.contained[{index}]", resource))
-        elif resource["resourceType"] == "Observation":
+        elif resource["resourceType"] == "Observation" and is_finding(resource):
+            # Another contained Observation was ignored before v3, and still is.
             issues.append(
                 Issue(
                     "invalid",
-                    "This Observation is contained but not referenced from Communication.payload, so it "
-                    "would be ignored: reference it (contentReference '#id') to send it as a finding.",
+                    "This finding is contained but not referenced from Communication.payload, so it "
+                    "would be ignored: reference it (contentReference '#id') to send it.",
                     f"Communication.contained[{index}]",
                 )
             )

@@ -14,7 +14,7 @@ from fhir.resources.R4B.servicerequest import ServiceRequest
 
 from intake.fhir import ICD10_CM, SCREENING_QUESTIONNAIRE
 from intake.fhir.reading import FHIRInputError, Issue, all_of_type, bundle_parts, resolver, validated
-from intake.fhir.supporting import SupportingReader, item_path
+from intake.fhir.supporting import SupportingReader, is_additional_condition, is_finding, item_path
 from intake.models import CONTRAINDICATIONS
 
 YES_NO_ITEMS = (*CONTRAINDICATIONS, "consent_obtained")
@@ -206,44 +206,43 @@ class Reader(SupportingReader):
         return result
 
     def supporting_parts(self) -> dict:
-        """Findings, additional conditions and priority: each only when the request gives it."""
-        observations = self.supporting("Observation")
+        """Findings, additional conditions and priority: each only when the request gives it.
+        supportingInfo may point at anything else (a LOINC Observation, a SNOMED CT Condition, a
+        resource on the partner's server): v1 accepted and ignored it, so it is still ignored."""
+        observations = [(where, res) for where, res in self.supporting("Observation") if is_finding(res)]
         referenced = {id(resource) for _, resource in observations}
         for index, resource in enumerate(self.request.get("contained", [])):
-            if resource["resourceType"] == "Observation" and id(resource) not in referenced:
+            if (
+                resource["resourceType"] == "Observation"
+                and is_finding(resource)
+                and id(resource) not in referenced
+            ):
                 self.problem(
                     "invalid",
                     f"ServiceRequest.contained[{index}]",
-                    "This Observation is contained but not referenced from ServiceRequest.supportingInfo, "
-                    "so it would be ignored: reference it as '#id' to send it as a finding, or leave it out.",
+                    "This finding is contained but not referenced from ServiceRequest.supportingInfo, "
+                    "so it would be ignored: reference it as '#id' to send it, or leave it out.",
                 )
+        conditions = [
+            (where, res) for where, res in self.supporting("Condition") if is_additional_condition(res)
+        ]
         parts: dict = {}
         if findings := self.findings(observations):
             parts["findings"] = findings
-        if conditions := self.additional_conditions(self.supporting("Condition")):
+        if conditions := self.additional_conditions(conditions):
             parts["additional_conditions"] = conditions
         if priority := self.priority():
             parts["priority"] = priority
         return parts
 
     def supporting(self, resource_type: str) -> list[tuple[str, dict]]:
-        """(FHIRPath, resource) for each resource of a type supportingInfo references, once each;
-        the main condition (reasonReference) is not an additional one."""
+        """(FHIRPath, resource) for each resource of a type supportingInfo references and this
+        request holds, once each; the main condition (reasonReference) is not an additional one."""
         found: list[tuple[str, dict]] = []
         seen = {id(condition) for condition in self.conditions}
         for index, ref in enumerate(self.request.get("supportingInfo", [])):
-            reference = ref.get("reference") or ""
-            resource = self.resolve(reference, resource_type)
-            if resource is None:
-                if reference.startswith(f"{resource_type}/") or ref.get("type") == resource_type:
-                    self.problem(
-                        "not-found",
-                        f"ServiceRequest.supportingInfo[{index}]",
-                        f"{reference!r} is not a {resource_type} in this request: contain it and reference "
-                        "it as '#id', or put it in the transaction Bundle and reference its fullUrl.",
-                    )
-                continue
-            if id(resource) not in seen:
+            resource = self.resolve(ref.get("reference"), resource_type)
+            if resource is not None and id(resource) not in seen:
                 seen.add(id(resource))
                 found.append((f"ServiceRequest.supportingInfo[{index}].resolve()", resource))
         return found

@@ -34,6 +34,21 @@ def item_path(link_id: str) -> str:
     return f"QuestionnaireResponse.item.where(linkId='{link_id}')"
 
 
+def is_finding(observation: dict) -> bool:
+    """An Observation coded in our finding system. Partner API v1 accepted any other Observation
+    in supportingInfo and ignored it, so only ours are read (and checked) as findings."""
+    return any(
+        coding.get("system") == FINDING_SYSTEM for coding in (observation.get("code") or {}).get("coding", [])
+    )
+
+
+def is_additional_condition(condition: dict) -> bool:
+    """A Condition in supportingInfo read as an additional condition: coded in ICD-10-CM, or
+    marked `additional`. v1 ignored any other (a SNOMED CT problem list entry, say), and still does."""
+    codings = (condition.get("code") or {}).get("coding", [])
+    return is_additional(condition) or any(coding.get("system") == ICD10_CM for coding in codings)
+
+
 def is_additional(condition: dict) -> bool:
     """A Condition marked as an additional condition of the referral (category, our system)."""
     return any(
