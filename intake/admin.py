@@ -6,7 +6,7 @@ from django.utils.html import format_html
 from rest_framework_api_key.admin import APIKeyModelAdmin
 from rest_framework_api_key.models import APIKey
 
-from intake import partners, services, tasks
+from intake import notifications, partners, services, tasks
 from intake.audit import record_reads
 from intake.models import (
     Case,
@@ -192,7 +192,10 @@ class PartnerNotificationAdmin(admin.ModelAdmin):
     @admin.action(description="Send the selected notifications again now")
     def resend_now(self, request, queryset):
         ids = list(queryset.values_list("id", flat=True))
-        queued = sum(tasks.resend(notification_id=notification_id) for notification_id in ids)
+        queued = sum(
+            notifications.resend(notification_id=notification_id, queue_delivery=tasks.enqueue_delivery)
+            for notification_id in ids
+        )
         if queued:
             self.message_user(
                 request, f"{queued} notification(s) will be sent again now; see their attempts."

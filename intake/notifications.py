@@ -3,12 +3,18 @@ that the webhook sender (intake.webhooks) delivers."""
 
 import copy
 import uuid
+from collections.abc import Callable
 
+from django.db import transaction
 from django.utils import timezone
 
 from intake import tracing
 from intake.models import Case, CaseStatus, PartnerNotification
-from intake.statuses import STATUS
+from intake.statuses import PARTNER_EVENTS, STATUS
+from intake.workflow import Moved
+
+# Queues one notification's delivery once the surrounding transaction commits (intake.tasks).
+QueueDelivery = Callable[[uuid.UUID | str], None]
 
 # The partner contract's `needs` (DESIGN.md "Partner API v1"): members not asked are empty, null or false.
 NEEDS_MEMBERS: dict[str, object] = {
@@ -85,3 +91,27 @@ def record_partner_event(*, case_id: uuid.UUID) -> PartnerNotification | None:
             else PartnerNotification.State.NO_URL
         ),
     )
+
+
+def tell_partner(*, moved: Moved, queue_delivery: QueueDelivery) -> None:
+    """In the move's transaction: the outbox row commits with the move, and its delivery is
+    queued for after the commit."""
+    if moved.to_status not in PARTNER_EVENTS:
+        return
+    notification = record_partner_event(case_id=moved.case_id)
+    if notification is not None and notification.state == PartnerNotification.State.PENDING:
+        queue_delivery(notification.pk)
+
+
+def resend(*, notification_id: uuid.UUID | str, queue_delivery: QueueDelivery) -> bool:
+    """A person asked to send it again now, whatever happened before (an event written while
+    the partner had no URL too, once it has one). False when the partner has no webhook URL."""
+    with transaction.atomic():
+        due = bool(
+            PartnerNotification.objects.filter(pk=notification_id)
+            .exclude(partner__webhook_url="")
+            .update(state=PartnerNotification.State.PENDING, next_attempt_at=timezone.now())
+        )
+        if due:
+            queue_delivery(notification_id)
+    return due

@@ -7,8 +7,6 @@ from celery import shared_task
 from django.db import transaction
 
 from intake import checkpoints, idempotency, notifications, webhooks
-from intake.models import PartnerNotification
-from intake.statuses import PARTNER_EVENTS
 from intake.workflow import Moved
 
 
@@ -49,20 +47,5 @@ def enqueue_delivery(notification_id: uuid.UUID | str) -> None:
 
 
 def tell_partner(moved: Moved) -> None:
-    """Registered in the move's transaction (intake.apps): the outbox row commits with
-    the move, and its delivery is queued for after the commit."""
-    if moved.to_status not in PARTNER_EVENTS:
-        return
-    notification = notifications.record_partner_event(case_id=moved.case_id)
-    if notification is not None and notification.state == PartnerNotification.State.PENDING:
-        enqueue_delivery(notification.pk)
-
-
-def resend(*, notification_id: uuid.UUID | str) -> bool:
-    """Send a notification again now (the admin's action). False when the partner has
-    no webhook URL."""
-    with transaction.atomic():
-        due = webhooks.make_due_now(notification_id=notification_id)
-        if due:
-            enqueue_delivery(notification_id)
-    return due
+    """Registered in the move's transaction (intake.apps)."""
+    notifications.tell_partner(moved=moved, queue_delivery=enqueue_delivery)

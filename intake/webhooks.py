@@ -22,7 +22,7 @@ from django.utils.dateparse import parse_datetime
 from standardwebhooks import Webhook
 
 from intake import telemetry, tracing
-from intake.fhir.outbound import referral_bundle
+from intake.fhir.outbound import AsOf, referral_bundle
 from intake.models import Case, Partner, PartnerNotification, WebhookAttempt, WebhookFormat
 from intake.webhook_urls import Target, UnsafeWebhookURL, check_url
 
@@ -42,11 +42,14 @@ def _render_fhir(notification: PartnerNotification) -> None:
     snapshot = notification.payload["data"]
     case = Case.objects.select_related("decision", "patient").get(pk=notification.case_id)
     # The case may have moved on since the event; the Bundle tells the event's state.
-    case.status = snapshot["status"]
-    case.status_changed_at = parse_datetime(snapshot["updated_at"])
-    case.open_question = snapshot["question"] or ""
+    at_event = AsOf(
+        status=snapshot["status"],
+        status_changed_at=parse_datetime(snapshot["updated_at"]),
+        open_question=snapshot["question"] or "",
+        needs=snapshot.get("needs"),
+    )
     rendered = PartnerNotification.objects.filter(pk=notification.pk)
-    bundle = referral_bundle(case, needs=snapshot.get("needs"))
+    bundle = referral_bundle(case, at_event)
     rendered.update(payload={**notification.payload, "data": bundle})
     # Sign what is stored (jsonb orders keys its own way), so every attempt's body is the same bytes.
     notification.payload = rendered.values_list("payload", flat=True).get()
@@ -212,14 +215,3 @@ def send_ping(*, partner: Partner) -> PartnerNotification:
     if state == State.PENDING:
         PartnerNotification.objects.filter(pk=ping.pk).update(state=State.FAILED)
     return PartnerNotification.objects.select_related("partner").get(pk=ping.pk)
-
-
-def make_due_now(*, notification_id: uuid.UUID | str) -> bool:
-    """A person asked to send it again now, whatever happened before (an event written while
-    the partner had no URL too, once it has one). False when the partner has no webhook URL
-    to send to. The caller queues the delivery."""
-    return bool(
-        PartnerNotification.objects.filter(pk=notification_id)
-        .exclude(partner__webhook_url="")
-        .update(state=State.PENDING, next_attempt_at=timezone.now())
-    )

@@ -17,6 +17,7 @@ from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
+from django.urls import reverse
 from django.utils import timezone
 
 from intake.models import Case, CaseStatus
@@ -122,6 +123,7 @@ def _send(escalation: Escalation) -> None:
     subject = (
         f"[Clinic review] Level {escalation.level}: case overdue by {hours} h ({case.get_priority_display()})"
     )
+    review_url = settings.SITE_URL + reverse("admin:recommendations_reviewcase_change", args=[case.pk])
     body = (
         # Email leaves the clinic's systems: the record number and a link, not the patient's name.
         f"A case is waiting for a specialist past its due time.\n\n"
@@ -130,7 +132,7 @@ def _send(escalation: Escalation) -> None:
         f"Priority: {case.get_priority_display()}\n"
         f"Received: {timezone.localtime(case.created_at):%Y-%m-%d %H:%M}\n"
         f"Due: {timezone.localtime(case.due_at):%Y-%m-%d %H:%M}\n\n"
-        f"Review it: {settings.SITE_URL}/admin/recommendations/reviewcase/{case.pk}/change/\n"
+        f"Review it: {review_url}\n"
     )
     recipients = [address.strip() for address in escalation.recipients.split(",") if address.strip()]
     # The SMTP backend waits at most EMAIL_TIMEOUT seconds at each step.

@@ -9,12 +9,13 @@ case is opened)."""
 import uuid
 from datetime import timedelta
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
 from intake.models import Case, CaseEvent, CaseStatus
-from intake.workflow import Actor, transition
+from intake.workflow import Actor, Moved, transition
 from recommendations.decision_protocols import (
     ProtocolMissing,
     covering_protocols,
@@ -142,9 +143,19 @@ def decide_sandbox_case(*, case_id: uuid.UUID | str) -> str | None:
     return action
 
 
-def undecided_sandbox_cases(*, older_than: timedelta, limit: int = 200) -> list[uuid.UUID]:
+def owes_decision(moved: Moved) -> bool:
+    """A sandbox case's draft is done: the sandbox decides it as its external_id says."""
+    return moved.sandbox and moved.to_status == CaseStatus.AWAITING_REVIEW
+
+
+def undecided_sandbox_cases(*, older_than: timedelta | None = None, limit: int = 200) -> list[uuid.UUID]:
     """Sandbox cases whose automatic decision was never run (the broker was away when their
-    draft was made): the sweep queues them again."""
+    draft was made): the sweep queues them again. By default, those that waited the decision's
+    delay and the sweep's limit both."""
+    if older_than is None:
+        older_than = timedelta(
+            seconds=settings.SANDBOX_DECISION_DELAY_SECONDS + settings.SWEEP_STUCK_AFTER_SECONDS
+        )
     return list(
         Case.objects.filter(
             status=CaseStatus.AWAITING_REVIEW,

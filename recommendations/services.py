@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from intake.models import Case, CaseStatus
 from intake.statuses import AWAITING_DRAFT
-from intake.workflow import WORKER, Actor, TransitionError, record_note, transition
+from intake.workflow import WORKER, Actor, Moved, TransitionError, record_note, transition
 from recommendations import engine, notices
 from recommendations.engine.protocols import Protocol as EngineProtocol
 from recommendations.engine.protocols import load_protocols
@@ -192,6 +192,14 @@ def mark_draft_failed(*, case_id: uuid.UUID | str, error: str, error_type: str =
             actor=WORKER,
             note=f"Drafting failed after its retries: {error[:500]}",
         )
+
+
+def owes_draft(moved: Moved) -> bool:
+    """A case just opened, or sent back to drafting by an answer, is owed a draft. The worker's
+    own received -> drafting move is not: that worker is drafting it."""
+    return moved.to_status == CaseStatus.RECEIVED or (
+        moved.to_status == CaseStatus.DRAFTING and moved.from_status == CaseStatus.NEEDS_INFORMATION
+    )
 
 
 def find_stuck_cases(*, older_than: timedelta | None = None, limit: int = 500) -> list[uuid.UUID]:

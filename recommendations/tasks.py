@@ -9,10 +9,15 @@ from django.db import InterfaceError, OperationalError
 from kombu.exceptions import OperationalError as BrokerError
 
 from intake import telemetry
-from intake.statuses import CaseStatus
 from intake.workflow import Moved
 from recommendations import escalation, sandbox
-from recommendations.services import find_stuck_cases, make_draft, mark_draft_failed, note_requeued
+from recommendations.services import (
+    find_stuck_cases,
+    make_draft,
+    mark_draft_failed,
+    note_requeued,
+    owes_draft,
+)
 
 log = logging.getLogger(__name__)
 
@@ -67,9 +72,8 @@ def decide_sandbox_case(case_id: str) -> str | None:
 
 
 def decide_sandbox_after_draft(moved: Moved) -> None:
-    """Registered after commit (recommendations.apps): a sandbox case's draft is done, and a
-    few seconds later the sandbox decides it as its external_id says."""
-    if moved.sandbox and moved.to_status == CaseStatus.AWAITING_REVIEW:
+    """Registered after commit (recommendations.apps): the sandbox decides a few seconds later."""
+    if sandbox.owes_decision(moved):
         decide_sandbox_case.apply_async(
             args=[str(moved.case_id)], countdown=settings.SANDBOX_DECISION_DELAY_SECONDS
         )
@@ -96,8 +100,7 @@ def sweep_stuck_cases() -> int:
 
 def _sweep_sandbox_decisions() -> None:
     # A sandbox decision whose task was lost (broker away at the time) is queued again.
-    waited = timedelta(seconds=settings.SANDBOX_DECISION_DELAY_SECONDS + settings.SWEEP_STUCK_AFTER_SECONDS)
-    for case_id in sandbox.undecided_sandbox_cases(older_than=waited):
+    for case_id in sandbox.undecided_sandbox_cases():
         try:
             decide_sandbox_case.delay(str(case_id))
         except BrokerError:
@@ -106,13 +109,9 @@ def _sweep_sandbox_decisions() -> None:
 
 
 def queue_draft_after_move(moved: Moved) -> None:
-    """Registered after commit (recommendations.apps): a case just opened, or sent back
-    to drafting by an answer, is owed a draft. The worker's own received -> drafting
-    move is not: that worker is drafting it. A broker that is down here only delays
+    """Registered after commit (recommendations.apps). A broker that is down here only delays
     the draft: the stuck-case sweep queues it later."""
-    if moved.to_status == CaseStatus.RECEIVED or (
-        moved.to_status == CaseStatus.DRAFTING and moved.from_status == CaseStatus.NEEDS_INFORMATION
-    ):
+    if owes_draft(moved):
         draft_case.delay(str(moved.case_id))
 
 

@@ -13,7 +13,7 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from intake import tasks, webhooks
+from intake import notifications, tasks, webhooks
 from intake.api.auth import partner_of
 from intake.api.problems import PROBLEM_JSON, problem_response
 from intake.api.serializers import ProblemSerializer
@@ -202,7 +202,9 @@ class WebhookDeliveryResendView(GenericAPIView):
                 "A ping is sent once: send a new one with POST /api/v1/webhooks/test.",
                 instance=request.path,
             )
-        if not partner.webhook_url or not tasks.resend(notification_id=pk):
+        if not partner.webhook_url or not notifications.resend(
+            notification_id=pk, queue_delivery=tasks.enqueue_delivery
+        ):
             return _no_url(request)
         delivery = partner_delivery(partner=partner, delivery_id=pk)
         return Response(DeliverySerializer(delivery_data(delivery)).data, status=202)

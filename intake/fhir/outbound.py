@@ -3,6 +3,8 @@ and, once decided, a Provenance for the decision. What a partner may see, no mor
 like the JSON API, it never shows the draft."""
 
 import uuid
+from dataclasses import dataclass
+from datetime import datetime
 
 from django.utils import timezone
 
@@ -37,6 +39,21 @@ TASK_NAMESPACE = uuid.UUID("6f1f7d0e-3c1b-4c55-9a57-1f0b8c1d2e3f")
 NEEDS_SYSTEM = BASE + "CodeSystem/needs"  # codes: the members of the JSON referral's `needs`
 
 
+@dataclass(frozen=True)
+class AsOf:
+    """The case's moving parts at one moment: a webhook renders its event's snapshot, not the case now.
+    `needs` None: what the current draft asks."""
+
+    status: str
+    status_changed_at: datetime
+    open_question: str
+    needs: dict | None = None
+
+    @classmethod
+    def now(cls, case: Case) -> "AsOf":
+        return cls(case.status, case.status_changed_at, case.open_question)
+
+
 def _urn(value) -> str:
     return f"urn:uuid:{value}"
 
@@ -54,12 +71,13 @@ def _subject(case: Case) -> dict:
     return {"display": f"{case.patient.given_name} {case.patient.family_name}"}
 
 
-def service_request(case: Case) -> dict:
+def service_request(case: Case, at: AsOf | None = None) -> dict:
+    at = at or AsOf.now(case)
     resource = {
         "resourceType": "ServiceRequest",
         "id": str(case.pk),
-        "meta": {"lastUpdated": case.status_changed_at.isoformat()},
-        "status": STATUS[case.status].fhir_request,
+        "meta": {"lastUpdated": at.status_changed_at.isoformat()},
+        "status": STATUS[at.status].fhir_request,
         "intent": "order",
         "priority": _priority(case),
         "code": {"text": "Stem cell therapy consult: local injection or intravenous infusion"},
@@ -130,17 +148,17 @@ def body_site(code: str) -> dict:
     return {"coding": codings}
 
 
-def task(case: Case, *, needs: dict | None = None) -> dict:
-    """`needs`: what the draft asked, as the event being rendered recorded it (None: as it is now)."""
+def task(case: Case, at: AsOf | None = None) -> dict:
+    at = at or AsOf.now(case)
     focus = {"reference": _urn(case.pk)}
     resource = {
         "resourceType": "Task",
         "id": str(task_id(case)),
-        "meta": {"lastUpdated": case.status_changed_at.isoformat()},
+        "meta": {"lastUpdated": at.status_changed_at.isoformat()},
         "basedOn": [focus],
-        "status": STATUS[case.status].fhir_task,  # businessStatus carries ours exactly
+        "status": STATUS[at.status].fhir_task,  # businessStatus carries ours exactly
         "businessStatus": {
-            "coding": [{"system": STATUS_SYSTEM, "code": case.status, "display": case.get_status_display()}]
+            "coding": [{"system": STATUS_SYSTEM, "code": at.status, "display": CaseStatus(at.status).label}]
         },
         "intent": "order",
         "priority": _priority(case),
@@ -148,15 +166,15 @@ def task(case: Case, *, needs: dict | None = None) -> dict:
         "focus": focus,
         "for": _subject(case),
         "authoredOn": case.created_at.isoformat(),
-        "lastModified": case.status_changed_at.isoformat(),
+        "lastModified": at.status_changed_at.isoformat(),
         "restriction": {"period": {"end": case.due_at.isoformat()}},
     }
-    if case.status == CaseStatus.NEEDS_INFORMATION:
-        if case.open_question:
-            resource["statusReason"] = {"text": case.open_question}
-        if inputs := needs_inputs(needs_of(case) if needs is None else needs):
+    if at.status == CaseStatus.NEEDS_INFORMATION:
+        if at.open_question:
+            resource["statusReason"] = {"text": at.open_question}
+        if inputs := needs_inputs(needs_of(case) if at.needs is None else at.needs):
             resource["input"] = inputs
-    decision = _decision(case)
+    decision = _decision(case, at)
     if decision is not None:
         resource["output"] = [
             {"type": _decision_code("route"), "valueCode": decision.route},
@@ -184,8 +202,8 @@ def _decision_code(code: str) -> dict:
     return {"coding": [{"system": DECISION_SYSTEM, "code": code}]}
 
 
-def _decision(case: Case):
-    return getattr(case, "decision", None) if case.status == CaseStatus.DECIDED else None
+def _decision(case: Case, at: AsOf):
+    return getattr(case, "decision", None) if at.status == CaseStatus.DECIDED else None
 
 
 def provenance(case: Case, decision) -> dict:
@@ -219,10 +237,11 @@ def provenance(case: Case, decision) -> dict:
     }
 
 
-def referral_bundle(case: Case, *, needs: dict | None = None) -> dict:
-    """`needs` as in `task`: a webhook renders the referral as its event's snapshot recorded it."""
-    entries = [(case.pk, service_request(case)), (task_id(case), task(case, needs=needs))]
-    decision = _decision(case)
+def referral_bundle(case: Case, at: AsOf | None = None) -> dict:
+    """`at` None: the referral as it is now."""
+    at = at or AsOf.now(case)
+    entries = [(case.pk, service_request(case, at)), (task_id(case), task(case, at))]
+    decision = _decision(case, at)
     if decision is not None:
         entries.append((decision.pk, provenance(case, decision)))
     return {
