@@ -5,6 +5,7 @@ findings, additional conditions and consent by whom (DESIGN.md, rules 3, 4 and 6
 Errors are keyed by the field a person fixes: `condition_code`, `affected_sites`, an answer's
 name, `findings.<key>`, `additional_conditions.<n>.icd10`, `consent_by`, `assent`."""
 
+from dataclasses import dataclass, field
 from datetime import date
 
 from django.core.exceptions import ValidationError
@@ -118,56 +119,62 @@ def _additional_conditions(value: object, *, main: str, errors: dict[str, list[s
     return conditions
 
 
-def consent_of(consent: dict | None, *, consent_obtained: bool, form_version: str) -> dict | None:
-    """An answer's consent: the `consent` object, or the older `consent_obtained` and
-    `consent_form_version`, which mean consent by the patient."""
-    if consent is not None:
-        return consent
-    if consent_obtained:
-        return {"obtained": True, "by": "", "form_version": form_version, "assent": None}
-    return None
+@dataclass(frozen=True)
+class Consent:
+    """Consent recorded with an answer (the contract's `consent` object)."""
+
+    obtained: bool
+    by: str = ""
+    form_version: str = ""
+    assent: bool | None = None
 
 
-def answered_changes(
-    case: Case,
-    *,
-    condition_code: str | None,
-    condition_text: str | None,
-    affected_sites: list[str] | None,
-    consent: dict | None,
-    findings: dict | None,
-    contraindications: dict[str, bool | None],
-    additional_conditions: list[dict] | None,
-) -> dict[str, object]:
+@dataclass(frozen=True)
+class Answer:
+    """An answer to a specialist's question, as every door hands it to `answer_information`.
+    None leaves the case's value as it is; findings and contraindications merge key by key."""
+
+    answer: str
+    condition_code: str | None = None
+    condition_text: str | None = None
+    affected_sites: list[str] | None = None
+    consent: Consent | None = None
+    findings: dict | None = None
+    contraindications: dict[str, bool | None] = field(default_factory=dict)
+    additional_conditions: list[dict] | None = None
+
+
+def answered_changes(case: Case, answer: Answer) -> dict[str, object]:
     """The case's fields an answer changes: findings and answers merged key by key, the
     additional conditions replaced, consent recorded (never withdrawn by an answer); each
     checked as at intake, against the merged values."""
+    consent, contraindications = answer.consent, answer.contraindications
     answers = {
         **case.contraindications,
         **{k: v for k, v in contraindications.items() if k in CONTRAINDICATIONS},
     }
     code = validate_clinical(
-        condition_code=case.condition_code if condition_code is None else condition_code,
-        affected_sites=case.affected_sites if affected_sites is None else affected_sites,
+        condition_code=case.condition_code if answer.condition_code is None else answer.condition_code,
+        affected_sites=case.affected_sites if answer.affected_sites is None else answer.affected_sites,
         contraindications=answers,
     )
-    obtained = bool(consent and consent.get("obtained")) or case.consent_obtained
+    obtained = bool(consent and consent.obtained) or case.consent_obtained
     errors: dict[str, list[str]] = {}
     try:
         merged_findings, conditions, consent_by = validate_v3_intake(
             condition_code=code,
-            findings={**case.findings, **(findings or {})},
+            findings={**case.findings, **(answer.findings or {})},
             additional_conditions=case.additional_conditions
-            if additional_conditions is None
-            else additional_conditions,
+            if answer.additional_conditions is None
+            else answer.additional_conditions,
             consent_obtained=obtained,
-            consent_by=(consent or {}).get("by") or case.consent_by,
+            consent_by=(consent.by if consent else "") or case.consent_by,
             anticoagulant_therapy=answers["anticoagulant_therapy"],
             today=timezone.localdate(),
         )
     except ValidationError as exc:
         errors = exc.message_dict
-    if consent and not consent.get("obtained") and consent.get("by"):
+    if consent and not consent.obtained and consent.by:
         # An answer saying consent was not obtained never names who gave it (a guardian who
         # refused must not satisfy a minor's consent check), whatever the case recorded before.
         errors.setdefault("consent_by", ["Consent is not obtained, so nobody gave it: leave “by” empty."])
@@ -180,16 +187,16 @@ def answered_changes(
         "consent_obtained": obtained,
         **answers,
     }
-    if affected_sites is not None:
-        wanted["affected_sites"] = list(dict.fromkeys(affected_sites))
-    if condition_text is not None:
-        wanted["condition_text"] = condition_text.strip()
+    if answer.affected_sites is not None:
+        wanted["affected_sites"] = list(dict.fromkeys(answer.affected_sites))
+    if answer.condition_text is not None:
+        wanted["condition_text"] = answer.condition_text.strip()
     if "breastfeeding" in contraindications:
         wanted["breastfeeding"] = contraindications["breastfeeding"]
     if consent:
         wanted["consent_by"] = consent_by
-        if (consent.get("form_version") or "").strip():
-            wanted["consent_form_version"] = consent["form_version"].strip()
-        if consent.get("assent") is not None:
-            wanted["assent"] = consent["assent"]
+        if (consent.form_version or "").strip():
+            wanted["consent_form_version"] = consent.form_version.strip()
+        if consent.assent is not None:
+            wanted["assent"] = consent.assent
     return {name: value for name, value in wanted.items() if getattr(case, name) != value}

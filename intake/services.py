@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from intake.clinical import answered_changes, consent_of, validate_clinical, validate_v3_intake
+from intake.clinical import Answer, answered_changes, validate_clinical, validate_v3_intake
 from intake.matching import phone_key
 from intake.models import (
     CONTRAINDICATIONS,
@@ -232,45 +232,22 @@ def withdraw_case(*, case: Case, actor: Actor, reason: str) -> Case:
 
 
 @transaction.atomic
-def answer_information(
-    *,
-    case: Case,
-    actor: Actor,
-    answer: str,
-    condition_code: str | None = None,
-    condition_text: str | None = None,
-    affected_sites: list[str] | None = None,
-    consent_obtained: bool = False,
-    consent_form_version: str = "",
-    findings: dict | None = None,
-    contraindications: dict[str, bool | None] | None = None,
-    additional_conditions: list[dict] | None = None,
-    consent: dict | None = None,
-) -> Case:
+def answer_information(*, case: Case, actor: Actor, answer: Answer) -> Case:
     """Answer a specialist's question and send the case back to drafting.
 
     The answer may also correct the condition code, its description or the
     affected sites, and record consent obtained since the intake; the next draft
     reads them, and the timeline says what changed."""
-    answer = (answer or "").strip()
-    if not answer:
+    text = (answer.answer or "").strip()
+    if not text:
         raise ValidationError({"answer": ["Write the answer to the specialist's question."]})
     if case.status != CaseStatus.NEEDS_INFORMATION:
         raise TransitionError(
             f"This case is {case.get_status_display().lower()}; there is no open question to answer."
         )
-    changes = answered_changes(
-        case,
-        condition_code=condition_code,
-        condition_text=condition_text,
-        affected_sites=affected_sites,
-        consent=consent_of(consent, consent_obtained=consent_obtained, form_version=consent_form_version),
-        findings=findings,
-        contraindications=contraindications or {},
-        additional_conditions=additional_conditions,
-    )
+    changes = answered_changes(case, answer)
     changed = "; ".join(f"{name} now {value}" for name, value in changes.items())
-    note = f"Answer: {answer}" + (f" (changed: {changed})" if changed else "")
+    note = f"Answer: {text}" + (f" (changed: {changed})" if changed else "")
     case = transition(
         case=case,
         to_status=CaseStatus.DRAFTING,

@@ -5,25 +5,18 @@ from django.db import models
 from django.utils import timezone
 
 from intake.models import Case, ChainedRecord
+from intake.vocabulary.routes import FINAL_ROUTES, OUTCOMES
 
 
-class DraftRoute(models.TextChoices):
-    LOCAL_INJECTION = "local_injection", "Local injection"
-    INTRAVENOUS = "intravenous", "Intravenous infusion"
-    NOT_RECOMMENDED = "not_recommended", "Not recommended"
-    NEEDS_INFORMATION = "needs_information", "Needs information"
+def _choices(name: str, labels: dict[str, str]) -> type[models.TextChoices]:
+    """TextChoices whose members are named after their values (LOCAL_INJECTION for local_injection)."""
+    members = [(value.upper(), (value, label)) for value, label in labels.items()]
+    return models.TextChoices(name, members, module=__name__)
 
 
-class FinalRoute(models.TextChoices):
-    LOCAL_INJECTION = "local_injection", "Local injection"
-    INTRAVENOUS = "intravenous", "Intravenous infusion"
-    NOT_RECOMMENDED = "not_recommended", "Not recommended"
-
-
-class Outcome(models.TextChoices):
-    APPROVED = "approved", "Approved as drafted"
-    AMENDED = "amended", "Amended to another route"
-    DECLINED = "declined", "Declined"
+DraftRoute = _choices("DraftRoute", {**FINAL_ROUTES, "needs_information": "Needs information"})
+FinalRoute = _choices("FinalRoute", FINAL_ROUTES)
+Outcome = _choices("Outcome", OUTCOMES)
 
 
 class Recommendation(ChainedRecord):

@@ -21,7 +21,7 @@ from intake.api.serializers import (
     InformationSerializer,
     ReferralSerializer,
     WithdrawSerializer,
-    answer_kwargs,
+    answer_from,
 )
 from intake.api.v3_fields import contract_errors
 from intake.api.views import IDEMPOTENCY_HEADER, answer_once
@@ -277,10 +277,10 @@ def _answer(partner, data) -> tuple[int, dict]:
     if not serializer.is_valid():
         return 400, operation_outcome(issues_from_answer_errors(flatten_errors(serializer.errors), places))
     # The JSON door's own mapping of an answer onto the service, so both doors mean the same.
-    arguments = answer_kwargs(serializer.validated_data)
+    given = answer_from(serializer.validated_data)
 
     def answer(case: Case) -> None:
-        answer_information(case=case, actor=partner_actor(partner, via="FHIR"), **arguments)
+        answer_information(case=case, actor=partner_actor(partner, via="FHIR"), answer=given)
 
     return _on_referral(partner, case_id, "Communication.basedOn", answer, places=places)
 

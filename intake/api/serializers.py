@@ -7,12 +7,13 @@ from django.utils import timezone
 from rest_framework import serializers
 
 from intake.api.v3_fields import AdditionalConditionsField, FindingsField, checked_v3
-from intake.clinical import validate_v3_intake
-from intake.models import CONTRAINDICATIONS, ConsentBy, Priority, Sex
+from intake.clinical import Answer, Consent, validate_v3_intake
+from intake.models import CONTRAINDICATIONS, CaseStatus, ConsentBy, Priority, Sex
 from intake.text import NotADate, iso_date
 from intake.validators import no_invisible_characters
 from intake.vocabulary.body_sites import BODY_SITES
 from intake.vocabulary.codes import CodeError, clean_icd10
+from intake.vocabulary.routes import FINAL_ROUTES, OUTCOMES
 
 PHONE = re.compile(r"^\+?[0-9(][0-9 ()-]{5,30}$")
 
@@ -224,8 +225,8 @@ class DecisionProtocolSerializer(serializers.Serializer):
 
 
 class DecisionOutSerializer(serializers.Serializer):
-    route = serializers.ChoiceField(choices=["local_injection", "intravenous", "not_recommended"])
-    outcome = serializers.ChoiceField(choices=["approved", "amended", "declined"])
+    route = serializers.ChoiceField(choices=list(FINAL_ROUTES))
+    outcome = serializers.ChoiceField(choices=list(OUTCOMES))
     reason = serializers.CharField(allow_blank=True)
     decided_at = serializers.DateTimeField()
     protocol = DecisionProtocolSerializer(
@@ -269,17 +270,7 @@ class ReferralOutSerializer(serializers.Serializer):
 
     id = serializers.UUIDField()
     external_id = serializers.CharField()
-    status = serializers.ChoiceField(
-        choices=[
-            "received",
-            "drafting",
-            "draft_failed",
-            "awaiting_review",
-            "needs_information",
-            "decided",
-            "withdrawn",
-        ]
-    )
+    status = serializers.ChoiceField(choices=CaseStatus.values)
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
     question = serializers.CharField(
@@ -326,28 +317,31 @@ class InformationSerializer(serializers.Serializer):
         return checked_v3(self, data, referral=False)
 
 
-def answer_kwargs(data: dict) -> dict:
-    """answer_information's arguments from a valid answer (InformationSerializer)."""
+def answer_from(data: dict) -> Answer:
+    """The Answer a valid InformationSerializer holds, for both the JSON and the FHIR door.
+    Without a `consent` object, `consent_obtained: true` (and `consent_form_version`) mean
+    consent by the patient."""
     condition, consent = data.get("condition"), data.get("consent")
-    return {
-        "answer": data["answer"],
-        "condition_code": condition["icd10"] if condition else None,
-        "condition_text": condition.get("description") if condition else None,
-        "affected_sites": data.get("affected_sites"),
-        "consent_obtained": data.get("consent_obtained", False),
-        "consent_form_version": data.get("consent_form_version", ""),
-        "findings": data.get("findings"),
-        "contraindications": data.get("contraindications"),
-        "additional_conditions": data.get("additional_conditions"),
-        "consent": None
-        if consent is None
-        else {
-            "obtained": consent["obtained"],
-            "by": consent.get("by") or "",
-            "form_version": consent.get("form_version") or data.get("consent_form_version", ""),
-            "assent": consent.get("assent"),
-        },
-    }
+    form_version = data.get("consent_form_version", "")
+    if consent is not None:
+        recorded = Consent(
+            obtained=consent["obtained"],
+            by=consent.get("by") or "",
+            form_version=consent.get("form_version") or form_version,
+            assent=consent.get("assent"),
+        )
+    else:
+        recorded = Consent(obtained=True, form_version=form_version) if data.get("consent_obtained") else None
+    return Answer(
+        answer=data["answer"],
+        condition_code=condition["icd10"] if condition else None,
+        condition_text=condition.get("description") if condition else None,
+        affected_sites=data.get("affected_sites"),
+        consent=recorded,
+        findings=data.get("findings"),
+        contraindications=data.get("contraindications") or {},
+        additional_conditions=data.get("additional_conditions"),
+    )
 
 
 class WithdrawSerializer(serializers.Serializer):

@@ -20,7 +20,7 @@ from intake.api.serializers import (
     ReferralOutSerializer,
     ReferralSerializer,
     WithdrawSerializer,
-    answer_kwargs,
+    answer_from,
 )
 from intake.api.v3_fields import contract_errors
 from intake.audit import record_reads
@@ -282,7 +282,7 @@ class ReferralInformationView(ReferralDetailView):
         serializer.is_valid(raise_exception=True)
         try:
             answer_information(
-                case=case, actor=partner_actor(case.partner), **answer_kwargs(serializer.validated_data)
+                case=case, actor=partner_actor(case.partner), answer=answer_from(serializer.validated_data)
             )
         except TransitionError as exc:
             return problem_response(409, str(exc), instance=request.path, kind="wrong-status")

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from intake import selectors
 from intake.audit import record_reads
+from intake.clinical import Answer, Consent
 from intake.desk.forms import AnswerForm, IntakeForm, NewPatientForm, PatientSearchForm, WithdrawForm
 from intake.matching import likely_duplicates, search_patients
 from intake.models import Case, CaseStatus, ConsentBy, Patient, ReadAccess
@@ -260,19 +261,8 @@ def answer(request: HttpRequest, case_id) -> HttpResponse:
     case = _case(case_id)
     form = AnswerForm(request.POST, case=case)
     if form.is_valid():
-        data = form.cleaned_data
         try:
-            answer_information(
-                case=case,
-                actor=Actor.of_user(request.user),
-                answer=data["answer"],
-                condition_code=data["condition_code"] or None,
-                affected_sites=data["affected_sites"],
-                findings=data["findings"],
-                additional_conditions=data["additional_conditions"],
-                contraindications=form.answers(),
-                consent=form.consent(),
-            )
+            answer_information(case=case, actor=Actor.of_user(request.user), answer=_answer_of(form))
         except TransitionError as exc:  # someone else moved the case meanwhile
             messages.error(request, str(exc))
             return redirect("desk:case", case_id=case.pk)
@@ -282,6 +272,27 @@ def answer(request: HttpRequest, case_id) -> HttpResponse:
             messages.success(request, "Answer sent; the case is being drafted again.")
             return redirect("desk:case", case_id=case.pk)
     return render(request, "desk/case_detail.html", _case_context(case, answer_form=form), status=400)
+
+
+def _answer_of(form: AnswerForm) -> Answer:
+    """The Answer a valid answer form holds."""
+    data, consent = form.cleaned_data, form.consent()
+    return Answer(
+        answer=data["answer"],
+        condition_code=data["condition_code"] or None,
+        affected_sites=data["affected_sites"],
+        findings=data["findings"],
+        additional_conditions=data["additional_conditions"],
+        contraindications=form.answers(),
+        consent=None
+        if consent is None
+        else Consent(
+            obtained=consent["obtained"],
+            by=consent["by"] or "",
+            form_version=consent["form_version"],
+            assent=consent["assent"],
+        ),
+    )
 
 
 @require_POST

@@ -17,6 +17,7 @@ from django.test import override_settings
 from rest_framework.test import APIClient
 
 from intake.audit import verify_chains
+from intake.clinical import Answer
 from intake.models import Case, CaseEvent, Patient, ReadAccess
 from intake.services import amend_patient, answer_information, withdraw_case
 from intake.workflow import SYSTEM
@@ -341,8 +342,7 @@ def test_legitimate_work_keeps_every_chain_intact(client):
     answer_information(
         case=Case.objects.get(pk=asked.pk),
         actor=SYSTEM,
-        answer="Both",
-        affected_sites=["right_knee", "left_knee"],
+        answer=Answer("Both", affected_sites=["right_knee", "left_knee"]),
     )
     make_draft(case_id=asked.pk)
     review.amend_draft(case_id=asked.pk, user=doctor, route="intravenous", reason="Both knees")

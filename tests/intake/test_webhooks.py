@@ -11,6 +11,7 @@ from fhir.resources.R4B.bundle import Bundle
 from standardwebhooks import Webhook
 
 from intake import webhook_urls, webhooks
+from intake.clinical import Answer
 from intake.models import Case, PartnerNotification, WebhookAttempt
 from intake.services import answer_information
 from intake.workflow import SYSTEM
@@ -73,7 +74,7 @@ def test_a_fhir_bundle_tells_the_events_state_even_if_the_case_moved_on_before_i
     case = make_referral(partner, external_id="RF-8")
     make_draft(case_id=case.pk)
     review.request_information(case_id=case.pk, user=make_user(group="Specialists"), question="Which knee?")
-    answer_information(case=Case.objects.get(pk=case.pk), actor=SYSTEM, answer="The right one")
+    answer_information(case=Case.objects.get(pk=case.pk), actor=SYSTEM, answer=Answer("The right one"))
     notification = PartnerNotification.objects.get(case=case, event_type="referral.needs_information")
 
     # When it is sent, fails, and is sent again

@@ -5,6 +5,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
 from django.utils import timezone
 
+from intake.clinical import Answer, Consent
 from intake.models import Case, CaseStatus, PartnerNotification
 from intake.services import answer_information
 from intake.workflow import Actor
@@ -96,7 +97,7 @@ def test_asking_for_information_then_answering_redrafts_the_case():
     case.refresh_from_db()
     assert (case.status, case.open_question) == (CaseStatus.NEEDS_INFORMATION, "Which knee?")
     answer_information(
-        case=case, actor=Actor(label="desk"), answer="The right one", affected_sites=["right_knee"]
+        case=case, actor=Actor(label="desk"), answer=Answer("The right one", affected_sites=["right_knee"])
     )
     make_draft(case_id=case.pk)  # what the queued task does
 
@@ -257,9 +258,7 @@ def test_a_case_without_consent_is_declined_or_asked_about_and_consent_given_lat
     answer_information(
         case=Case.objects.get(pk=case.pk),
         actor=Actor(label="desk"),
-        answer="Signed today",
-        consent_obtained=True,
-        consent_form_version="2026-03",
+        answer=Answer("Signed today", consent=Consent(obtained=True, form_version="2026-03")),
     )
     make_draft(case_id=case.pk)
 

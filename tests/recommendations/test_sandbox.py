@@ -8,6 +8,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 from standardwebhooks import Webhook
 
+from intake.clinical import Answer
 from intake.matching import likely_duplicates, search_patients
 from intake.models import Case, PartnerNotification, Patient
 from intake.selectors import board, case_by_reference
@@ -86,7 +87,7 @@ def test_ask_asks_once_and_the_answer_leads_to_a_decision():
     case.refresh_from_db()
     assert case.status == "needs_information" and "Sandbox question" in case.open_question
 
-    answer_information(case=case, actor=SYSTEM, answer="Here it is.")
+    answer_information(case=case, actor=SYSTEM, answer=Answer("Here it is."))
     make_draft(case_id=case.pk)
     assert decide_sandbox_case(case_id=case.pk) == "approve"
     assert Case.objects.get(pk=case.pk).status == "decided"
