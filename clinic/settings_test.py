@@ -52,7 +52,8 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Tests never run collectstatic: no manifest to look names up in.
 STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}  # noqa: F405
 
-# The existing suite's expectations were written for rule set v2's drafts, so it drafts with v2 unless
-# told: v3 tests set `settings.RULESET_LIVE = "v3"`, and a worker they start gets RULESET_LIVE=v3 in its
-# environment (the runner removed the caller's RULESET_LIVE above, so only a test sets it).
-RULESET_LIVE = "v" + os.environ.get("RULESET_LIVE", "v2").strip().lower().removeprefix("v")
+# Drafts use rule set v3, as the product does; tests/conftest.py imports the clinic's demo protocols
+# for every test with database access, so drafts have the protocols v3 needs. A test about v1 or v2
+# sets `settings.RULESET_LIVE` itself, and a worker it starts gets RULESET_LIVE in its environment
+# (the runner removed the caller's RULESET_LIVE above, so only a test sets it).
+RULESET_LIVE = "v" + os.environ.get("RULESET_LIVE", "v3").strip().lower().removeprefix("v")

@@ -17,6 +17,38 @@ def _fresh_metrics_directory():
     telemetry.drop_stale(settings.PROMETHEUS_MULTIPROC_DIR, keep_pid=os.getpid())
 
 
+_DATABASE_FIXTURES = frozenset({"db", "transactional_db", "live_server", "django_db_serialized_rollback"})
+
+
+@pytest.fixture(autouse=True)
+def _clinic_protocols(request):
+    """Every test with database access starts with the clinic's demo protocols, as the product
+    drafts (rule set v3) under the protocols the quick start imports. Per test, because a
+    transactional test's flush empties the table. A test that needs an empty table (importing,
+    saving protocols) asks for `no_demo_protocols`."""
+    if "no_demo_protocols" in request.fixturenames:
+        return
+    if request.node.get_closest_marker("django_db") or _DATABASE_FIXTURES & set(request.fixturenames):
+        from tests.factories import make_demo_protocols  # models load once Django is set up
+
+        request.getfixturevalue("_django_db_helper")
+        make_demo_protocols()
+
+
+@pytest.fixture
+def no_demo_protocols():
+    """This test starts with no protocol in the database (see _clinic_protocols)."""
+
+
+@pytest.fixture
+def knee_infusion_protocol(_clinic_protocols, _django_db_helper):
+    """A test-only protocol covering intravenous cells for knee osteoarthritis, for tests in which a
+    specialist amends a knee draft to an infusion: rule set v3 takes a route only under a protocol."""
+    from tests.factories import make_knee_infusion_protocol
+
+    return make_knee_infusion_protocol()
+
+
 @pytest.fixture(scope="session")
 def broker_url() -> str:
     return settings.CELERY_BROKER_URL

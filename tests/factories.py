@@ -14,7 +14,7 @@ from intake.roles import SPECIALISTS
 from intake.services import create_case, create_patient
 from intake.workflow import SYSTEM, Actor
 from recommendations.models import Protocol, SpecialistProfile
-from recommendations.protocols import import_demo_protocols
+from recommendations.protocols import import_demo_protocols, import_protocols
 
 _seq = itertools.count(1)
 
@@ -41,6 +41,8 @@ def make_case(*, patient: Patient | None = None, actor: Actor = SYSTEM, **overri
         affected_sites=["right_knee"],
         contraindications=no_contraindications(**answers),
         consent_obtained=True,
+        # What the knee protocol (rule set v3) requires, as DESIGN.md's sample referral sends it.
+        findings={"kl_grade": 2, "conservative_care_months": 6},
     )
     return create_case(patient=patient or make_patient(), actor=actor, **(fields | overrides))
 
@@ -75,6 +77,7 @@ def referral_body(**changes) -> dict:
         "affected_sites": ["right_knee"],
         "contraindications": {name: False for name in CONTRAINDICATIONS},
         "consent_obtained": True,
+        "findings": {"kl_grade": 2, "conservative_care_months": 6},
         "goals": "walk without pain",
         "notes": "",
     }
@@ -92,3 +95,38 @@ def make_demo_protocols() -> list[Protocol]:
     """The published demo protocols, imported through the import service (as the quick start does)."""
     import_demo_protocols()
     return list(Protocol.objects.filter(active=True).order_by("protocol_id"))
+
+
+# How a decision under make_knee_infusion_protocol() names its protocol (the API, webhooks).
+KNEE_INFUSION_AS_DECIDED = {
+    "id": "knee-oa-msc-ind",
+    "version": 1,
+    "title": "TEST ONLY: stromal cells, intravenous, knee osteoarthritis, under an IND",
+    "basis": "ind",
+    "reference": "TEST ONLY: IND 000001",
+}
+
+
+def make_knee_infusion_protocol() -> Protocol:
+    """A test-only protocol that covers intravenous cells for knee osteoarthritis (the demo set covers
+    only local injection), for tests where a specialist amends a knee draft to an infusion."""
+    import_protocols(
+        data={
+            "protocols": [
+                KNEE_INFUSION_AS_DECIDED
+                | {
+                    "route": "intravenous",
+                    "indications": ["M17"],
+                    "age": {"min": 18, "max": None},
+                    "basis_rationale": "",
+                    "clinic_role": "sponsor_investigator",
+                    "irb_report_days": 10,
+                    "requires": [],
+                    "limits": {},
+                    "follow_up": {"instruments": [], "days": [0, 30]},
+                    "active": True,
+                }
+            ]
+        }
+    )
+    return Protocol.objects.get(protocol_id="knee-oa-msc-ind", active=True)

@@ -28,6 +28,11 @@ from tests.factories import make_case, make_partner, make_patient, make_referral
 
 
 @pytest.fixture(autouse=True)
+def _infusion_covered(knee_infusion_protocol):
+    """Specialists here amend knee drafts to an infusion, which rule set v3 takes under a protocol."""
+
+
+@pytest.fixture(autouse=True)
 def own_checkpoint_file(tmp_path):
     # Never a developer's .var/audit-checkpoints.jsonl, which records another database's cases.
     with override_settings(AUDIT_CHECKPOINT_FILE=tmp_path / "audit-checkpoints.jsonl"):

@@ -6,6 +6,7 @@ import logging
 from io import StringIO
 
 import pytest
+import redis
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test import override_settings
@@ -18,6 +19,11 @@ from recommendations.models import Decision
 from recommendations.services import make_draft
 from tests.factories import make_case, make_user
 from tests.support import WorkerProcess, committed_db, wait_for
+
+
+@pytest.fixture(autouse=True)
+def _infusion_covered(knee_infusion_protocol):
+    """Specialists here amend knee drafts to an infusion, which rule set v3 takes under a protocol."""
 
 
 @pytest.fixture(autouse=True)
@@ -228,6 +234,7 @@ def test_the_beat_task_writes_a_checkpoint_in_a_real_worker(checkpoint_file, set
     # A queue of its own: the session's shared worker (tests/conftest.py) must not take the task
     # and write to its own AUDIT_CHECKPOINT_FILE.
     queue = "audit-checkpoint-test"
+    redis.Redis.from_url(settings.CELERY_BROKER_URL).delete(queue)  # a task an interrupted run left
     worker = WorkerProcess(
         broker_url=settings.CELERY_BROKER_URL,
         name="audit-checkpoint",
@@ -236,7 +243,11 @@ def test_the_beat_task_writes_a_checkpoint_in_a_real_worker(checkpoint_file, set
     ).start()
     try:
         app.send_task("intake.write_audit_checkpoint", queue=queue)
-        assert wait_for(checkpoint_file.exists, timeout=30), worker.log()
+        # A whole line, not only the file: the writer creates it, then appends.
+        written = wait_for(
+            lambda: checkpoint_file.exists() and checkpoint_file.read_text().endswith("\n"), timeout=30
+        )
+        assert written, worker.log()
     finally:
         worker.stop()
 

@@ -11,6 +11,12 @@ from recommendations.models import Decision
 from recommendations.services import make_draft
 from tests.factories import make_case, make_partner, make_referral, make_user
 
+
+@pytest.fixture(autouse=True)
+def _infusion_covered(knee_infusion_protocol):
+    """Specialists here amend knee drafts to an infusion, which rule set v3 takes under a protocol."""
+
+
 URL = "/admin/recommendations/decision/analytics/"
 
 
@@ -31,7 +37,9 @@ def test_agreement_overall_by_route_rule_partner_and_week():
     partner, _ = make_partner("Porto Ortho")
     decide(make_case(), hours_after_intake=2)
     decide(make_case(), hours_after_intake=4)
-    decide(make_case(condition_code="G35", affected_sites=[]), hours_after_intake=10)
+    # A systemic condition under the demo heart-failure protocol, with the findings it requires.
+    heart = {"lvef_percent": 30, "nyha_class": 3}
+    decide(make_case(condition_code="I50.22", affected_sites=[], findings=heart), hours_after_intake=10)
     decide(make_referral(partner), amend_to="intravenous", hours_after_intake=30)
 
     report = agreement()
@@ -40,7 +48,7 @@ def test_agreement_overall_by_route_rule_partner_and_week():
     routes = {r.label: (r.total, r.matched) for r in report.by_route}
     assert routes == {"Local injection": (3, 2), "Intravenous infusion": (1, 1)}
     rules = {r.label: (r.total, r.matched) for r in report.by_rule}
-    assert rules["LOC-FEW-SITES"] == (3, 2) and rules["COND-SYSTEMIC"] == (1, 1)
+    assert rules == {"COND-LOCALIZED": (3, 2), "COND-SYSTEMIC": (1, 1), "PROTOCOL-COVERS": (4, 3)}
     partners = {r.label: (r.total, r.matched) for r in report.by_partner}
     assert partners == {"Front desk": (3, 3), "Porto Ortho": (1, 0)}
     (week,) = report.by_week
@@ -59,7 +67,7 @@ def test_the_admin_page_shows_tables_and_charts_and_exports_csv(client):
     exported = client.get(URL, {"format": "csv"})
 
     assert "<strong>1</strong> of <strong>2</strong> decisions chose the drafted route" in page
-    assert "<svg" in page and "LOC-FEW-SITES" in page and "Both knees, and the hip" in page
+    assert "<svg" in page and "COND-LOCALIZED" in page and "Both knees, and the hip" in page
     assert "cdn" not in page.lower()
     rows = list(csv.reader(StringIO(exported.content.decode())))
     assert exported["Content-Type"].startswith("text/csv")

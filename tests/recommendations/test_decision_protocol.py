@@ -137,7 +137,8 @@ def test_an_amendment_for_sites_the_protocol_does_not_allow_names_them(v3):
 @pytest.mark.django_db
 def test_when_several_protocols_cover_the_specialist_chooses_and_the_engine_chooses_by_default(v3):
     create_protocol(data=KNEE_IND)
-    chosen_case, default_case, other = awaiting(), awaiting(), awaiting()  # no findings: they ask
+    # No findings: they ask.
+    chosen_case, default_case, other = awaiting(findings={}), awaiting(findings={}), awaiting(findings={})
     assert chosen_case.current_draft.protocol_id == "knee-oa-bmac"
 
     chosen = review.amend_draft(
@@ -232,7 +233,7 @@ def test_the_sandbox_amends_only_under_a_demo_protocol_and_asks_when_the_draft_n
     beyond = make_referral(
         partner, external_id="amend-1", findings={"kl_grade": 4, "conservative_care_months": 6}
     )
-    asks = make_referral(partner, external_id="amend-2")  # no findings: the draft asks for them
+    asks = make_referral(partner, external_id="amend-2", findings={})  # no findings: the draft asks
     for case in (beyond, asks):
         make_draft(case_id=case.pk)
 
@@ -249,7 +250,7 @@ def test_the_sandbox_amends_only_under_a_demo_protocol_and_asks_when_the_draft_n
 @pytest.mark.django_db
 def test_the_review_page_offers_the_covering_protocols_and_shows_the_decision_as_signed(v3, client):
     create_protocol(data=KNEE_IND)
-    case = awaiting()
+    case = awaiting(findings={})  # it asks for findings, so amending to local injection is possible
     client.force_login(doctor())
 
     page = client.get(REVIEW.format(case.pk)).content.decode()

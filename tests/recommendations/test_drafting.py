@@ -23,8 +23,8 @@ def test_a_draft_moves_the_case_to_review_with_its_explanation():
     case.refresh_from_db()
     assert case.status == CaseStatus.AWAITING_REVIEW
     assert draft.route == "local_injection"
-    assert draft.ruleset_version == "v2"
-    assert [rule["id"] for rule in draft.rules] == ["LOC-FEW-SITES"]
+    assert (draft.ruleset_version, draft.protocol_id) == ("v3", "knee-oa-bmac")
+    assert [rule["id"] for rule in draft.rules] == ["COND-LOCALIZED", "PROTOCOL-COVERS"]
     assert list(case.events.values_list("to_status", flat=True)) == [
         "received",
         "drafting",

@@ -48,7 +48,7 @@ def test_a_knee_case_with_its_findings_is_drafted_under_the_knee_protocol_and_sa
 def test_a_knee_case_without_the_findings_its_protocol_requires_asks_for_them(v3):
     make_demo_protocols()
 
-    draft = drafted()
+    draft = drafted(findings={})
 
     assert draft.route == "needs_information"
     assert "PROTOCOL-DATA" in rule_ids(draft)
@@ -58,7 +58,7 @@ def test_a_knee_case_without_the_findings_its_protocol_requires_asks_for_them(v3
 
 
 @pytest.mark.django_db
-def test_without_a_protocol_the_draft_is_not_recommended_and_names_what_is_missing(v3):
+def test_without_a_protocol_the_draft_is_not_recommended_and_names_what_is_missing(v3, no_demo_protocols):
     draft = drafted(findings=KNEE)
 
     assert draft.route == "not_recommended"
@@ -91,10 +91,12 @@ def test_drafts_of_both_rule_sets_keep_the_audit_chain_verifying(v3):
 
 
 @pytest.mark.django_db
-def test_the_sandbox_drafts_with_v3_and_the_demo_protocols_and_asks_what_the_draft_needs(settings):
+def test_the_sandbox_drafts_with_v3_and_the_demo_protocols_and_asks_what_the_draft_needs(
+    settings, no_demo_protocols
+):
     settings.RULESET_LIVE = "v2"  # whatever the live rollout, and with no protocol in the database
     partner, _ = make_partner(sandbox=True)
-    case = make_referral(partner, external_id="approve-1")
+    case = make_referral(partner, external_id="approve-1", findings={})  # the draft asks for them
     draft = make_draft(case_id=case.pk)
 
     assert (draft.ruleset_version, draft.route) == ("v3", "needs_information")

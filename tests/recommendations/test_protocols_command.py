@@ -11,7 +11,8 @@ from recommendations.review import approve_draft
 from recommendations.services import DEMO_PROTOCOLS_FILE, make_draft
 from tests.factories import make_case, make_user, referral_body
 
-pytestmark = pytest.mark.django_db
+# These tests import and save protocols themselves, into an empty table.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_demo_protocols")]
 KNEE = {"kl_grade": 2, "conservative_care_months": 6}
 
 
@@ -82,7 +83,7 @@ def test_recommend_with_a_protocol_file_prints_protocol_needs_and_its_notice(tmp
 
     without, _ = run(
         "recommend",
-        write(tmp_path, "bare.json", referral_body()),
+        write(tmp_path, "bare.json", referral_body(findings={})),
         "--protocols",
         str(DEMO_PROTOCOLS_FILE),
         "--ruleset-version",
@@ -107,12 +108,13 @@ def test_recommend_refuses_a_bad_protocol_file_naming_the_field(tmp_path):
         )
 
 
-def test_replay_against_3_compares_with_the_rule_set_each_case_was_drafted_with():
+def test_replay_against_3_compares_with_the_rule_set_each_case_was_drafted_with(settings):
+    settings.RULESET_LIVE = "v2"  # the stored drafts are v2's, which replay compares v3 against
     run("protocols", "import", str(DEMO_PROTOCOLS_FILE))
     specialist = make_user("dr_a", group="Specialists")
     for findings in (KNEE, {}):
         case = make_case(findings=findings)
-        make_draft(case_id=case.pk)  # rule set v2, pinned for the suite
+        make_draft(case_id=case.pk)  # rule set v2, pinned above
         approve_draft(case_id=case.pk, user=specialist)
 
     out, _ = run("replay_rules", "--against", "3")

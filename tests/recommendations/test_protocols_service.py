@@ -13,7 +13,8 @@ from recommendations.selectors import active_protocols
 from recommendations.services import DEMO_PROTOCOLS_FILE
 from tests.factories import make_demo_protocols
 
-pytestmark = pytest.mark.django_db
+# These tests import and save protocols themselves, into an empty table.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_demo_protocols")]
 DEMO = json.loads(DEMO_PROTOCOLS_FILE.read_text(encoding="utf-8"))["protocols"]
 
 

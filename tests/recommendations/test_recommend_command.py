@@ -7,6 +7,9 @@ from django.core.management import CommandError, call_command
 from intake.models import Case, Patient
 from tests.factories import referral_body
 
+# Rule set v3 previews under the clinic's protocols, which live in the database.
+pytestmark = pytest.mark.django_db
+
 REFERRAL = referral_body(
     condition={"icd10": "m1711", "description": "Primary OA, right knee"},
     contraindications=referral_body()["contraindications"] | {"anticoagulant_therapy": True},
@@ -21,15 +24,18 @@ def recommend(tmp_path, body, *extra: str) -> dict:
     return json.loads(out.getvalue())
 
 
-@pytest.mark.django_db
 def test_prints_the_draft_a_referral_would_get_and_saves_nothing(tmp_path):
     result = recommend(tmp_path, REFERRAL)
 
     assert result["route"] == "local_injection"
-    assert [rule["id"] for rule in result["rules"]] == ["LOC-FEW-SITES", "FLAG-BLEEDING-RISK"]
+    assert [rule["id"] for rule in result["rules"]] == [
+        "COND-LOCALIZED",
+        "PROTOCOL-COVERS",
+        "FLAG-BLEEDING-RISK",
+    ]
     assert result["flags"] == ["bleeding_risk"]
-    assert result["ruleset_version"] == "v2"
-    assert result["notice"].startswith("US regulatory status")
+    assert (result["ruleset_version"], result["protocol"]) == ("v3", {"id": "knee-oa-bmac", "version": 1})
+    assert result["notice"].startswith("21 CFR 1271.15(b)")
     assert result["condition"]["descriptor"] == "Unilateral primary osteoarthritis, right knee"
     assert not Case.objects.exists() and not Patient.objects.exists()
 

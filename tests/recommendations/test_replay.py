@@ -10,6 +10,12 @@ from recommendations.services import make_draft
 from tests.factories import make_case, make_user
 
 
+@pytest.fixture(autouse=True)
+def _v2_live(settings):
+    # These tests are about replaying rule set v2 (against v1 and a candidate built on v2): v2 drafts.
+    settings.RULESET_LIVE = "v2"
+
+
 def decided(route_chosen: str | None = None, **case_fields):
     case = make_case(**case_fields)
     make_draft(case_id=case.pk)

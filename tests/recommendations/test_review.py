@@ -12,8 +12,13 @@ from intake.workflow import Actor
 from recommendations import review
 from recommendations.models import Addendum, Decision, Recommendation
 from recommendations.services import make_draft
-from tests.factories import make_case, make_partner, make_user
+from tests.factories import KNEE_INFUSION_AS_DECIDED, make_case, make_partner, make_user
 from tests.support import at_once, committed_db
+
+
+@pytest.fixture(autouse=True)
+def _infusion_covered(knee_infusion_protocol):
+    """Specialists here amend knee drafts to an infusion, which rule set v3 takes under a protocol."""
 
 
 def specialist(name: str | None = None):
@@ -204,7 +209,7 @@ def test_deciding_a_partner_case_records_the_partner_notification_in_the_same_tr
         "outcome": "amended",
         "reason": "three sites",
         "decided_at": note.payload["data"]["decision"]["decided_at"],
-        "protocol": None,  # a v2 draft is decided under no protocol
+        "protocol": KNEE_INFUSION_AS_DECIDED,  # the infusion is taken under the protocol covering it
     }
     assert "draft" not in str(note.payload).lower()
 
@@ -293,7 +298,10 @@ def test_deciding_an_unclaimed_case_claims_it_in_the_same_transaction():
 
     events = Case.objects.get(pk=case.pk).events.order_by("id")
     notes = list(events.values_list("note", flat=True))
-    assert notes[-2:] == ["Claimed for review", "Approved as drafted: Local injection."]
+    assert notes[-2:] == [
+        "Claimed for review",
+        "Approved as drafted: Local injection, under protocol knee-oa-bmac v1.",
+    ]
 
 
 @pytest.mark.django_db

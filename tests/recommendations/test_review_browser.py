@@ -18,8 +18,10 @@ def sign_in(page, live_server, username: str) -> None:
     page.get_by_role("button", name="Log in").click()
 
 
-def test_a_specialist_amends_a_draft_and_sees_the_decision_recorded(page, live_server, screenshot):
-    # Given a knee case in the queue and a specialist
+def test_a_specialist_amends_a_draft_and_sees_the_decision_recorded(
+    page, live_server, screenshot, knee_infusion_protocol
+):
+    # Given a knee case in the queue, a specialist, and a protocol that covers an infusion for it
     make_user("dr_silva", group="Specialists", is_staff=True)
     case = make_case(patient=make_patient(family_name="Queuepatient"), anticoagulant_therapy=True)
     make_draft(case_id=case.pk)

@@ -10,6 +10,12 @@ from recommendations.sandbox import decide_sandbox_case
 from recommendations.services import make_draft
 from tests.factories import make_case, make_partner, make_referral, make_user
 
+
+@pytest.fixture(autouse=True)
+def _infusion_covered(knee_infusion_protocol):
+    """Specialists here amend knee drafts to an infusion, which rule set v3 takes under a protocol."""
+
+
 QUEUE = "/admin/recommendations/reviewcase/"
 
 ACTIONS = {

@@ -18,6 +18,13 @@ from recommendations import review
 from recommendations.services import make_draft
 from tests.factories import make_partner, make_referral, make_user
 from tests.intake.fhir.examples import body_site, hl7, knee_referral_bundle, physiotherapy_referral
+from tests.intake.fhir.v3_examples import observation
+
+
+@pytest.fixture(autouse=True)
+def _infusion_covered(knee_infusion_protocol):
+    """Specialists here amend knee drafts to an infusion, which rule set v3 takes under a protocol."""
+
 
 URL = "/api/v1/fhir/ServiceRequest"
 FHIR_JSON = "application/fhir+json"
@@ -101,11 +108,21 @@ def test_a_contained_service_request_opens_a_referral():
     assert created["status"] == "active"
 
 
+def with_knee_findings(bundle: dict) -> dict:
+    """The bundle with the findings the knee protocol requires (rule set v3), as Observation entries."""
+    for n, (key, value) in enumerate({"kl_grade": 2, "conservative_care_months": 6}.items()):
+        url = f"urn:uuid:7a0f4c2e-1d3b-4e5f-8a9b-0c1d2e3f4a5{n}"
+        bundle["entry"][0]["resource"]["supportingInfo"].append({"reference": url})
+        finding = observation(f"finding-{n}", key, valueInteger=value)
+        bundle["entry"].append({"fullUrl": url, "resource": finding})
+    return bundle
+
+
 @pytest.mark.django_db
 def test_a_transaction_bundle_opens_a_knee_referral_that_drafts_local_injection():
     partner, key = make_partner()
 
-    response = post(fhir_client(key), knee_referral_bundle())
+    response = post(fhir_client(key), with_knee_findings(knee_referral_bundle()))
 
     assert response.status_code == 201, response.content
     case = Case.objects.get(pk=response.json()["id"])
@@ -313,7 +330,7 @@ def test_a_withdrawn_referral_reads_as_a_revoked_request_and_a_cancelled_task():
 def test_a_decided_referral_cannot_be_withdrawn_and_other_tasks_are_not_acted_on():
     _, key = make_partner()
     client = fhir_client(key)
-    case_id = post(client, knee_referral_bundle()).json()["id"]
+    case_id = post(client, with_knee_findings(knee_referral_bundle())).json()["id"]
     make_draft(case_id=case_id)
     review.approve_draft(case_id=case_id, user=make_user(group="Specialists"))
 

@@ -11,8 +11,14 @@ from intake.models import Case, CaseStatus, IdempotencyRecord, Partner, PartnerA
 from intake.partners import issue_api_key
 from recommendations import review
 from recommendations.services import make_draft
-from tests.factories import make_partner, make_patient, make_user, referral_body
+from tests.factories import KNEE_INFUSION_AS_DECIDED, make_partner, make_patient, make_user, referral_body
 from tests.support import at_once, committed_db
+
+
+@pytest.fixture(autouse=True)
+def _infusion_covered(knee_infusion_protocol):
+    """Specialists here amend knee drafts to an infusion, which rule set v3 takes under a protocol."""
+
 
 URL = "/api/v1/referrals/"
 BODY = referral_body()
@@ -364,10 +370,12 @@ def test_status_shows_the_decision_once_decided_and_never_the_draft():
         "outcome": "amended",
         "reason": "Three joints involved",
         "decided_at": final.json()["decision"]["decided_at"],
-        "protocol": None,  # a v2 draft is decided under no protocol
+        # The infusion is taken under the protocol that covers it (rule set v3).
+        "protocol": KNEE_INFUSION_AS_DECIDED,
     }
     for text in (json.dumps(waiting), final.content.decode()):
-        assert "local_injection" not in text and "LOC-FEW-SITES" not in text and "rules" not in text
+        assert "local_injection" not in text and "knee-oa-bmac" not in text and "rules" not in text
+        assert "COND-LOCALIZED" not in text and "PROTOCOL-COVERS" not in text
 
 
 @pytest.mark.django_db

@@ -9,6 +9,12 @@ from recommendations import review
 from recommendations.services import make_draft
 from tests.factories import make_case, make_patient, make_user
 
+
+@pytest.fixture(autouse=True)
+def _infusion_covered(knee_infusion_protocol):
+    """Specialists here amend knee drafts to an infusion, which rule set v3 takes under a protocol."""
+
+
 NO_CONTRAINDICATIONS = {
     "active_malignancy": "no",
     "active_infection": "no",

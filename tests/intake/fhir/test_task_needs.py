@@ -62,7 +62,7 @@ def as_inputs(needs: dict) -> list[tuple[str, object]]:
 @pytest.mark.django_db
 def test_the_findings_a_protocol_needs_are_task_inputs_as_in_the_json_referral():
     partner, key = make_partner()
-    case = asked(partner)  # knee OA, no findings: the demo knee protocol needs two
+    case = asked(partner, findings={})  # knee OA, no findings: the demo knee protocol needs two
 
     task = task_of(api(key).get(f"/api/v1/referrals/{case.pk}/fhir").json())
     needs = api(key).get(f"/api/v1/referrals/{case.pk}/").json()["needs"]
@@ -109,7 +109,7 @@ def test_no_input_when_nothing_is_asked_or_the_question_was_answered():
 @pytest.mark.django_db
 def test_a_fhir_webhook_lists_what_was_needed_when_the_event_happened():
     partner, key = make_partner(webhook_format="fhir")
-    case = asked(partner)
+    case = asked(partner, findings={})  # knee OA, no findings: the demo knee protocol needs two
     notification = PartnerNotification.objects.get(case=case, event_type="referral.needs_information")
     told_as_json = notification.payload["data"]["needs"]  # the snapshot, before it becomes a Bundle
     # The partner answers before the webhook is first rendered; the event still tells what it asked.

@@ -94,7 +94,7 @@ def test_no_name_is_written_but_the_one_the_partner_sent():
 
 @pytest.mark.django_db
 def test_a_referral_without_them_has_no_supporting_info():
-    case = make_referral(make_partner()[0])
+    case = make_referral(make_partner()[0], findings={})
 
     request = service_request(case)
 
