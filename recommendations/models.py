@@ -63,14 +63,6 @@ class Recommendation(ChainedRecord):
     def chain_case_id(self):
         return self.case_id
 
-    def chain_content(self) -> dict:
-        # Drafts hashed before `needs` existed read back with {}; an empty `needs` stays out of the
-        # hash like the other added fields (ChainedRecord leaves out only "" and None).
-        content = super().chain_content()
-        if not self.needs:
-            content.pop("needs", None)
-        return content
-
     @property
     def notice_text(self) -> str:
         """The notice without its list of sources (rule set v2 appends them after "Sources:")."""
@@ -231,23 +223,9 @@ class Decision(ChainedRecord):
     def chain_case_id(self):
         return self.case_id
 
-    def chain_content(self) -> dict:
-        # Decisions hashed before `sites` existed read back with []; an empty list stays out of the
-        # hash like the other added fields (ChainedRecord leaves out only "" and None).
-        content = super().chain_content()
-        if not self.sites:
-            content.pop("sites", None)
-        return content
-
-    @property
-    def notice_text(self) -> str:
-        """The notice as signed, without its sources (stored as a draft stores it)."""
-        return self.notice.split("\n\nSources: ", 1)[0]
-
-    @property
-    def notice_sources(self) -> list[str]:
-        parts = self.notice.split("\n\nSources: ", 1)
-        return parts[1].split("; ") if len(parts) == 2 else []
+    # The notice as signed, stored as a draft stores it.
+    notice_text = Recommendation.notice_text
+    notice_sources = Recommendation.notice_sources
 
     @property
     def signature(self) -> str:

@@ -54,6 +54,8 @@ class AppendOnlyModel(models.Model):
 
 
 GENESIS = "0" * 64
+# An added field holding one of these is left out of a row's hash (rows hashed before it existed).
+EMPTY = ("", None, [], {})
 
 
 class UnknownAuditKeyError(Exception):
@@ -189,7 +191,7 @@ class ChainedRecord(AppendOnlyModel):
             for f in self._meta.concrete_fields
             if f.attname != "row_hash"
             and not isinstance(f, models.AutoField | models.BigAutoField)
-            and not (f.attname in self.chain_added_fields and getattr(self, f.attname) in ("", None))
+            and not (f.attname in self.chain_added_fields and getattr(self, f.attname) in EMPTY)
         ]
         return {f.attname: _plain(getattr(self, f.attname)) for f in fields}
 
