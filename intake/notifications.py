@@ -11,23 +11,11 @@ from django.utils import timezone
 from intake import tracing
 from intake.models import Case, CaseStatus, PartnerNotification
 from intake.statuses import PARTNER_EVENTS, STATUS
+from intake.vocabulary.needs import NOT_ASKED
 from intake.workflow import Moved
 
 # Queues one notification's delivery once the surrounding transaction commits (intake.tasks).
 QueueDelivery = Callable[[uuid.UUID | str], None]
-
-# The partner contract's `needs` (DESIGN.md "Partner API v1"): members not asked are empty, null or false.
-NEEDS_MEMBERS: dict[str, object] = {
-    "findings": [],
-    "consent_by": None,
-    "assent": None,
-    "sites_without_condition": [],
-    "sites_on_wrong_side": [],
-    "sites": False,
-    "histology": False,
-    "protocols": [],
-    "cancer_treatment_ended": False,
-}
 
 
 def needs_of(case: Case) -> dict:
@@ -37,7 +25,7 @@ def needs_of(case: Case) -> dict:
     asked = (getattr(draft, "needs", None) or {}) if draft is not None else {}
     return {
         name: copy.deepcopy(empty if asked.get(name) is None else asked[name])
-        for name, empty in NEEDS_MEMBERS.items()
+        for name, empty in NOT_ASKED.items()
     }
 
 

@@ -30,6 +30,7 @@ from intake.notifications import referral_data
 from intake.referrals import DuplicateReferral, partner_actor, submit_referral
 from intake.selectors import partner_case, partner_referrals
 from intake.services import answer_information, withdraw_case
+from intake.vocabulary.needs import empty_needs
 from intake.workflow import TransitionError
 
 # Errors are documented with the media type they really have.
@@ -92,17 +93,7 @@ EXAMPLE_DECIDED = EXAMPLE_REFERRAL | {
 EXAMPLE_WAITING = EXAMPLE_REFERRAL | {
     "status": "needs_information",
     "question": "The patient is 12: who signed the consent form?",
-    "needs": {
-        "findings": [],
-        "consent_by": ["guardian", "legal_representative"],
-        "assent": None,
-        "sites_without_condition": [],
-        "sites_on_wrong_side": [],
-        "sites": False,
-        "histology": False,
-        "protocols": [],
-        "cancer_treatment_ended": False,
-    },
+    "needs": empty_needs() | {"consent_by": ["guardian", "legal_representative"]},
 }
 IDEMPOTENCY_HEADER = OpenApiParameter(
     "Idempotency-Key",

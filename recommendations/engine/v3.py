@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from intake.vocabulary.conditions import VocabularyEntry, vocabulary
 from intake.vocabulary.contraindications import CONTRAINDICATION_LABELS
 from intake.vocabulary.findings import labels
+from intake.vocabulary.needs import empty_needs
 from intake.vocabulary.stops import stop_lists
 from recommendations.engine.common import Draft, EngineConfig, FiredRule, Flag, Intake, Route, age_on
 from recommendations.engine.protocols import (
@@ -54,21 +55,6 @@ __all__ = [
     "why_uncovered",
 ]
 GUARDIANS = ("guardian", "legal_representative")
-
-
-def empty_needs() -> dict:
-    """The partner contract's `needs`: members not asked are empty, null or false."""
-    return {
-        "findings": [],
-        "consent_by": None,
-        "assent": None,
-        "sites_without_condition": [],
-        "sites_on_wrong_side": [],
-        "sites": False,
-        "histology": False,
-        "protocols": [],
-        "cancer_treatment_ended": False,
-    }
 
 
 @dataclass
