@@ -21,7 +21,7 @@ QueueDelivery = Callable[[uuid.UUID | str], None]
 def needs_of(case: Case) -> dict:
     """What the current draft asks for, member by member; all empty when no draft asked (the
     specialist's own question). Only the contract's members: nothing else of the draft."""
-    draft = case.current_draft
+    draft = case.recommendations.order_by("-sequence").first()
     asked = (getattr(draft, "needs", None) or {}) if draft is not None else {}
     return {
         name: copy.deepcopy(empty if asked.get(name) is None else asked[name])

@@ -19,8 +19,17 @@ FinalRoute = _choices("FinalRoute", FINAL_ROUTES)
 Outcome = _choices("Outcome", OUTCOMES)
 
 
+class DraftQuerySet(models.QuerySet):
+    def current_of(self, case: Case) -> "Recommendation | None":
+        """The draft a specialist decides on: the case's newest, with the highest sequence (every
+        draft is a row of its case's chain, so the case holds no pointer to it)."""
+        return self.filter(case_id=case.pk).order_by("-sequence").first()
+
+
 class Recommendation(ChainedRecord):
     """A draft: written once by the engine, stored with everything it said, in its case's chain."""
+
+    objects = DraftQuerySet.as_manager()
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="recommendations")

@@ -32,7 +32,15 @@ from recommendations.decision_protocols import (
     uncovered,
 )
 from recommendations.engine.protocols import Protocol as EngineProtocol
-from recommendations.models import Addendum, Decision, DraftRoute, FinalRoute, Outcome, SpecialistProfile
+from recommendations.models import (
+    Addendum,
+    Decision,
+    DraftRoute,
+    FinalRoute,
+    Outcome,
+    Recommendation,
+    SpecialistProfile,
+)
 
 DECIDE_PERMISSION = "recommendations.decide_case"
 
@@ -64,11 +72,7 @@ def _refuse_sandbox(case: Case) -> None:
 
 
 def _locked_case_awaiting_review(case_id: uuid.UUID | str) -> Case:
-    case = (
-        Case.objects.select_for_update(of=("self",))
-        .select_related("current_draft", "claimed_by")
-        .get(pk=case_id)
-    )
+    case = Case.objects.select_for_update(of=("self",)).select_related("claimed_by").get(pk=case_id)
     _refuse_sandbox(case)
     if case.status != CaseStatus.AWAITING_REVIEW:
         raise ReviewError(_why_not_reviewable(case))
@@ -203,10 +207,11 @@ def decide_locked(
     if outcome != Outcome.DECLINED and not case.consent_obtained:
         raise ReviewError(NO_CONSENT)
     _take_for_review(case, user)
+    draft = Recommendation.objects.current_of(case)
     decision = chain.append(
         Decision(
             case=case,
-            recommendation=case.current_draft,
+            recommendation=draft,
             route=route,
             outcome=outcome,
             reason=reason,
@@ -215,7 +220,7 @@ def decide_locked(
             signed_credentials=profile.credentials.strip(),
             protocol=snapshot(protocol),
             sites=list(case.affected_sites),
-            notice=signed_notice(case.current_draft, protocol),
+            notice=signed_notice(draft, protocol),
         )
     )
     note = f"{decision.get_outcome_display()}: {decision.get_route_display()}"
@@ -237,7 +242,8 @@ def approve_draft(*, case_id: uuid.UUID | str, user: AbstractBaseUser) -> Decisi
     """Accept the current draft's route as the final route."""
     _require_specialist(user)
     case = _locked_case_awaiting_review(case_id)
-    if case.current_draft.route == DraftRoute.NEEDS_INFORMATION:
+    draft = Recommendation.objects.current_of(case)
+    if draft.route == DraftRoute.NEEDS_INFORMATION:
         raise ReviewError(
             "A draft that needs information cannot be approved as it stands: ask for the "
             "information, amend it to a route, or decline."
@@ -245,8 +251,8 @@ def approve_draft(*, case_id: uuid.UUID | str, user: AbstractBaseUser) -> Decisi
     try:
         # A not-recommended draft (say, a finding its protocol excludes) is approved under no protocol.
         protocol = (
-            draft_protocol(case, case.current_draft)
-            if case.current_draft.route in (DraftRoute.LOCAL_INJECTION, DraftRoute.INTRAVENOUS)
+            draft_protocol(case, draft)
+            if draft.route in (DraftRoute.LOCAL_INJECTION, DraftRoute.INTRAVENOUS)
             else None
         )
     except ProtocolMissing as missing:
@@ -255,7 +261,7 @@ def approve_draft(*, case_id: uuid.UUID | str, user: AbstractBaseUser) -> Decisi
             "be approved as it stands: amend it under a protocol, ask for information, or decline."
         ) from None
     return decide_locked(
-        case, user, route=case.current_draft.route, outcome=Outcome.APPROVED, reason="", protocol=protocol
+        case, user, route=draft.route, outcome=Outcome.APPROVED, reason="", protocol=protocol
     )
 
 
@@ -271,7 +277,7 @@ def amend_draft(
     if route not in FinalRoute.values:
         raise ValidationError({"route": ["Choose local injection, intravenous infusion or not recommended."]})
     case = _locked_case_awaiting_review(case_id)
-    if route == case.current_draft.route:
+    if route == Recommendation.objects.current_of(case).route:
         raise ValidationError({"route": ["That is the drafted route: approve the draft instead."]})
     chosen = _amendment_protocol(case, route, (protocol or "").strip())
     return decide_locked(case, user, route=route, outcome=Outcome.AMENDED, reason=reason, protocol=chosen)
@@ -280,7 +286,7 @@ def amend_draft(
 def _amendment_protocol(case: Case, route: str, choice: str) -> EngineProtocol | None:
     """The protocol an amendment to `route` is made under; ValidationError when none covers it or
     the one chosen does not."""
-    if route not in TREATMENT_ROUTES or not protocols_apply(case.current_draft):
+    if route not in TREATMENT_ROUTES or not protocols_apply(Recommendation.objects.current_of(case)):
         return None
     protocols = protocols_for(case)
     found = covering_protocols(case, route, protocols)

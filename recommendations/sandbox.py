@@ -23,7 +23,7 @@ from recommendations.decision_protocols import (
     protocols_for,
 )
 from recommendations.engine.protocols import Protocol as EngineProtocol
-from recommendations.models import DraftRoute, FinalRoute, Outcome, SpecialistProfile
+from recommendations.models import DraftRoute, FinalRoute, Outcome, Recommendation, SpecialistProfile
 from recommendations.review import decide_locked
 
 ROBOT_USERNAME = "sandbox-robot"
@@ -49,10 +49,10 @@ def other_route(route: str) -> str:
     return FinalRoute.INTRAVENOUS if route == DraftRoute.LOCAL_INJECTION else FinalRoute.LOCAL_INJECTION
 
 
-def amendment(case: Case) -> tuple[str, EngineProtocol] | None:
+def amendment(case: Case, draft: Recommendation) -> tuple[str, EngineProtocol] | None:
     """Another treatment route than the draft's that a demo protocol covers, with the protocol (the
     engine's choice), or None: the sandbox amends only as a specialist could (DESIGN.md, "Domain")."""
-    draft_route = case.current_draft.route
+    draft_route = draft.route
     routes = [other_route(draft_route)]
     if draft_route == DraftRoute.NOT_RECOMMENDED:
         routes.append(FinalRoute.INTRAVENOUS)
@@ -87,23 +87,23 @@ def decide_sandbox_case(*, case_id: uuid.UUID | str) -> str | None:
     that runs twice changes nothing the second time)."""
     case = (
         Case.objects.select_for_update(of=("self",))
-        .select_related("current_draft")
         .filter(pk=case_id, sandbox=True, status=CaseStatus.AWAITING_REVIEW)
         .first()
     )
-    if case is None or case.current_draft is None:
+    draft = Recommendation.objects.current_of(case) if case is not None else None
+    if draft is None:
         return None
     robot = _robot()
     asked = CaseEvent.objects.filter(case=case, to_status=CaseStatus.NEEDS_INFORMATION).exists()
     action = sandbox_action(case.external_id or "", asked_before=asked, consent=case.consent_obtained)
-    draft_route = case.current_draft.route
+    draft_route = draft.route
     if draft_route == DraftRoute.NEEDS_INFORMATION and action != "decline":
         # A draft that asks is asked as drafted (its question, and `needs` in the webhook), so a
         # partner's developer sees what a referral missing data gets; never amended past it.
         action = "ask"
     if action == "ask":
-        if draft_route == DraftRoute.NEEDS_INFORMATION and case.current_draft.missing:
-            question = f"Sandbox: {case.current_draft.missing}"
+        if draft_route == DraftRoute.NEEDS_INFORMATION and draft.missing:
+            question = f"Sandbox: {draft.missing}"
         else:
             question = ASK_QUESTION if case.consent_obtained else CONSENT_QUESTION
         transition(
@@ -113,7 +113,7 @@ def decide_sandbox_case(*, case_id: uuid.UUID | str) -> str | None:
             note=f"Question: {question}",
             open_question=question,
         )
-    elif action == "amend" and (found := amendment(case)) is not None:
+    elif action == "amend" and (found := amendment(case, draft)) is not None:
         route, protocol = found
         reason = (
             f"Sandbox: amended to {FinalRoute(route).label.lower()} under demo protocol {protocol.id} "
@@ -131,7 +131,7 @@ def decide_sandbox_case(*, case_id: uuid.UUID | str) -> str | None:
         decide_locked(case, robot, route=FinalRoute.NOT_RECOMMENDED, outcome=Outcome.DECLINED, reason=reason)
     else:
         try:
-            protocol = draft_protocol(case, case.current_draft)
+            protocol = draft_protocol(case, draft)
         except ProtocolMissing:
             # The demo set changed since the draft: approving would name a protocol nobody holds.
             reason = "Sandbox: the draft's demo protocol is no longer published; send the referral again."

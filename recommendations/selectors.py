@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
-from django.db.models import Count, Min, QuerySet
+from django.db.models import Count, JSONField, Min, OuterRef, QuerySet, Subquery
 
 from intake.models import Case, CaseEvent, CaseStatus
 from recommendations import protocol_rules
@@ -13,13 +13,31 @@ from recommendations.engine.protocols import Protocol as EngineProtocol
 from recommendations.models import Addendum, Decision, Protocol, Recommendation
 
 
+def current_draft(case: Case) -> Recommendation | None:
+    """The draft a specialist decides on: the case's newest."""
+    return Recommendation.objects.current_of(case)
+
+
+def _newest_draft(field: str, **output) -> Subquery:
+    newest = Recommendation.objects.filter(case=OuterRef("pk")).order_by("-sequence")
+    return Subquery(newest.values(field)[:1], **output)
+
+
+def with_current_draft(cases: QuerySet[Case]) -> QuerySet[Case]:
+    """Cases with their current draft's route and flags as `draft_route` and `draft_flags`, read
+    in the same SELECT (served by the draft table's unique (case, sequence) index)."""
+    return cases.annotate(
+        draft_route=_newest_draft("route"), draft_flags=_newest_draft("flags", output_field=JSONField())
+    )
+
+
 def review_queue(cases: QuerySet[Case]) -> QuerySet[Case]:
-    """Cases awaiting a specialist, with what the queue's columns show (one join for the
-    current draft; ordered urgent first, then oldest, served by `case_queue_idx`)."""
-    return (
+    """Cases awaiting a specialist, with what the queue's columns show (the current draft's
+    route and flags; ordered urgent first, then oldest, served by `case_queue_idx`)."""
+    return with_current_draft(
         # A sandbox partner's test cases are decided automatically, never by a specialist.
         cases.filter(status=CaseStatus.AWAITING_REVIEW, sandbox=False)
-        .select_related("patient", "partner", "claimed_by", "current_draft")
+        .select_related("patient", "partner", "claimed_by")
         .order_by("priority", "created_at")
     )
 
@@ -27,9 +45,7 @@ def review_queue(cases: QuerySet[Case]) -> QuerySet[Case]:
 def case_for_review(case_id: uuid.UUID | str) -> Case:
     """Raises Case.DoesNotExist (also for a sandbox test case: no specialist reviews those), or
     ValidationError for an id that is not a UUID."""
-    return Case.objects.select_related("patient", "partner", "current_draft", "claimed_by").get(
-        pk=case_id, sandbox=False
-    )
+    return Case.objects.select_related("patient", "partner", "claimed_by").get(pk=case_id, sandbox=False)
 
 
 @dataclass

@@ -108,10 +108,7 @@ def make_draft(*, case_id: uuid.UUID | str) -> Recommendation | None:
     _start_drafting(case_id)
     with transaction.atomic():
         case = (
-            Case.objects.select_for_update(of=("self",))
-            .select_related("patient", "current_draft")
-            .filter(pk=case_id)
-            .first()
+            Case.objects.select_for_update(of=("self",)).select_related("patient").filter(pk=case_id).first()
         )
         if case is None:
             log.warning("draft requested for case %s, which does not exist", case_id)
@@ -139,7 +136,8 @@ def make_draft(*, case_id: uuid.UUID | str) -> Recommendation | None:
                 "draft refused by rule set %s: invalid intake", version, extra={"case_id": str(case.pk)}
             )
             return None
-        sequence = case.current_draft.sequence + 1 if case.current_draft else 1
+        newest = Recommendation.objects.current_of(case)
+        sequence = newest.sequence + 1 if newest else 1
         recommendation = Recommendation(
             case=case,
             sequence=sequence,
@@ -162,7 +160,6 @@ def make_draft(*, case_id: uuid.UUID | str) -> Recommendation | None:
             to_status=CaseStatus.AWAITING_REVIEW,
             actor=WORKER,
             note=f"Draft {sequence} ready (rule set {draft.ruleset_version})",
-            current_draft=recommendation,
             # The draft joins the case's chain with the move's event (one locked read, one head update).
             records=[recommendation],
         )

@@ -11,7 +11,6 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('intake', '0001_initial'),
-        ('recommendations', '0002_roles'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
@@ -25,11 +24,6 @@ class Migration(migrations.Migration):
             model_name='case',
             name='claimed_by',
             field=models.ForeignKey(blank=True, editable=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL),
-        ),
-        migrations.AddField(
-            model_name='case',
-            name='current_draft',
-            field=models.ForeignKey(blank=True, editable=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='recommendations.recommendation'),
         ),
         migrations.CreateModel(
             name='PartnerNotification',

@@ -8,7 +8,6 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('intake', '0008_case_number'),
-        ('recommendations', '0007_specialist_signature'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

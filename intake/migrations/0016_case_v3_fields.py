@@ -8,7 +8,6 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('intake', '0015_keyed_audit_chain'),
-        ('recommendations', '0009_keyed_audit_chain'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

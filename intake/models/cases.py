@@ -101,15 +101,6 @@ class Case(models.Model):
     draft_enqueued_at = models.DateTimeField(default=timezone.now, editable=False)
     # The open question while the case needs information.
     open_question = models.TextField(blank=True, editable=False)
-    # The newest draft, kept on the case so the queue reads it with one join.
-    current_draft = models.ForeignKey(
-        "recommendations.Recommendation",
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        editable=False,
-        related_name="+",
-    )
     # The specialist reviewing the case now, shown to the others.
     claimed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -101,7 +101,6 @@ SEALED_CASE_FIELDS = (
     "goals",
     "notes",
     "open_question",
-    "current_draft_id",
 )
 SEALED_PATIENT_FIELDS = ("mrn", "given_name", "family_name", "birth_date", "sex", "phone", "email")
 # Case fields added after cases were sealed (rule set v3's intake): sealed only when they hold a

@@ -38,7 +38,7 @@ class RouteFilter(admin.SimpleListFilter):
         return DraftRoute.choices
 
     def queryset(self, request, queryset):
-        return queryset.filter(current_draft__route=self.value()) if self.value() else queryset
+        return queryset.filter(draft_route=self.value()) if self.value() else queryset
 
 
 class FlagFilter(admin.SimpleListFilter):
@@ -51,7 +51,7 @@ class FlagFilter(admin.SimpleListFilter):
     def queryset(self, request, queryset):
         if self.value() in FLAG_LABELS:
             # Text match on the JSON list: works on PostgreSQL and on SQLite alike.
-            return queryset.filter(current_draft__flags__icontains=f'"{self.value()}"')
+            return queryset.filter(draft_flags__icontains=f'"{self.value()}"')
         return queryset
 
 
@@ -106,7 +106,7 @@ class ReviewQueueAdmin(SpecialistsOnly, admin.ModelAdmin):
     list_display_links = ["patient_name"]
     list_filter = [RouteFilter, FlagFilter, SourceFilter, OverdueFilter, "priority"]
     search_fields = ["patient__family_name", "patient__given_name", "patient__mrn", "external_id"]
-    list_select_related = ["patient", "partner", "claimed_by", "current_draft"]
+    list_select_related = ["patient", "partner", "claimed_by"]
     ordering = ["priority", "created_at"]
     list_per_page = 50
     # A full COUNT(*) of the unfiltered queue on every page view is not worth its cost.
@@ -135,12 +135,12 @@ class ReviewQueueAdmin(SpecialistsOnly, admin.ModelAdmin):
 
     @admin.display(description="draft route")
     def draft_route(self, case: Case):
-        route = case.current_draft.route if case.current_draft else ""
+        route = case.draft_route or ""
         return format_html('<span class="route route-{}">{}</span>', route, DraftRoute(route).label)
 
     @admin.display(description="flags")
     def flags(self, case: Case):
-        return flag_badges(case.current_draft.flags if case.current_draft else [])
+        return flag_badges(case.draft_flags or [])
 
     @admin.display(description="source", ordering="source")
     def source_label(self, case: Case) -> str:
@@ -258,14 +258,15 @@ class ReviewQueueAdmin(SpecialistsOnly, admin.ModelAdmin):
 
     def _context(self, request, case: Case, form, addendum_form) -> dict:
         page = selectors.review_page(case)
+        draft = selectors.current_draft(case)
         return {
             **self.admin_site.each_context(request),
             "title": f"Review: {case.patient.family_name}, {case.patient.given_name}",
             "opts": self.model._meta,
             "case": case,
-            "draft": case.current_draft,
+            "draft": draft,
             "drafts": page.drafts,
-            "draft_flags": flag_badges(case.current_draft.flags) if case.current_draft else "-",
+            "draft_flags": flag_badges(draft.flags) if draft else "-",
             "events": page.events,
             "earlier_cases": page.earlier_cases,
             "decision": page.decision,
@@ -276,6 +277,6 @@ class ReviewQueueAdmin(SpecialistsOnly, admin.ModelAdmin):
             "claimed_by_me": case.claimed_by_id == request.user.pk,
             "claimed_by_name": review.signer_name(case.claimed_by) if case.claimed_by else "",
             "queue_url": reverse("admin:recommendations_reviewcase_changelist"),
-            **review_v3_context(case, case.current_draft),
+            **review_v3_context(case, draft),
             **decision_context(page.decision),
         }

@@ -27,6 +27,8 @@ LOOKUPS_HERE = (
     "condition_code", "condition_text", "affected_sites", "active_malignancy", "active_infection",
     "pregnant", "anticoagulant_therapy", "bleeding_disorder", "immunosuppressed", "consent_obtained",
     "consent_form_version", "goals", "notes", "open_question", "current_draft_id",
+)
+PATIENT_LOOKUPS_HERE = (
     "patient__mrn", "patient__given_name", "patient__family_name", "patient__birth_date",
     "patient__sex", "patient__phone", "patient__email",
 )
@@ -129,13 +131,32 @@ def _rekey_chunk(apps, cases: list[tuple], key_id: str) -> None:
         model.objects.bulk_update(updated, CHAIN_FIELDS, batch_size=500)
 
 
+def _current_drafts(schema_editor) -> dict:
+    # The case's current_draft_id column left the models' state when "the current draft" became a
+    # selector (recommendations 0012 drops it after re-sealing), so it is read here as a column:
+    # present on every database this migration has cases to re-key in.
+    connection = schema_editor.connection
+    with connection.cursor() as cursor:
+        columns = {c.name for c in connection.introspection.get_table_description(cursor, "intake_case")}
+        if "current_draft_id" not in columns:
+            return {}
+        cursor.execute("SELECT id, current_draft_id FROM intake_case WHERE current_draft_id IS NOT NULL")
+        return {str(case_id): draft_id for case_id, draft_id in cursor.fetchall()}
+
+
 def rekey_chains(apps, schema_editor) -> None:
     Case = apps.get_model("intake", "Case")
+    drafts = _current_drafts(schema_editor)
     cases = Case.objects.order_by("created_at", "id").values_list(
-        "id", "audit_head", "audit_length", *LOOKUPS_HERE
+        "id", "audit_head", "audit_length", *LOOKUPS_HERE[:-1], *PATIENT_LOOKUPS_HERE
     )
     chunk: list[tuple] = []
-    for case in cases.iterator(chunk_size=200):
+    fixed = 3 + len(LOOKUPS_HERE) - 1
+    for row in cases.iterator(chunk_size=200):
+        draft_id = drafts.get(str(row[0]))
+        # uuid.UUID, as the ORM would have read it (SQLite keeps it as hex text).
+        draft = uuid.UUID(str(draft_id)) if draft_id is not None else None
+        case = (*row[:fixed], draft, *row[fixed:])
         chunk.append(case)
         if len(chunk) == 200:
             _rekey_chunk(apps, chunk, settings.AUDIT_KEY_ID)

@@ -129,7 +129,6 @@ def add_cases(total: int, *, patients: int | None = None, seed: int = 7, status:
                     "due_at": created + timedelta(days=5),
                     "draft_enqueued_at": created,
                     "open_question": "",
-                    "current_draft_id": draft_id,
                     "claimed_by_id": None,
                     "claimed_at": None,
                     "audit_head": "",

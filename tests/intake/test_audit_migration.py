@@ -14,6 +14,8 @@ from django.utils import timezone
 from intake.models import Case, CaseEvent
 from intake.models.records import GENESIS, _plain
 from recommendations.models import Decision, Recommendation
+from recommendations.services import make_draft
+from tests.factories import make_case
 from tests.support import committed_db
 
 BEFORE = [("intake", "0014_notification_feed_position"), ("recommendations", "0008_escalation_delivery")]
@@ -102,8 +104,11 @@ def decided_case_the_old_way(apps, *, family_name: str, tamper: bool = False):
     if tamper:
         event.objects.filter(pk=last.pk).update(note="added afterwards")
     get("intake", "Case").objects.filter(pk=case.pk).update(
-        status="decided", current_draft=draft, audit_head=head, audit_length=length
+        status="decided", audit_head=head, audit_length=length
     )
+    # The column the old code pointed at its draft with (gone from the models' state today).
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE intake_case SET current_draft_id = %s WHERE id = %s", [draft.pk, case.pk])
     return case.pk
 
 
@@ -162,7 +167,37 @@ def test_old_chains_are_re_keyed_and_a_tampered_one_stays_reported(tmp_path, set
     with connection.cursor() as cursor:
         cursor.execute("DELETE FROM intake_caseevent WHERE case_id = %s", [bad])
         cursor.execute("DELETE FROM recommendations_decision WHERE case_id = %s", [bad])
-        cursor.execute("UPDATE intake_case SET current_draft_id = NULL WHERE id = %s", [bad])
         cursor.execute("DELETE FROM recommendations_recommendation WHERE case_id = %s", [bad])
         cursor.execute("DELETE FROM intake_case WHERE id = %s", [bad])
     assert "Audit chains intact: 1 cases checked" in verify()
+
+
+@committed_db
+def test_seals_that_covered_the_current_draft_verify_once_it_is_a_selector(tmp_path, settings):
+    # Given two drafted cases on a database of the previous release, whose seals covered the
+    # case's current_draft_id column ...
+    settings.AUDIT_CHECKPOINT_FILE = tmp_path / "none.jsonl"
+    good, bad = make_case(), make_case()
+    good_draft = make_draft(case_id=good.pk)
+    make_draft(case_id=bad.pk)
+    executor = MigrationExecutor(connection)
+    latest = executor.loader.graph.leaf_nodes()
+    executor.migrate([("recommendations", "0011_decision_protocol")])
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT current_draft_id FROM intake_case WHERE id = %s", [good.pk])
+            assert cursor.fetchone()[0] == good_draft.pk
+            # ... and one whose pointer was changed behind the application's back.
+            cursor.execute("UPDATE intake_case SET current_draft_id = NULL WHERE id = %s", [bad.pk])
+    finally:
+        # When the release that reads the current draft as a selector migrates it,
+        executor = MigrationExecutor(connection)
+        executor.loader.build_graph()
+        executor.migrate(latest)
+
+    # then the untouched case verifies, re-sealed, and the altered one is still reported.
+    report = verify()
+    assert report.startswith("BROKEN") and f"case {good.pk}" not in report and str(bad.pk) in report
+    with connection.cursor() as cursor:
+        columns = connection.introspection.get_table_description(cursor, "intake_case")
+    assert "current_draft_id" not in {column.name for column in columns}

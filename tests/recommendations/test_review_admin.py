@@ -6,6 +6,7 @@ from intake import chain
 from intake.models import Case, CaseStatus, Priority
 from recommendations import review
 from recommendations.models import Decision
+from recommendations.selectors import current_draft
 from recommendations.services import make_draft
 from tests.factories import make_case, make_partner, make_patient, make_user
 
@@ -122,7 +123,7 @@ def test_the_review_page_shows_intake_draft_rules_notice_history_and_timeline(cl
     chain.append(
         Decision(
             case=earlier,
-            recommendation=earlier.current_draft,
+            recommendation=current_draft(earlier),
             route="local_injection",
             outcome="approved",
             decided_by=make_user(),

@@ -8,6 +8,7 @@ from rest_framework.test import APIClient
 from intake.models import Case, CaseStatus, PartnerNotification
 from intake.webhooks import payload_as_sent
 from recommendations import review
+from recommendations.selectors import current_draft
 from recommendations.services import make_draft
 from tests.factories import make_demo_protocols, make_partner, make_referral, make_user
 
@@ -120,7 +121,7 @@ def test_a_fhir_webhook_lists_what_was_needed_when_the_event_happened():
     )
     assert reply.status_code == 200, reply.content
     make_draft(case_id=case.pk)  # the new draft, with the findings, asks for nothing
-    assert Case.objects.get(pk=case.pk).current_draft.needs["findings"] == []
+    assert current_draft(Case.objects.get(pk=case.pk)).needs["findings"] == []
 
     task = task_of(payload_as_sent(notification)["data"])
 
