@@ -5,7 +5,7 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from clinic import health, metrics
-from intake.api.problems import api_aware
+from clinic.web.api.problems import api_aware
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/desk/", permanent=False), name="home"),
@@ -15,8 +15,8 @@ urlpatterns = [
     # For Prometheus: a bearer token or an allowed address (clinic.metrics); no patient data.
     path("metrics", metrics.metrics, name="metrics"),
     path("admin/", admin.site.urls),
-    path("desk/", include("intake.desk.urls")),
-    path("api/v1/", include("intake.api.urls")),
+    path("desk/", include("clinic.web.desk.urls")),
+    path("api/v1/", include("clinic.web.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves its start-up script as a file: no inline script, CSP holds.
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="docs"),

@@ -6,16 +6,14 @@ from django.utils.html import format_html
 from rest_framework_api_key.admin import APIKeyModelAdmin
 from rest_framework_api_key.models import APIKey
 
-from intake import notifications, partners, services, tasks
+from intake import partners, services
 from intake.audit import record_reads
 from intake.models import (
     Case,
     Partner,
     PartnerAPIKey,
-    PartnerNotification,
     Patient,
     ReadAccess,
-    WebhookAttempt,
 )
 from intake.text import invisible_characters_message
 from intake.workflow import Actor
@@ -148,61 +146,3 @@ class PartnerAPIKeyAdmin(APIKeyModelAdmin):
         messages.warning(
             request, f"The API key for {obj.name} is: {key}. Store it somewhere safe: it is not shown again."
         )
-
-
-class WebhookAttemptInline(admin.TabularInline):
-    model = WebhookAttempt
-    fields = ["attempted_at", "url", "status_code", "error", "duration_ms"]
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-
-@admin.register(PartnerNotification)
-class PartnerNotificationAdmin(admin.ModelAdmin):
-    """Every webhook the partners are owed, with each attempt; resend from here."""
-
-    list_display = [
-        "created_at",
-        "partner",
-        "event_type",
-        "state",
-        "attempts",
-        "next_attempt_at",
-        "delivered_at",
-    ]
-    list_filter = ["state", "event_type", "partner"]
-    list_select_related = ["partner"]
-    readonly_fields = [f.name for f in PartnerNotification._meta.fields]
-    inlines = [WebhookAttemptInline]
-    actions = ["resend_now"]
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    @admin.action(description="Send the selected notifications again now")
-    def resend_now(self, request, queryset):
-        ids = list(queryset.values_list("id", flat=True))
-        queued = sum(
-            notifications.resend(notification_id=notification_id, queue_delivery=tasks.enqueue_delivery)
-            for notification_id in ids
-        )
-        if queued:
-            self.message_user(
-                request, f"{queued} notification(s) will be sent again now; see their attempts."
-            )
-        if queued < len(ids):
-            self.message_user(
-                request,
-                f"{len(ids) - queued} could not be sent: the partner has no webhook URL.",
-                level=messages.WARNING,
-            )

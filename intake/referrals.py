@@ -78,7 +78,7 @@ def match_or_create_patient(person: dict, *, sandbox: bool = False) -> tuple[Pat
 
 
 def submit_referral(*, partner: Partner, referral: dict, via: str = "") -> Case:
-    """Open a case from a validated referral body (intake.api.serializers.ReferralSerializer).
+    """Open a case from a validated referral body (clinic.web.api.serializers.ReferralSerializer).
 
     The case is written without savepoints, so a unique index that refuses a row (the same
     external_id sent twice at one moment, or an issued MRN drawn twice) fails the whole

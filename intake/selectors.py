@@ -6,6 +6,7 @@ the counts, and two per group (its newest cards, its oldest waiting case).
 
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -72,7 +73,9 @@ def _firsts(statuses: tuple[str, ...], *, order: str, limit: int) -> RawSQL:
     return RawSQL(" UNION ALL ".join(parts), params)  # noqa: S611  # nosec B611
 
 
-def board() -> list[Group]:
+def board(*, cards: Callable[[QuerySet[Case]], QuerySet[Case]] = lambda cases: cases) -> list[Group]:
+    """The desk's board; `cards` adds what a face shows on a card beyond the case (its decision,
+    read through the app that owns it)."""
     members = {group.key: statuses_in_group(group.key) for group in BOARD_GROUPS}
     aggregates = {key: Count("id", filter=_scope(statuses)) for key, statuses in members.items()}
     # Sandbox partners' test cases are theirs alone: never on the board.
@@ -88,8 +91,8 @@ def board() -> list[Group]:
         if group.count:
             # Urgent first, marked; then the newest activity.
             firsts = _firsts(statuses, order="-status_changed_at", limit=CARDS_PER_GROUP)
-            cards = Case.objects.filter(pk__in=firsts).select_related("patient", "partner", "decision")
-            group.cases = list(cards.order_by("priority", "-status_changed_at")[:CARDS_PER_GROUP])
+            shown = cards(Case.objects.filter(pk__in=firsts).select_related("patient", "partner"))
+            group.cases = list(shown.order_by("priority", "-status_changed_at")[:CARDS_PER_GROUP])
             if not any(status in FINAL_STATUSES for status in statuses):
                 oldest = _firsts(statuses, order="created_at", limit=1)
                 group.oldest = Case.objects.filter(pk__in=oldest).order_by("created_at").first()
@@ -97,12 +100,10 @@ def board() -> list[Group]:
     return groups
 
 
-def case_page(case_id: uuid.UUID | str) -> Case:
-    """A case with what its desk page and print view show. Raises Case.DoesNotExist, also for a
+def desk_cases() -> QuerySet[Case]:
+    """The cases the desk may open, with what their page and print view show of the case. Not a
     sandbox partner's test case: those are the partner's, not the clinic's."""
-    return Case.objects.select_related("patient", "partner", "decision", "decision__decided_by").get(
-        pk=case_id, sandbox=False
-    )
+    return Case.objects.select_related("patient", "partner").filter(sandbox=False)
 
 
 def timeline(case: Case) -> QuerySet[CaseEvent]:
@@ -114,14 +115,9 @@ def recent_cases_of(patient_id: uuid.UUID, *, limit: int = 5) -> QuerySet[Case]:
 
 
 def partner_referrals(*, partner: Partner, status: str | None = None) -> QuerySet[Case]:
-    """The partner's own referrals, with what the API shows of each."""
-    cases = Case.objects.filter(partner=partner).select_related("decision")
+    """The partner's own referrals; another partner's id is simply not among them."""
+    cases = Case.objects.filter(partner=partner)
     return cases.filter(status=status) if status is not None else cases
-
-
-def partner_case(*, partner: Partner, case_id: uuid.UUID | str) -> Case:
-    """One of the partner's own referrals; another partner's id is simply not found."""
-    return Case.objects.select_related("decision").get(pk=case_id, partner=partner)
 
 
 def board_version() -> str:

@@ -1,28 +1,8 @@
-"""Celery tasks of the intake side (webhook delivery, housekeeping), and the
-handlers that the intake app registers on status moves (intake.apps)."""
-
-import uuid
+"""Celery tasks of the intake side: the audit's housekeeping."""
 
 from celery import shared_task
-from django.db import transaction
 
-from intake import checkpoints, idempotency, notifications, webhooks
-from intake.workflow import Moved
-
-
-@shared_task(name="intake.deliver_notification", acks_late=True)
-def deliver_notification(notification_id: str) -> str | None:
-    # No Celery retries: a failed attempt reschedules itself in the database
-    # (next_attempt_at) and the periodic task below picks it up.
-    return webhooks.deliver(notification_id=notification_id)
-
-
-@shared_task(name="intake.deliver_due_notifications", acks_late=True)
-def deliver_due_notifications() -> int:
-    due = webhooks.due_notifications()
-    for notification_id in due:
-        webhooks.deliver(notification_id=notification_id)
-    return len(due)
+from intake import checkpoints, idempotency
 
 
 @shared_task(name="intake.write_audit_checkpoint")
@@ -34,18 +14,3 @@ def write_audit_checkpoint() -> int:
 @shared_task(name="intake.purge_idempotency_keys")
 def purge_idempotency_keys() -> int:
     return idempotency.purge_expired()
-
-
-def enqueue_delivery(notification_id: uuid.UUID | str) -> None:
-    """Send once the surrounding transaction commits. robust: a broker outage must not
-    fail the change; the periodic task above sends what is due."""
-
-    def publish_delivery() -> None:
-        deliver_notification.delay(str(notification_id))
-
-    transaction.on_commit(publish_delivery, robust=True)
-
-
-def tell_partner(moved: Moved) -> None:
-    """Registered in the move's transaction (intake.apps)."""
-    notifications.tell_partner(moved=moved, queue_delivery=enqueue_delivery)

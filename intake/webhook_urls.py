@@ -2,7 +2,7 @@
 the network it reaches is ours.
 
 A URL is resolved once, every address it resolves to is checked, and the delivery connects
-to the address that was checked (intake.webhooks), never resolving the name again: a DNS
+to the address that was checked (clinic.web.webhooks), never resolving the name again: a DNS
 answer that changes between the check and the connection (DNS rebinding) cannot steer a
 webhook to this machine or the cloud metadata service. Refused, in IPv4 and IPv6 and in
 IPv4-mapped, 6to4 and Teredo forms: loopback, private, link-local, shared (100.64.0.0/10),

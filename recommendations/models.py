@@ -4,7 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from intake.models import Case, ChainedRecord
+from intake.models import AppendOnlyQuerySet, Case, ChainedRecord
 from intake.vocabulary.routes import FINAL_ROUTES, OUTCOMES
 
 
@@ -19,7 +19,7 @@ FinalRoute = _choices("FinalRoute", FINAL_ROUTES)
 Outcome = _choices("Outcome", OUTCOMES)
 
 
-class DraftQuerySet(models.QuerySet):
+class DraftQuerySet(AppendOnlyQuerySet):
     def current_of(self, case: Case) -> "Recommendation | None":
         """The draft a specialist decides on: the case's newest, with the highest sequence (every
         draft is a row of its case's chain, so the case holds no pointer to it)."""

@@ -13,6 +13,16 @@ from recommendations.engine.protocols import Protocol as EngineProtocol
 from recommendations.models import Addendum, Decision, Protocol, Recommendation
 
 
+def with_decision(cases: QuerySet[Case]) -> QuerySet[Case]:
+    """Cases with their decision, if any, read in the same SELECT (`case.decision`, and who signed)."""
+    return cases.select_related("decision", "decision__decided_by")
+
+
+def decision_of(case: Case) -> Decision | None:
+    """The case's decision once it is decided; None before (a case read with_decision reads none)."""
+    return getattr(case, "decision", None) if case.status == CaseStatus.DECIDED else None
+
+
 def current_draft(case: Case) -> Recommendation | None:
     """The draft a specialist decides on: the case's newest."""
     return Recommendation.objects.current_of(case)

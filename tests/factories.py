@@ -6,7 +6,7 @@ from datetime import date
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
-from intake.api.serializers import ReferralSerializer
+from clinic.web.api.serializers import ReferralSerializer
 from intake.models import CONTRAINDICATIONS, Case, Partner, Patient
 from intake.partners import create_partner
 from intake.referrals import submit_referral

@@ -11,7 +11,8 @@ from django.db import transaction
 from rest_framework.test import APIClient
 
 from clinic.logs import logging_config
-from intake import tracing, webhooks
+from clinic.web import webhooks
+from intake import tracing
 from intake.models import Case, PartnerNotification
 from recommendations import review
 from recommendations.services import make_draft

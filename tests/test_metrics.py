@@ -4,7 +4,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from rest_framework.test import APIClient
 
-from intake import webhooks
+from clinic.web import webhooks
 from intake.models import Case, PartnerNotification
 from recommendations import review
 from recommendations.services import make_draft

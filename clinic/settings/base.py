@@ -84,6 +84,10 @@ INSTALLED_APPS = [
     "django_prometheus",
     "intake",
     "recommendations",
+    # What follows the decision: the treatment course, adverse events, follow-up (clinic.aftercare).
+    "clinic.aftercare",
+    # Above all three: the partner API, FHIR door, desk pages and webhooks (clinic.web).
+    "clinic.web",
 ]
 
 MIDDLEWARE = [

@@ -30,19 +30,19 @@ WEBHOOK_GIVE_UP_HOURS = env_int("WEBHOOK_GIVE_UP_HOURS", 25)
 # is on (local development and tests only).
 WEBHOOK_ALLOW_PRIVATE_ADDRESSES = env_bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", DEBUG)
 REST_FRAMEWORK = {
-    "DEFAULT_PARSER_CLASSES": ["intake.api.parsers.JSONBodyParser"],
+    "DEFAULT_PARSER_CLASSES": ["clinic.web.api.parsers.JSONBodyParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     # ASCII output (\u escapes): an error that quotes a lone surrogate from the input
     # must still be encodable; clients read the same JSON either way.
     "UNICODE_JSON": False,
-    "EXCEPTION_HANDLER": "intake.api.problems.exception_handler",
-    "DEFAULT_THROTTLE_CLASSES": ["intake.api.throttle.PartnerRateThrottle"],
+    "EXCEPTION_HANDLER": "clinic.web.api.problems.exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": ["clinic.web.api.throttle.PartnerRateThrottle"],
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "intake.api.auth.PartnerAPIKeyAuthentication",
+        "clinic.web.api.auth.PartnerAPIKeyAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     # Closed by default: a view that forgets its permissions admits partners only.
-    "DEFAULT_PERMISSION_CLASSES": ["intake.api.auth.IsPartner"],
+    "DEFAULT_PERMISSION_CLASSES": ["clinic.web.api.auth.IsPartner"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
 SPECTACULAR_SETTINGS = {

@@ -141,7 +141,8 @@ def _current_drafts(schema_editor) -> dict:
         if "current_draft_id" not in columns:
             return {}
         cursor.execute("SELECT id, current_draft_id FROM intake_case WHERE current_draft_id IS NOT NULL")
-        return {str(case_id): draft_id for case_id, draft_id in cursor.fetchall()}
+        # SQLite hands uuids back as bare hex: keyed and valued as the ORM reads them.
+        return {uuid.UUID(str(case_id)): uuid.UUID(str(draft)) for case_id, draft in cursor.fetchall()}
 
 
 def rekey_chains(apps, schema_editor) -> None:
@@ -153,10 +154,7 @@ def rekey_chains(apps, schema_editor) -> None:
     chunk: list[tuple] = []
     fixed = 3 + len(LOOKUPS_HERE) - 1
     for row in cases.iterator(chunk_size=200):
-        draft_id = drafts.get(str(row[0]))
-        # uuid.UUID, as the ORM would have read it (SQLite keeps it as hex text).
-        draft = uuid.UUID(str(draft_id)) if draft_id is not None else None
-        case = (*row[:fixed], draft, *row[fixed:])
+        case = (*row[:fixed], drafts.get(row[0]), *row[fixed:])
         chunk.append(case)
         if len(chunk) == 200:
             _rekey_chunk(apps, chunk, settings.AUDIT_KEY_ID)

@@ -69,7 +69,8 @@ def _has_column(schema_editor) -> bool:
 def _current_drafts(schema_editor) -> dict:
     with schema_editor.connection.cursor() as cursor:
         cursor.execute("SELECT id, current_draft_id FROM intake_case WHERE current_draft_id IS NOT NULL")
-        return {str(case_id): uuid.UUID(str(draft)) for case_id, draft in cursor.fetchall()}
+        # SQLite hands uuids back as bare hex: keyed and valued as the ORM reads them.
+        return {uuid.UUID(str(case_id)): uuid.UUID(str(draft)) for case_id, draft in cursor.fetchall()}
 
 
 def _reseal(apps, schema_editor, *, with_draft_before: bool) -> None:
@@ -86,7 +87,7 @@ def _reseal(apps, schema_editor, *, with_draft_before: bool) -> None:
             continue
         fixed, added = values[:fixed_count], tuple(values[fixed_count:])
         own = list(fixed[: len(CASE_FIELDS)])
-        with_draft = [*own, drafts.get(str(case_id)), *fixed[len(CASE_FIELDS) :]]
+        with_draft = [*own, drafts.get(case_id), *fixed[len(CASE_FIELDS) :]]
         without = [*own, *fixed[len(CASE_FIELDS) :]]
         before, after = (with_draft, without) if with_draft_before else (without, with_draft)
         if hmac.compare_digest(sealed, _seal(key_id, case_id, head, length, before, added)):

@@ -11,7 +11,7 @@ from datetime import date
 from django.db import connection
 from django.test import Client
 
-from intake.api.serializers import ReferralSerializer
+from clinic.web.api.serializers import ReferralSerializer
 from intake.matching import likely_duplicates
 
 URL = "/api/v1/referrals/"

@@ -12,12 +12,12 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from rest_framework.test import APIClient
 
+from clinic.web.api import throttle
 from intake import text
-from intake.api import throttle
 from intake.models import Case, Patient
 from intake.services import create_patient
 from tests.factories import make_partner, make_user, referral_body
-from tests.intake.desk.test_pages import patient_form
+from tests.web.desk.test_pages import patient_form
 
 # Each was accepted in a name before: none is Cf, Cc, Zl or Zp.
 FILLERS = {

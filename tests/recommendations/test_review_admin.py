@@ -116,7 +116,7 @@ def test_the_number_of_queries_does_not_grow_with_the_queue(client):
 @pytest.mark.django_db
 def test_the_review_page_shows_intake_draft_rules_notice_history_and_timeline(client, settings):
     # The page for a rule set v2 draft (its answers, evidence and other route are listed below);
-    # tests/intake/desk/test_v3_pages.py covers a v3 draft's protocol and needs.
+    # tests/web/desk/test_v3_pages.py covers a v3 draft's protocol and needs.
     settings.RULESET_LIVE = "v2"
     patient = make_patient(family_name="Historia")
     earlier = queued(patient=patient, condition_code="M16.0", affected_sites=["left_hip"])

@@ -1,0 +1,106 @@
+"""What partners are told: the referral as a partner may see it, and the outbox rows
+that the webhook sender (clinic.web.webhooks) delivers."""
+
+import copy
+import uuid
+from collections.abc import Callable
+
+from django.db import transaction
+from django.utils import timezone
+
+from intake import tracing
+from intake.models import Case, CaseStatus, PartnerNotification
+from intake.statuses import PARTNER_EVENTS, STATUS
+from intake.vocabulary.needs import NOT_ASKED
+from intake.workflow import Moved
+from recommendations.selectors import current_draft, decision_of, with_decision
+
+# Queues one notification's delivery once the surrounding transaction commits (clinic.web.tasks).
+QueueDelivery = Callable[[uuid.UUID | str], None]
+
+
+def needs_of(case: Case) -> dict:
+    """What the current draft asks for, member by member; all empty when no draft asked (the
+    specialist's own question). Only the contract's members: nothing else of the draft."""
+    draft = current_draft(case)
+    asked = (getattr(draft, "needs", None) or {}) if draft is not None else {}
+    return {
+        name: copy.deepcopy(empty if asked.get(name) is None else asked[name])
+        for name, empty in NOT_ASKED.items()
+    }
+
+
+def referral_data(case: Case) -> dict:
+    """A referral as a partner may see it: status, times, the open question (and, from rule
+    set v3, what it needs) and the decision once there is one. Never the draft."""
+    data = {
+        "id": str(case.id),
+        "external_id": case.external_id,
+        "status": case.status,
+        "created_at": case.created_at.isoformat(),
+        "updated_at": case.status_changed_at.isoformat(),
+        "question": case.open_question if case.status == CaseStatus.NEEDS_INFORMATION else None,
+        "decision": None,
+    }
+    if case.status == CaseStatus.NEEDS_INFORMATION:
+        data["needs"] = needs_of(case)
+    decision = decision_of(case)
+    if decision is not None:
+        data["decision"] = {
+            "route": decision.route,
+            "outcome": decision.outcome,
+            "reason": decision.reason,
+            "decided_at": decision.decided_at.isoformat(),
+            # The snapshot the decision stored when signed (null: not_recommended, declined, or a
+            # decision on a draft made without protocols).
+            "protocol": copy.deepcopy(decision.protocol),
+        }
+    return data
+
+
+def record_partner_event(*, case_id: uuid.UUID) -> PartnerNotification | None:
+    """Inside the transaction of a status move that partners are told of (the status
+    table's `partner_event`): the outbox row, so the webhook is sent even if the broker
+    was down then. Its `data` is the referral as it stands at this move; a partner that
+    takes FHIR gets it as a Bundle, rendered from this snapshot when first sent.
+    A no-op for desk cases and for statuses partners are not told of."""
+    case = with_decision(Case.objects.select_related("partner")).get(pk=case_id)
+    event_type = STATUS[case.status].partner_event
+    if case.partner is None or event_type is None:
+        return None
+    return PartnerNotification.objects.create(
+        partner=case.partner,
+        case=case,
+        event_type=event_type,
+        payload={"type": event_type, "timestamp": timezone.now().isoformat(), "data": referral_data(case)},
+        request_id=tracing.current(),
+        state=(
+            PartnerNotification.State.PENDING
+            if case.partner.webhook_url
+            else PartnerNotification.State.NO_URL
+        ),
+    )
+
+
+def tell_partner(*, moved: Moved, queue_delivery: QueueDelivery) -> None:
+    """In the move's transaction: the outbox row commits with the move, and its delivery is
+    queued for after the commit."""
+    if moved.to_status not in PARTNER_EVENTS:
+        return
+    notification = record_partner_event(case_id=moved.case_id)
+    if notification is not None and notification.state == PartnerNotification.State.PENDING:
+        queue_delivery(notification.pk)
+
+
+def resend(*, notification_id: uuid.UUID | str, queue_delivery: QueueDelivery) -> bool:
+    """A person asked to send it again now, whatever happened before (an event written while
+    the partner had no URL too, once it has one). False when the partner has no webhook URL."""
+    with transaction.atomic():
+        due = bool(
+            PartnerNotification.objects.filter(pk=notification_id)
+            .exclude(partner__webhook_url="")
+            .update(state=PartnerNotification.State.PENDING, next_attempt_at=timezone.now())
+        )
+        if due:
+            queue_delivery(notification_id)
+    return due

@@ -1,0 +1,41 @@
+"""Celery tasks of the partner face (webhook delivery), and the handler this app registers on
+status moves (clinic.web.apps). Task names are unchanged from when they lived in intake.tasks,
+so messages already queued by an earlier release still find them."""
+
+import uuid
+
+from celery import shared_task
+from django.db import transaction
+
+from clinic.web import notifications, webhooks
+from intake.workflow import Moved
+
+
+@shared_task(name="intake.deliver_notification", acks_late=True)
+def deliver_notification(notification_id: str) -> str | None:
+    # No Celery retries: a failed attempt reschedules itself in the database
+    # (next_attempt_at) and the periodic task below picks it up.
+    return webhooks.deliver(notification_id=notification_id)
+
+
+@shared_task(name="intake.deliver_due_notifications", acks_late=True)
+def deliver_due_notifications() -> int:
+    due = webhooks.due_notifications()
+    for notification_id in due:
+        webhooks.deliver(notification_id=notification_id)
+    return len(due)
+
+
+def enqueue_delivery(notification_id: uuid.UUID | str) -> None:
+    """Send once the surrounding transaction commits. robust: a broker outage must not
+    fail the change; the periodic task above sends what is due."""
+
+    def publish_delivery() -> None:
+        deliver_notification.delay(str(notification_id))
+
+    transaction.on_commit(publish_delivery, robust=True)
+
+
+def tell_partner(moved: Moved) -> None:
+    """Registered in the move's transaction (clinic.web.apps)."""
+    notifications.tell_partner(moved=moved, queue_delivery=enqueue_delivery)

@@ -1,0 +1,218 @@
+"""Webhook delivery to partners, per the Standard Webhooks specification.
+
+Notifications are outbox rows (intake.models.PartnerNotification) written in the
+transaction that changed the case. A task tries each at once after commit; a
+periodic task retries the due ones with exponential backoff for more than a day,
+so a broker or partner outage loses nothing. Every attempt is logged.
+"""
+
+import http.client
+import json
+import logging
+import socket
+import ssl
+import time
+import uuid
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from standardwebhooks import Webhook
+
+from clinic.web.fhir.outbound import AsOf, referral_bundle
+from intake import telemetry, tracing
+from intake.models import Case, Partner, PartnerNotification, WebhookAttempt, WebhookFormat
+from intake.webhook_urls import Target, UnsafeWebhookURL, check_url
+from recommendations.selectors import with_decision
+
+log = logging.getLogger(__name__)
+State = PartnerNotification.State
+# While one process is sending, others leave the row alone for this long.
+LEASE = timedelta(minutes=2)
+
+
+def _is_bundle(payload: dict) -> bool:
+    return isinstance(payload.get("data"), dict) and payload["data"].get("resourceType") == "Bundle"
+
+
+def _render_fhir(notification: PartnerNotification) -> None:
+    """Replace the JSON snapshot by the referral's FHIR Bundle as it stood at the event,
+    once, before the first attempt: every retry then sends the same body."""
+    snapshot = notification.payload["data"]
+    case = with_decision(Case.objects.select_related("patient")).get(pk=notification.case_id)
+    # The case may have moved on since the event; the Bundle tells the event's state.
+    at_event = AsOf(
+        status=snapshot["status"],
+        status_changed_at=parse_datetime(snapshot["updated_at"]),
+        open_question=snapshot["question"] or "",
+        needs=snapshot.get("needs"),
+    )
+    rendered = PartnerNotification.objects.filter(pk=notification.pk)
+    bundle = referral_bundle(case, at_event)
+    rendered.update(payload={**notification.payload, "data": bundle})
+    # Sign what is stored (jsonb orders keys its own way), so every attempt's body is the same bytes.
+    notification.payload = rendered.values_list("payload", flat=True).get()
+
+
+def payload_as_sent(notification: PartnerNotification) -> dict:
+    """The body a webhook carries (and the events feed lists): for a partner that takes FHIR,
+    the Bundle, rendered once from the event's snapshot, the first time it is sent or listed."""
+    fhir = notification.partner.webhook_format == WebhookFormat.FHIR and notification.case_id is not None
+    if fhir and not _is_bundle(notification.payload):
+        _render_fhir(notification)
+    return notification.payload
+
+
+def backoff(attempts: int) -> timedelta:
+    seconds = settings.WEBHOOK_RETRY_BASE_SECONDS * 2 ** max(attempts - 1, 0)
+    return timedelta(seconds=min(seconds, settings.WEBHOOK_RETRY_MAX_SECONDS))
+
+
+class _PinnedHTTPConnection(http.client.HTTPConnection):
+    """Connects to the address that was checked; the Host header stays the URL's host."""
+
+    def __init__(self, target: Target, timeout: float):
+        super().__init__(target.host, target.port, timeout=timeout)
+        self._address = target.address
+
+    def connect(self) -> None:
+        self.sock = socket.create_connection((self._address, self.port), self.timeout)
+
+
+class _PinnedHTTPSConnection(http.client.HTTPSConnection):
+    """The same over TLS: the certificate is checked against the URL's host name (SNI too)."""
+
+    def __init__(self, target: Target, timeout: float):
+        super().__init__(target.host, target.port, timeout=timeout, context=ssl.create_default_context())
+        self._address = target.address
+
+    def connect(self) -> None:
+        sock = socket.create_connection((self._address, self.port), self.timeout)
+        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
+
+
+def _post(target: Target, body: bytes, headers: dict[str, str]) -> tuple[int | None, str]:
+    """One POST; a redirect is a failure like any other non-2xx (it could lead anywhere)."""
+    kind = _PinnedHTTPSConnection if target.scheme == "https" else _PinnedHTTPConnection
+    connection = kind(target, timeout=settings.WEBHOOK_TIMEOUT_SECONDS)
+    try:
+        connection.request("POST", target.path, body=body, headers=headers)
+        status = connection.getresponse().status
+        return status, "" if 200 <= status < 300 else f"HTTP {status}"
+    except (OSError, http.client.HTTPException) as exc:
+        return None, str(exc)[:500] or type(exc).__name__
+    finally:
+        connection.close()
+
+
+def signed_request(notification: PartnerNotification, *, now) -> tuple[bytes, dict[str, str]]:
+    body = json.dumps(notification.payload, separators=(",", ":"), ensure_ascii=False)
+    msg_id = f"msg_{notification.pk.hex}"
+    signature = Webhook(notification.partner.webhook_secret).sign(msg_id, now, body)
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": "clinic-webhooks/1",
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(int(now.timestamp())),
+        "webhook-signature": signature,
+    }
+    if notification.request_id:
+        headers[tracing.HEADER] = notification.request_id
+    return body.encode(), headers
+
+
+def deliver(*, notification_id: uuid.UUID | str) -> str | None:
+    """Try one notification if it is due and nobody else is sending it. Returns its new state."""
+    now = timezone.now()
+    claimed = PartnerNotification.objects.filter(
+        pk=notification_id, state=State.PENDING, next_attempt_at__lte=now
+    ).update(next_attempt_at=now + LEASE)
+    if not claimed:
+        return None
+    notification = PartnerNotification.objects.select_related("partner").get(pk=notification_id)
+    # The attempt's log lines carry the id of the request that caused the event.
+    with tracing.bound(notification.request_id or tracing.current()):
+        return _attempt(notification, now=now)
+
+
+def _attempt(notification: PartnerNotification, *, now) -> str:
+    payload_as_sent(notification)
+    url = notification.partner.webhook_url
+    started = time.monotonic()
+    try:
+        target = check_url(url)  # resolved once; the connection goes to this very address
+    except UnsafeWebhookURL as exc:
+        status, error = None, str(exc)
+    else:
+        body, headers = signed_request(notification, now=now)
+        status, error = _post(target, body, headers)
+    elapsed_ms = int((time.monotonic() - started) * 1000)
+    state = _record_attempt(notification, url=url, status=status, error=error, duration_ms=elapsed_ms)
+    telemetry.WEBHOOK_ATTEMPTS.labels(
+        result={State.PENDING: "failed", State.FAILED: "gave_up"}.get(state, state)
+    ).inc()
+    log.info(
+        "webhook %s %s: %s",
+        notification.event_type,
+        state,
+        status or error,
+        extra={
+            "notification_id": str(notification.pk),
+            "case_id": str(notification.case_id) if notification.case_id else None,
+            "partner_id": str(notification.partner_id),
+            "event_type": notification.event_type,
+            "http_status": status,
+            "duration_ms": elapsed_ms,
+            "state": state,
+        },
+    )
+    return state
+
+
+@transaction.atomic
+def _record_attempt(notification, *, url: str, status: int | None, error: str, duration_ms: int) -> str:
+    WebhookAttempt.objects.create(
+        notification=notification, url=url, status_code=status, error=error, duration_ms=duration_ms
+    )
+    now = timezone.now()
+    attempts = notification.attempts + 1
+    fields: dict = {"attempts": attempts, "last_error": error}
+    if status is not None and 200 <= status < 300:
+        fields |= {"state": State.DELIVERED, "delivered_at": now, "last_error": ""}
+    elif now - notification.created_at > timedelta(hours=settings.WEBHOOK_GIVE_UP_HOURS):
+        fields |= {"state": State.FAILED}
+        log.warning("gave up on webhook %s after %d attempts", notification.pk, attempts)
+    else:
+        fields |= {"next_attempt_at": now + backoff(attempts)}
+    PartnerNotification.objects.filter(pk=notification.pk).update(**fields)
+    return fields.get("state", State.PENDING)
+
+
+def due_notifications(limit: int = 100) -> list[uuid.UUID]:
+    return list(
+        PartnerNotification.objects.filter(state=State.PENDING, next_attempt_at__lte=timezone.now())
+        .order_by("next_attempt_at")
+        .values_list("id", flat=True)[:limit]
+    )
+
+
+def send_ping(*, partner: Partner) -> PartnerNotification:
+    """Send a signed `ping` event to the partner's webhook URL now, once (a ping is never
+    retried), and return it with its attempt recorded. The caller checks there is a URL."""
+    now = timezone.now()
+    ping = PartnerNotification.objects.create(
+        partner=partner,
+        case=None,
+        event_type=PartnerNotification.PING,
+        payload={
+            "type": PartnerNotification.PING,
+            "timestamp": now.isoformat(),
+            "data": {"partner_id": str(partner.pk), "message": "A test event: your endpoint is reachable."},
+        },
+    )
+    state = deliver(notification_id=ping.pk)
+    if state == State.PENDING:
+        PartnerNotification.objects.filter(pk=ping.pk).update(state=State.FAILED)
+    return PartnerNotification.objects.select_related("partner").get(pk=ping.pk)
