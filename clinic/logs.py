@@ -107,6 +107,20 @@ class WithholdPatientData(logging.Filter):
                 record.data = {key: data[key] for key in _SAFE_CELERY_FIELDS if key in data}
 
 
+# http.server's request line (BaseHTTPRequestHandler.log_request), which runserver logs as django.server.
+_RUNSERVER_REQUEST_LINE = '"%s" %s %s'
+
+
+class OneLinePerRequest(logging.Filter):
+    """clinic.requests logs every request Django answers, with its request id, user and time; runserver
+    then logs the same request again. Drop runserver's request lines (as gunicorn's access lines are
+    off by default) and keep its others: a request it could not read never reached Django, and its
+    error line ("code 400, message Bad request syntax") is that request's one line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.msg != _RUNSERVER_REQUEST_LINE
+
+
 class JsonFormatter(_JsonFormatter):
     def formatException(self, ei) -> str:  # noqa: N802 (logging's name)
         return exception_without_values(ei)
@@ -139,6 +153,7 @@ def logging_config(*, fmt: str, level: str) -> dict:
         "filters": {
             "request": {"()": RequestContext},
             "withhold": {"()": WithholdPatientData},
+            "one_line_per_request": {"()": OneLinePerRequest},
         },
         "formatters": {fmt: formatters[fmt]},
         "handlers": {
@@ -156,7 +171,7 @@ def logging_config(*, fmt: str, level: str) -> dict:
             # DEBUG on, mail to ADMINS, runserver's lines), which print the full path and
             # skip our filters: every line goes through the one handler above instead.
             "django": {"handlers": [], "propagate": True},
-            "django.server": {"handlers": [], "propagate": True},
+            "django.server": {"handlers": [], "propagate": True, "filters": ["one_line_per_request"]},
         },
     }
 

@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from clinic import health, metrics
 from clinic.web.api.problems import api_aware
+from clinic.web.desk import views as desk_views
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/desk/", permanent=False), name="home"),
@@ -14,6 +15,8 @@ urlpatterns = [
     path("health/ready", health.ready, name="health-ready"),
     # For Prometheus: a bearer token or an allowed address (clinic.metrics); no patient data.
     path("metrics", metrics.metrics, name="metrics"),
+    # Browsers ask for it on every page; the desk's icon answers (no "Not Found" line in the log).
+    path("favicon.ico", desk_views.favicon, name="favicon"),
     path("admin/", admin.site.urls),
     path("desk/", include("clinic.web.desk.urls")),
     path("api/v1/", include("clinic.web.api.urls")),

@@ -8,14 +8,18 @@ from rest_framework_api_key.models import APIKey
 
 from intake import partners, services
 from intake.audit import record_reads
+from intake.event_types import OPTIONAL as OPTIONAL_EVENTS
+from intake.matching import search_patients
 from intake.models import (
     Case,
     Partner,
     PartnerAPIKey,
     Patient,
+    PendingContactUpdate,
     ReadAccess,
 )
 from intake.text import invisible_characters_message
+from intake.vocabulary import codesearch
 from intake.workflow import Actor
 
 # The library's own key model is unused: partner keys are PartnerAPIKey.
@@ -46,6 +50,15 @@ class PatientAdmin(admin.ModelAdmin):
     search_fields = ["family_name", "given_name", "mrn", "email", "phone"]
     show_full_result_count = False
 
+    def get_search_results(self, request, queryset, search_term):
+        # Also the desk's search: accents, case and script aside, birth dates, case references.
+        found, duplicates = super().get_search_results(request, queryset, search_term)
+        if search_term.strip():
+            found |= queryset.filter(
+                pk__in=[patient.pk for patient in search_patients(search_term, limit=100)]
+            )
+        return found, duplicates
+
     def get_fields(self, request, obj=None):
         return list(services.AMENDABLE_PATIENT_FIELDS)
 
@@ -68,10 +81,18 @@ class PatientAdmin(admin.ModelAdmin):
 class PartnerForm(forms.ModelForm):
     # A URL typed without a scheme is taken as https (Django 6's default, chosen now).
     webhook_url = forms.URLField(required=False, max_length=500, assume_scheme="https")
+    event_types = forms.MultipleChoiceField(
+        label="Optional events",
+        required=False,
+        choices=[(name, f"{name}, sent when {when}") for name, when in OPTIONAL_EVENTS.items()],
+        # The admin's radio-list class: labels as wide as their text, not the 160 px of field labels.
+        widget=forms.CheckboxSelectMultiple(attrs={"class": "radiolist"}),
+        help_text=Partner._meta.get_field("event_types").help_text,
+    )
 
     class Meta:
         model = Partner
-        fields = ["name", "webhook_url", "webhook_format", "is_active", "is_sandbox"]
+        fields = ["name", "webhook_url", "webhook_format", "is_active", "is_sandbox", "event_types"]
 
     def clean_webhook_url(self) -> str:
         # The rule create_partner applies: http(s), a host that resolves, never an internal address.
@@ -104,6 +125,15 @@ class CaseAdmin(admin.ModelAdmin):
     list_select_related = ["patient"]
     ordering = ["-created_at"]
     show_full_result_count = False
+    # The code search's first codes for a condition typed in words ("stroke", "OA knee").
+    CONDITION_CODES = 500
+
+    def get_search_results(self, request, queryset, search_term):
+        found, duplicates = super().get_search_results(request, queryset, search_term)
+        codes = [code.code for code in codesearch.search(search_term, limit=self.CONDITION_CODES)]
+        if codes:
+            found |= queryset.filter(condition_code__in=codes)
+        return found, duplicates
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -146,3 +176,23 @@ class PartnerAPIKeyAdmin(APIKeyModelAdmin):
         messages.warning(
             request, f"The API key for {obj.name} is: {key}. Store it somewhere safe: it is not shown again."
         )
+
+
+@admin.register(PendingContactUpdate)
+class PendingContactUpdateAdmin(admin.ModelAdmin):
+    """Read-only: the desk accepts or dismisses an update on the patient's page (intake.contacts)."""
+
+    list_display = ["patient", "phone", "email", "partner", "created_at", "outcome", "resolved_at"]
+    list_filter = ["outcome"]
+    list_select_related = ["patient", "partner"]
+    ordering = ["-created_at"]
+    show_full_result_count = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -22,55 +22,17 @@ from functools import lru_cache
 from anyascii import anyascii
 from django.db.models import Q
 
-from intake.models import Patient
+from intake.models import Case, Patient
+from intake.selectors import case_by_reference
+from intake.vocabulary.names import fold, name_key, script
+
+__all__ = ["fold", "name_key"]  # the folding lives with the names vocabulary; read here too
 
 NAME_SIMILARITY = 0.8
 # Fewer letters than this in a whole folded name is too little to tell people apart.
 MIN_NAME_LETTERS = 2
 SAME_NAME = "same birth date and a similar name"
 OTHER_SCRIPT = "same birth date and a name that may be the same written in another script"
-
-# Marks on letters of these scripts are left out when names are compared ("José" is "Jose",
-# "Γιώργος" is "Γιωργος", vowelled Arabic is plain Arabic). Elsewhere a mark makes another
-# letter (Cyrillic й is not и, Japanese が is not か, Devanagari vowel signs), so it stays.
-ACCENT_FOLDED_SCRIPTS = frozenset({"LATIN", "GREEK", "ARABIC", "HEBREW"})
-# Latin letters with a stroke or ligatures that Unicode does not decompose, written without
-# them by the same people (Vietnamese Đặng is Dang, Danish Søren is Soren).
-STROKED = str.maketrans({"đ": "d", "ð": "d", "ø": "o", "ł": "l", "ħ": "h", "ŧ": "t", "ı": "i"})
-STROKED_LIGATURES = {"æ": "ae", "œ": "oe", "þ": "th"}
-# The Arabic kashida only stretches a word: "محـمد" is "محمد".
-TATWEEL = "\u0640"
-
-
-def _script(char: str) -> str:
-    """The first word of the character's Unicode name: LATIN, CYRILLIC, CJK, HANGUL, ..."""
-    return unicodedata.name(char, "").partition(" ")[0]
-
-
-# Names repeat across the up to 200 candidates of one check; folding is pure, so remember it.
-@lru_cache(maxsize=4096)
-def fold(text: str) -> str:
-    """Lower case, no accents, letters of every script and single spaces:
-    "Jo-Ão  Sílva" -> "jo ao silva", "ΓΙΏΡΓΟΣ" -> "γιωργοσ", "Иван" -> "иван", "李 娜" -> "李 娜"."""
-    decomposed = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", text or "").casefold())
-    kept, base = [], ""
-    for char in decomposed:
-        category = unicodedata.category(char)
-        if category.startswith("M"):
-            if base not in ACCENT_FOLDED_SCRIPTS:
-                kept.append(char)
-        elif char == TATWEEL:
-            continue
-        elif category.startswith("L"):
-            base = _script(char)
-            kept.append(char)
-        else:  # punctuation, digits, symbols, spaces
-            base = ""
-            kept.append(" ")
-    folded = unicodedata.normalize("NFC", "".join(kept)).translate(STROKED)
-    for ligature, letters in STROKED_LIGATURES.items():
-        folded = folded.replace(ligature, letters)
-    return " ".join(folded.split())
 
 
 def _letters(folded: str) -> int:
@@ -85,7 +47,7 @@ def name_usable(given_name: str, family_name: str) -> bool:
 
 
 def _scripts(text: str) -> frozenset[str]:
-    return frozenset(_script(char) for char in text if char != " ")
+    return frozenset(script(char) for char in text if char != " ")
 
 
 def phone_key(phone: str) -> str:
@@ -188,22 +150,64 @@ def likely_duplicates(
     return matches[:limit]
 
 
+# The dates a desk types: ISO (1961-04-02), US style (04/02/1961, month first, as the clinic's
+# forms and partners in the US write it) and the dotted day-first style (02.04.1961).
+DATE_FORMS = (
+    (re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})"), ("year", "month", "day")),
+    (re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})"), ("month", "day", "year")),
+    (re.compile(r"(\d{1,2})\.(\d{1,2})\.(\d{4})"), ("day", "month", "year")),
+)
+
+
+def search_date(text: str) -> date | None:
+    """The date `text` is, in one of DATE_FORMS, or None (also for a day that does not exist)."""
+    for form, order in DATE_FORMS:
+        match = form.fullmatch((text or "").strip())
+        if match:
+            parts = dict(zip(order, map(int, match.groups()), strict=True))
+            try:
+                return date(parts["year"], parts["month"], parts["day"])
+            except ValueError:
+                return None
+    return None
+
+
+def _named_by_reference(query: str) -> list:
+    """The patients the whole query names: by MRN, by a partner's reference for one of their cases
+    (Case.external_id), by a case reference. Small separate lookups, so that the name search
+    beside them keeps its indexes."""
+    if len(query.split()) != 1:
+        return []
+    ids = list(Patient.objects.filter(mrn__iexact=query).values_list("pk", flat=True)[:5])
+    ids += Case.objects.filter(external_id__iexact=query, sandbox=False).values_list("patient_id", flat=True)[
+        :20
+    ]
+    if case := case_by_reference(query):
+        ids.append(case.patient_id)
+    return ids
+
+
 def search_patients(query: str, *, limit: int = 20) -> list[Patient]:
-    """Find patients by MRN, birth date (YYYY-MM-DD) or name words."""
-    query = query.strip()
+    """Patients a desk's search finds, by family and given name. Whole-query matches: an MRN, a
+    partner's reference for one of the patient's cases (Case.external_id, LIVE-001), a case
+    reference (C-2026-000010). Otherwise its words: dates (search_date) are the birth date, and
+    every other word must begin a word of the name, in any order, case, accents and script aside
+    ("nguyen" finds "Nguyễn", "ζωη" finds "Ζωή"). Never a sandbox partner's test patient."""
+    query = (query or "").strip()
     if not query:
         return []
-    filters = Q(mrn__iexact=query)
-    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", query):
-        try:
-            filters |= Q(birth_date=date.fromisoformat(query))
-        except ValueError:
-            pass
-    words = query.split()
-    if words:
-        by_name = Q()
-        for word in words:
-            by_name &= Q(family_name__icontains=word) | Q(given_name__icontains=word)
-        filters |= by_name
-    # Sandbox test patients are the partner's, not the clinic's.
-    return list(Patient.objects.filter(filters, sandbox=False).order_by("family_name", "given_name")[:limit])
+    found = Q(pk__in=_named_by_reference(query))
+    by_words, names = Q(), []
+    for word in query.split():
+        born = search_date(word)
+        if born is not None:
+            by_words &= Q(birth_date=born)
+        elif not any(char.isdigit() for char in word):  # no name has digits: C-2026-…, LIVE-001
+            names += fold(word).split()
+    for name in names:
+        # Served on PostgreSQL by name_key's pattern index (a start) and trigram index (inside).
+        by_words &= Q(name_key__startswith=name) | Q(name_key__contains=f" {name}")
+    if by_words:  # a query of references, digits or marks alone names nobody by its words
+        found |= by_words
+    patients = Patient.objects.filter(found, sandbox=False).order_by("family_name", "given_name", "pk")
+    return list(patients[:limit])

@@ -2,11 +2,13 @@
 
 import base64
 import secrets
+from collections.abc import Sequence
 
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import transaction
 
+from intake import event_types as types
 from intake.models import Partner, PartnerAPIKey, WebhookFormat
 from intake.webhook_urls import validate_partner_url
 
@@ -49,10 +51,16 @@ def issue_api_key(*, partner: Partner, name: str = "") -> str:
 
 @transaction.atomic
 def create_partner(
-    *, name: str, webhook_url: str = "", webhook_format: str = WebhookFormat.JSON, sandbox: bool = False
+    *,
+    name: str,
+    webhook_url: str = "",
+    webhook_format: str = WebhookFormat.JSON,
+    sandbox: bool = False,
+    events: Sequence[str] = (),
 ) -> tuple[Partner, str]:
     """Create a partner with its first API key; returns the partner and the key in clear.
-    A sandbox partner's cases are tests: see recommendations.sandbox."""
+    A sandbox partner's cases are tests: see recommendations.sandbox. `events` are the optional
+    event types it receives (intake.event_types); a sandbox partner receives all of them."""
     name = name.strip()
     if not name:
         raise ValidationError({"name": ["A partner needs a name."]})
@@ -60,11 +68,16 @@ def create_partner(
         raise ValidationError({"name": [f"A partner named “{name}” already exists."]})
     if webhook_format not in WebhookFormat.values:
         raise ValidationError({"webhook_format": [f"Use one of: {', '.join(WebhookFormat.values)}."]})
+    if unknown := types.unknown_types(events):
+        raise ValidationError(
+            {"events": [f"Unknown event type {', '.join(unknown)}; choose from {', '.join(types.OPTIONAL)}."]}
+        )
     partner = Partner.objects.create(
         name=name,
         webhook_url=validate_webhook_url(webhook_url),
         webhook_secret=new_webhook_secret(),
         webhook_format=webhook_format,
         is_sandbox=sandbox,
+        event_types=list(types.OPTIONAL) if sandbox else types.optional_only(events),
     )
     return partner, issue_api_key(partner=partner)

@@ -5,6 +5,7 @@ import logging
 
 from django.db import IntegrityError, transaction
 
+from intake.contacts import keep_contact_update
 from intake.idempotency import UNIQUE_CONFLICT_ATTEMPTS
 from intake.matching import likely_duplicates, phone_key, same_person_exactly, same_text
 from intake.models import Case, Partner, Patient, Priority
@@ -48,12 +49,9 @@ def _certain(patient: Patient, person: dict) -> bool:
     )
 
 
-def match_or_create_patient(person: dict, *, sandbox: bool = False) -> tuple[Patient, bool]:
-    """The existing patient when the match is certain, else a new one.
-
-    Certain means: exactly one likely duplicate, and that one certain (_certain). Anything
-    less creates a new patient and says so (True), so the desk reviews it; records are never
-    merged silently, and a name written in another script is only ever a reason to review."""
+def certain_match(person: dict, *, sandbox: bool = False) -> tuple[Patient | None, bool]:
+    """The existing patient when the match is certain, else None; and whether there were likely
+    duplicates at all. Certain means: exactly one likely duplicate, and that one certain (_certain)."""
     matches = likely_duplicates(
         given_name=person["given_name"],
         family_name=person["family_name"],
@@ -63,8 +61,24 @@ def match_or_create_patient(person: dict, *, sandbox: bool = False) -> tuple[Pat
         sandbox=sandbox,
     )
     if len(matches) == 1 and _certain(matches[0].patient, person):
-        return matches[0].patient, False
-    patient = create_patient(
+        return matches[0].patient, True
+    return None, bool(matches)
+
+
+def match_or_create_patient(person: dict, *, sandbox: bool = False) -> tuple[Patient, bool]:
+    """The existing patient when the match is certain, else a new one.
+
+    Anything less than certain creates a new patient and says so (True), so the desk reviews it;
+    records are never merged silently, and a name written in another script is only ever a reason
+    to review."""
+    existing, had_matches = certain_match(person, sandbox=sandbox)
+    if existing is not None:
+        return existing, False
+    return _new_patient(person, sandbox=sandbox), had_matches
+
+
+def _new_patient(person: dict, *, sandbox: bool) -> Patient:
+    return create_patient(
         given_name=person["given_name"],
         family_name=person["family_name"],
         birth_date=person["birth_date"],
@@ -74,7 +88,6 @@ def match_or_create_patient(person: dict, *, sandbox: bool = False) -> tuple[Pat
         retried_by_caller=True,
         sandbox=sandbox,
     )
-    return patient, bool(matches)
 
 
 def submit_referral(*, partner: Partner, referral: dict, via: str = "") -> Case:
@@ -106,10 +119,13 @@ def submit_referral(*, partner: Partner, referral: dict, via: str = "") -> Case:
 
 @transaction.atomic(savepoint=False)
 def _open_referral(*, partner: Partner, referral: dict, via: str) -> Case:
-    patient, uncertain = match_or_create_patient(referral["patient"], sandbox=partner.is_sandbox)
-    return create_case(
+    person = referral["patient"]
+    existing, had_matches = certain_match(person, sandbox=partner.is_sandbox)
+    patient = existing or _new_patient(person, sandbox=partner.is_sandbox)
+    actor = partner_actor(partner, via=via)
+    case = create_case(
         patient=patient,
-        actor=partner_actor(partner, via=via),
+        actor=actor,
         partner=partner,
         external_id=referral["external_id"],
         condition_code=referral["condition"]["icd10"],
@@ -119,7 +135,7 @@ def _open_referral(*, partner: Partner, referral: dict, via: str) -> Case:
         consent_obtained=referral["consent_obtained"],
         goals=referral.get("goals", ""),
         notes=referral.get("notes", ""),
-        patient_needs_review=uncertain,
+        patient_needs_review=existing is None and had_matches,
         # Rule set v3 members and priority, as ReferralSerializer.validate normalises them.
         consent_by=referral.get("consent_by", ""),
         consent_form_version=referral.get("consent_form_version", ""),
@@ -129,3 +145,14 @@ def _open_referral(*, partner: Partner, referral: dict, via: str) -> Case:
         additional_conditions=referral.get("additional_conditions"),
         priority=referral.get("priority", Priority.ROUTINE),
     )
+    if existing is not None:
+        # A phone or email the record lacks is kept for the desk, never dropped nor applied silently.
+        keep_contact_update(
+            patient=existing,
+            case=case,
+            partner=partner,
+            phone=person.get("phone", ""),
+            email=person.get("email", ""),
+            actor=actor,
+        )
+    return case

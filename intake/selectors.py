@@ -6,7 +6,7 @@ the counts, and two per group (its newest cards, its oldest waiting case).
 
 import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -15,7 +15,7 @@ from django.db.models import Count, Max, Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
-from intake.models import Case, CaseEvent, Partner, PartnerNotification, Priority
+from intake.models import Case, CaseEvent, Partner, PartnerNotification, PendingContactUpdate, Priority
 from intake.statuses import BOARD_GROUPS, FINAL_STATUSES, RECENT_DAYS, STATUS, BoardGroup, statuses_in_group
 
 CARDS_PER_GROUP = 25
@@ -112,6 +112,26 @@ def timeline(case: Case) -> QuerySet[CaseEvent]:
 
 def recent_cases_of(patient_id: uuid.UUID, *, limit: int = 5) -> QuerySet[Case]:
     return Case.objects.filter(patient_id=patient_id).order_by("-created_at")[:limit]
+
+
+def open_cases_of(patient_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, list[Case]]:
+    """Each patient's cases still under way (not final), newest first, in one query: the desk's
+    search results show them beside the patient. A patient with none is not a key."""
+    ids = list(patient_ids)
+    if not ids:
+        return {}
+    found: dict[uuid.UUID, list[Case]] = {}
+    cases = Case.objects.filter(patient_id__in=ids, sandbox=False).exclude(status__in=FINAL_STATUSES)
+    for case in cases.select_related("partner").order_by("-created_at", "pk"):
+        found.setdefault(case.patient_id, []).append(case)
+    return found
+
+
+def pending_contact_updates(patient_id: uuid.UUID) -> list[PendingContactUpdate]:
+    """Contact details partners sent for the patient that the desk has not accepted or dismissed
+    yet, oldest first, with the referral and the partner that brought each."""
+    updates = PendingContactUpdate.objects.filter(patient_id=patient_id, resolved_at__isnull=True)
+    return list(updates.select_related("case", "partner").order_by("created_at", "pk"))
 
 
 def partner_referrals(*, partner: Partner, status: str | None = None) -> QuerySet[Case]:

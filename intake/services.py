@@ -12,15 +12,20 @@ from django.utils import timezone
 from intake.clinical import Answer, answered_changes, validate_clinical, validate_v3_intake
 from intake.matching import phone_key
 from intake.models import (
+    CONTRAINDICATION_LABELS,
     CONTRAINDICATIONS,
     Case,
     CaseSource,
     CaseStatus,
+    ConsentBy,
     Partner,
     Patient,
     Priority,
 )
 from intake.text import invisible_characters_message
+from intake.vocabulary import icd10cm
+from intake.vocabulary.body_sites import BODY_SITES
+from intake.vocabulary.findings_display import condition_rows, finding_rows
 from intake.workflow import Actor, TransitionError, open_case, record_note, transition
 
 
@@ -246,7 +251,7 @@ def answer_information(*, case: Case, actor: Actor, answer: Answer) -> Case:
             f"This case is {case.get_status_display().lower()}; there is no open question to answer."
         )
     changes = answered_changes(case, answer)
-    changed = "; ".join(f"{name} now {value}" for name, value in changes.items())
+    changed = "; ".join(changed_text(case, changes))
     note = f"Answer: {text}" + (f" (changed: {changed})" if changed else "")
     case = transition(
         case=case,
@@ -258,6 +263,50 @@ def answer_information(*, case: Case, actor: Actor, answer: Answer) -> Case:
         **changes,
     )
     return case
+
+
+def _yes_no(value: bool | None, unknown: str = "not asked") -> str:
+    return unknown if value is None else ("yes" if value else "no")
+
+
+def changed_text(case: Case, changes: dict[str, object]) -> list[str]:
+    """What an answer changed, as a person reads it on the timeline: labels, not field names
+    ("affected sites now Left knee", never "affected_sites now ['left_knee']")."""
+    parts: list[str] = []
+    for name, value in changes.items():
+        if name == "affected_sites":
+            sites = ", ".join(BODY_SITES.get(site, site) for site in value) or "none"
+            parts.append(f"affected sites now {sites}")
+        elif name == "condition_code":
+            found = icd10cm.get(str(value))
+            parts.append(f"condition now {value}" + (f" {found.descriptor}" if found else ""))
+        elif name == "condition_text":
+            parts.append(f"condition description now “{value}”")
+        elif name == "findings":
+            before = case.findings or {}
+            parts += [
+                f"{row.label} now {row.value}"
+                for row in finding_rows({key: v for key, v in value.items() if before.get(key) != v})
+            ]
+        elif name == "additional_conditions":
+            codes = ", ".join(row.code for row in condition_rows(value)) or "none"
+            parts.append(f"other conditions now {codes}")
+        elif name == "consent_obtained":
+            parts.append("consent now obtained" if value else "consent now not obtained")
+        elif name == "consent_by":
+            by = ConsentBy(value).label if value in ConsentBy.values else "nobody"
+            parts.append(f"consent given by {by[:1].lower()}{by[1:]}")
+        elif name == "consent_form_version":
+            parts.append(f"consent form version now {value}")
+        elif name == "assent":
+            parts.append(f"the minor's assent now {_yes_no(value, 'not recorded')}")
+        elif name == "breastfeeding":
+            parts.append(f"breastfeeding now {_yes_no(value)}")
+        elif name in CONTRAINDICATION_LABELS:
+            parts.append(f"{CONTRAINDICATION_LABELS[name].lower()} now {_yes_no(value)}")
+        else:  # a field added later: its name read as words rather than left out
+            parts.append(f"{name.replace('_', ' ')} changed")
+    return parts
 
 
 # What the admin's patient form (and anyone else) may change on a registered patient.

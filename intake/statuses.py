@@ -42,8 +42,8 @@ BOARD_GROUPS: tuple[BoardGroup, ...] = (
     BoardGroup("awaiting_review", "Waiting for a specialist"),
     BoardGroup("closed", f"Closed in the last {RECENT_DAYS} days"),
 )
-# The case page's progress bar, left to right.
-PROGRESS_STEPS: tuple[str, ...] = ("Received", "Drafting", "Waiting for a specialist", "Decided")
+# The case page's progress bar, left to right; the current step reads its status's progress_label.
+PROGRESS_STEPS: tuple[str, ...] = ("Received", "Drafting", "Specialist review", "Decided")
 
 
 @dataclass(frozen=True)
@@ -54,6 +54,9 @@ class StatusFacts:
     board_group: str  # BoardGroup.key
     progress_step: int | None  # index into PROGRESS_STEPS; None: not on the bar
     desk_note: str  # what the case page says about a case in this status ("" for nothing)
+    # The status as the desk reads it, by who acts next: "Waiting for you" when the desk must act.
+    desk_label: str
+    progress_label: str  # the progress bar's current step in this status ("" when not on the bar)
     awaits_draft: bool  # the drafting worker (and the stuck-case sweep) owes it a draft
     fhir_task: str  # FHIR R4 Task.status (businessStatus carries ours exactly)
     fhir_request: str  # FHIR R4 ServiceRequest.status
@@ -67,6 +70,8 @@ STATUS: dict[str, StatusFacts] = {
         board_group="in_progress",
         progress_step=0,
         desk_note="The draft is being prepared; this page updates by itself.",
+        desk_label="Being drafted",
+        progress_label="Received",
         awaits_draft=True,
         fhir_task="received",
         fhir_request="active",
@@ -78,6 +83,8 @@ STATUS: dict[str, StatusFacts] = {
         board_group="in_progress",
         progress_step=1,
         desk_note="The draft is being prepared; this page updates by itself.",
+        desk_label="Being drafted",
+        progress_label="Drafting",
         awaits_draft=True,
         fhir_task="in-progress",
         fhir_request="active",
@@ -92,6 +99,8 @@ STATUS: dict[str, StatusFacts] = {
             "The draft could not be prepared after several attempts. Tell the clinic's administrator; "
             "the case can be withdrawn and entered again."
         ),
+        desk_label="Waiting for you: drafting failed",
+        progress_label="Drafting failed",
         awaits_draft=False,
         fhir_task="failed",
         fhir_request="active",
@@ -103,6 +112,8 @@ STATUS: dict[str, StatusFacts] = {
         board_group="awaiting_review",
         progress_step=2,
         desk_note="A specialist will review the case; it is due by {due_at}.",
+        desk_label="Waiting for a specialist",
+        progress_label="Waiting for a specialist",
         awaits_draft=False,
         fhir_task="in-progress",
         fhir_request="active",
@@ -113,7 +124,9 @@ STATUS: dict[str, StatusFacts] = {
         partner_event="referral.needs_information",
         board_group="needs_information",
         progress_step=2,
-        desk_note="",
+        desk_note="A specialist asks a question: answer it below, and the case is drafted again.",
+        desk_label="Waiting for you: answer the specialist's question",
+        progress_label="Waiting for you",
         awaits_draft=False,
         fhir_task="on-hold",
         fhir_request="active",
@@ -125,6 +138,8 @@ STATUS: dict[str, StatusFacts] = {
         board_group="closed",
         progress_step=3,
         desk_note="",
+        desk_label="Decided",
+        progress_label="Decided",
         awaits_draft=False,
         fhir_task="completed",
         fhir_request="completed",
@@ -136,6 +151,8 @@ STATUS: dict[str, StatusFacts] = {
         board_group="closed",
         progress_step=None,
         desk_note="",
+        desk_label="Withdrawn",
+        progress_label="",
         awaits_draft=False,
         fhir_task="cancelled",
         fhir_request="revoked",

@@ -115,19 +115,24 @@ def is_emoji(char: str) -> bool:
 
 
 def emoji_in(text: str) -> list[str]:
-    """Each emoji in `text`, whole: pictographs with their joiners, selectors, skin tones, tags."""
+    """Each emoji in `text`, whole: pictographs with their joiners, selectors, skin tones, tags.
+    A joiner or selector right before a pictograph belongs to it too (what is left of a sequence
+    whose first pictograph was deleted, or pasted in pieces)."""
     text = text or ""
     found: list[str] = []
-    index = 0
+    index = end = 0
     while index < len(text):
         start, char = index, text[index]
         index += 1
         keycap = char in _KEYCAP_BASES and "\u20e3" in text[index : index + 2]  # 1️⃣: 1, FE0F, 20E3
         if not (keycap or is_emoji(char)):
             continue
+        while start > end and ord(text[start - 1]) in _EMOJI_GLUE:
+            start -= 1
         while index < len(text) and (ord(text[index]) in _EMOJI_GLUE or is_emoji(text[index])):
             index += 1
         found.append(text[start:index])
+        end = index
     return list(dict.fromkeys(found))
 
 
@@ -151,14 +156,19 @@ def invisible_characters_message(text: str) -> str | None:
     it has none."""
     problems = []
     if emoji := emoji_in(text):
+        # The emoji whole, as the person sees it: its joiners, selectors and skin tones are part of
+        # it, never reported as invisible characters of their own.
+        one = len(emoji) == 1
         problems.append(
-            f"Names and identifiers cannot contain emoji ({', '.join(emoji)}); type it as written "
-            "on the patient's ID or the referral."
+            f"Names and identifiers cannot contain emoji ({', '.join(emoji)}). Delete "
+            f"{'the emoji' if one else 'each emoji'} and type the rest as written on the patient's ID "
+            "or the referral."
         )
     if found := invisible_characters(text):
         problems.append(
             f"This contains {'an invisible character' if len(found) == 1 else 'invisible characters'} "
-            f"({', '.join(found)}) that can make one name look like another; type it again without."
+            f"({', '.join(found)}) that can make one name look like another: type it again without, on "
+            "the keyboard rather than pasted."
         )
     return " ".join(problems) or None
 

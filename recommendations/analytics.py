@@ -20,12 +20,52 @@ class Rate:
         return 100 * self.matched / self.total if self.total else 0.0
 
 
+def duration(hours: float) -> tuple[float, str]:
+    """A time as a person reads it ("12 min", "7.5 h", "3.2 days"), and the hours that reading
+    stands for, so that a bar drawn from it is exactly as long as its number says."""
+    minutes = round(hours * 60)
+    if minutes < 1:
+        return 0, "under 1 min"
+    if minutes < 60:
+        return minutes / 60, f"{minutes} min"
+    if hours < 48:
+        shown = round(hours, 1)
+        return shown, f"{shown:.1f} h"
+    days = round(hours / 24, 1)
+    return days * 24, f"{days:.1f} days"
+
+
 @dataclass
 class Week:
     week: str
     decisions: int
     median_hours: float
     p90_hours: float
+
+    @property
+    def median_label(self) -> str:
+        return duration(self.median_hours)[1]
+
+    @property
+    def p90_label(self) -> str:
+        return duration(self.p90_hours)[1]
+
+
+@dataclass(frozen=True)
+class WeekBar:
+    week: Week
+    median_percent: float  # of the longest 90th percentile shown, as read (duration)
+    p90_percent: float
+
+
+def week_bars(weeks: list[Week]) -> list[WeekBar]:
+    """Each week's bars, on one scale for all weeks: the longest 90th percentile is the full width."""
+    shown = [(duration(w.median_hours)[0], duration(w.p90_hours)[0]) for w in weeks]
+    longest = max((p90 for _, p90 in shown), default=0) or 1
+    return [
+        WeekBar(week, 100 * median / longest, 100 * p90 / longest)
+        for week, (median, p90) in zip(weeks, shown, strict=True)
+    ]
 
 
 @dataclass

@@ -67,7 +67,7 @@ class Recommendation(ChainedRecord):
         ]
 
     def __str__(self) -> str:
-        return f"Draft {self.sequence} of {self.case_id}: {self.route}"
+        return f"Draft {self.sequence} of case {self.case.reference}: {self.get_route_display()}"
 
     def chain_case_id(self):
         return self.case_id
@@ -284,7 +284,7 @@ class Addendum(ChainedRecord):
         ]
 
     def __str__(self) -> str:
-        return f"Addendum by {self.author_id} at {self.created_at:%Y-%m-%d %H:%M}"
+        return f"Addendum of {timezone.localtime(self.created_at):%Y-%m-%d %H:%M}"
 
     chain_case_lookup = "decision__case_id"
 

@@ -7,6 +7,7 @@ ReviewError saying what happened instead.
 """
 
 import uuid
+from collections.abc import Callable
 from datetime import timedelta
 
 from django.conf import settings
@@ -339,6 +340,19 @@ def request_information(*, case_id: uuid.UUID | str, user: AbstractBaseUser, que
     )
 
 
+# What follows an addendum (a partner's outbox row) is not known here: clinic.web registers it in
+# its AppConfig.ready(), as intake.workflow.on_move does for status moves.
+AddendumHandler = Callable[[Addendum], None]
+_addendum_handlers: list[AddendumHandler] = []
+
+
+def on_addendum(handler: AddendumHandler) -> None:
+    """Register what follows an addendum, run inside its transaction (a row written there commits
+    with the addendum, or not at all). Registering the same handler twice is a no-op."""
+    if handler not in _addendum_handlers:
+        _addendum_handlers.append(handler)
+
+
 @transaction.atomic
 def add_addendum(*, decision_id: uuid.UUID | str, user: AbstractBaseUser, reason: str) -> Addendum:
     """Append a correction to a decision; the decision itself never changes."""
@@ -349,6 +363,8 @@ def add_addendum(*, decision_id: uuid.UUID | str, user: AbstractBaseUser, reason
     _refuse_sandbox(decision.case)
     addendum = chain.append(Addendum(decision=decision, author=user, reason=reason))
     record_note(case=decision.case, actor=Actor.of_user(user), note=f"Addendum: {reason}")
+    for handler in _addendum_handlers:
+        handler(addendum)
     return addendum
 
 

@@ -1,13 +1,17 @@
 """Reads for the review desk (the queue and a case's review page) and the protocols drafts use."""
 
+import unicodedata
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Count, JSONField, Min, OuterRef, QuerySet, Subquery
+from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import CharField, Count, Func, JSONField, Max, Min, OuterRef, Q, QuerySet, Subquery
+from django.utils import timezone
 
 from intake.models import Case, CaseEvent, CaseStatus
+from intake.selectors import REFERENCE
 from recommendations import protocol_rules
 from recommendations.engine.protocols import Protocol as EngineProtocol
 from recommendations.models import Addendum, Decision, Protocol, Recommendation
@@ -52,6 +56,92 @@ def review_queue(cases: QuerySet[Case]) -> QuerySet[Case]:
     )
 
 
+def queue_version() -> str:
+    """What the queue's rows depend on, in one aggregate over the cases awaiting review: a case
+    arriving or leaving (the count and the newest arrival) and a claim taken or given back. The
+    queue page asks for it every few seconds and reloads only when it moves."""
+    figures = Case.objects.filter(status=CaseStatus.AWAITING_REVIEW, sandbox=False).aggregate(
+        cases=Count("id"),
+        newest=Max("status_changed_at"),
+        claims=Count("claimed_by"),
+        claimed=Max("claimed_at"),
+    )
+    return ":".join(
+        value.isoformat() if isinstance(value, datetime) else str(value or 0) for value in figures.values()
+    )
+
+
+def next_in_queue(*, user: AbstractBaseUser, after: uuid.UUID | str | None = None) -> Case | None:
+    """The case `user` should open next: the head of the queue (urgent first, then oldest) that no
+    one else holds an active claim on; `after` (the case just left) is skipped."""
+    lapsed = timezone.now() - timedelta(minutes=settings.REVIEW_CLAIM_MINUTES)
+    free = Q(claimed_by__isnull=True) | Q(claimed_by=user.pk) | Q(claimed_at__lt=lapsed)
+    cases = Case.objects.filter(free, status=CaseStatus.AWAITING_REVIEW, sandbox=False)
+    if after:
+        cases = cases.exclude(pk=after)
+    return cases.order_by("priority", "created_at").only("pk").first()
+
+
+# Combining accents (U+0300 to U+036F) as Unicode decomposition (NFD) separates them from letters.
+ACCENTS = "[\u0300-\u036f]"
+
+
+class Unaccented(Func):
+    """The text without its accents, on PostgreSQL ("José" reads "Jose"); elsewhere (the SQLite quick
+    start) the text as it is, so there a search is only case-insensitive."""
+
+    template = "%(expressions)s"
+    output_field = CharField()
+
+    def as_postgresql(self, compiler, connection, **extra_context):
+        sql, params = compiler.compile(self.source_expressions[0])
+        return f"regexp_replace(normalize({sql}, NFD), %s, '', 'g')", (*params, ACCENTS)
+
+
+def unaccented(text: str) -> str:
+    return "".join(c for c in unicodedata.normalize("NFD", text) if not "\u0300" <= c <= "\u036f")
+
+
+# Bounds of a typed reference worth asking the database about (its number is a bigint).
+MIN_YEAR, MAX_YEAR, MAX_NUMBER = 2000, 2999, 2**63 - 1
+
+
+def search_cases(cases: QuerySet, text: str, *, via: str = "", also: str = "") -> QuerySet:
+    """`cases` found by what a specialist types: a case reference (C-2026-000123, leading zeros
+    optional) or its number, the patient's MRN, the partner's reference, or words of the patient's
+    name (each word in the given or family name, case- and accent-insensitive). `via` leads from
+    the rows listed to their case ("case__" for decisions); `also` is a text field of those rows
+    searched as well (a decision's signer)."""
+    text = (text or "").strip()
+    if not text:
+        return cases
+    if reference := REFERENCE.match(text):
+        year, number = int(reference.group(1)), int(reference.group(2))
+        if not (MIN_YEAR <= year <= MAX_YEAR and number <= MAX_NUMBER):
+            return cases.none()  # no case was numbered so (and the database could not be asked)
+        # The reference's year is the local year of intake, as Case.reference writes it.
+        return cases.filter(**{f"{via}number": number, f"{via}created_at__year": year})
+    found = Q(**{f"{via}patient__mrn__icontains": text}) | Q(**{f"{via}external_id__icontains": text})
+    if also:
+        found |= Q(**{f"{also}__icontains": text})
+    if text.isascii() and text.isdigit() and int(text) <= MAX_NUMBER:
+        found |= Q(**{f"{via}number": int(text)})
+    names = Q()
+    for word in text.split():
+        # The word as typed too: where Unaccented keeps accents (SQLite), "josé" still finds José.
+        bare, given, family = unaccented(word), f"{via}patient__given_name", f"{via}patient__family_name"
+        names &= (
+            Q(search_given__icontains=bare)
+            | Q(search_family__icontains=bare)
+            | Q(**{f"{given}__icontains": word})
+            | Q(**{f"{family}__icontains": word})
+        )
+    return cases.annotate(
+        search_given=Unaccented(f"{via}patient__given_name"),
+        search_family=Unaccented(f"{via}patient__family_name"),
+    ).filter(found | names)
+
+
 def case_for_review(case_id: uuid.UUID | str) -> Case:
     """Raises Case.DoesNotExist (also for a sandbox test case: no specialist reviews those), or
     ValidationError for an id that is not a UUID."""
@@ -71,7 +161,7 @@ def review_page(case: Case) -> ReviewPage:
     decision = Decision.objects.filter(case=case).select_related("decided_by", "recommendation").first()
     return ReviewPage(
         decision=decision,
-        addenda=decision.addenda.select_related("author") if decision else [],
+        addenda=decision.addenda.select_related("author__specialist_profile") if decision else [],
         drafts=case.recommendations.order_by("-sequence"),
         events=case.events.order_by("id"),
         earlier_cases=(

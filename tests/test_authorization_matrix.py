@@ -17,7 +17,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from intake.models import Case, PartnerAPIKey, PartnerNotification
+from intake.models import Case, PartnerAPIKey, PartnerNotification, PendingContactUpdate
 from recommendations import review
 from recommendations.models import Addendum, Decision
 from recommendations.services import make_draft
@@ -28,6 +28,7 @@ ROLES = ("anonymous", "desk", "specialist", "partner_a", "partner_b")
 # name: (method, path, body, outcomes for ROLES)
 TABLE: dict[str, tuple[str, str, dict | None, tuple[str, ...]]] = {
     "home": ("GET", "/", None, ("ok",) * 5),
+    "favicon": ("GET", "/favicon.ico", None, ("ok",) * 5),
     "desk:login": ("GET", "/desk/login/", None, ("ok",) * 5),
     "desk:logout": ("GET", "/desk/logout/", None, ("405",) * 5),
     "desk:board": ("GET", "/desk/", None, ("login", "ok", "ok", "login", "login")),
@@ -45,6 +46,18 @@ TABLE: dict[str, tuple[str, str, dict | None, tuple[str, ...]]] = {
     "desk:case-status": ("GET", "/desk/cases/{case}/status/", None, ("login", "ok", "ok", "login", "login")),
     # Empty forms: authorized callers get the form's errors, nothing changes.
     "desk:answer": ("POST", "/desk/cases/{case}/answer/", {}, ("login", "ok", "ok", "login", "login")),
+    "desk:accept-contact-update": (
+        "GET",
+        "/desk/contact-updates/{contact_update}/accept/",
+        None,
+        ("login", "ok", "ok", "login", "login"),
+    ),
+    "desk:dismiss-contact-update": (
+        "POST",
+        "/desk/contact-updates/{contact_update}/dismiss/",
+        {},
+        ("login", "ok", "ok", "login", "login"),
+    ),
     "desk:withdraw": ("POST", "/desk/cases/{case}/withdraw/", {}, ("login", "ok", "ok", "login", "login")),
     "desk:print": ("GET", "/desk/cases/{case}/print/", None, ("login", "ok", "ok", "login", "login")),
     "api:referrals": ("GET", "/api/v1/referrals/", None, ("401", "403", "403", "ok", "ok")),
@@ -115,6 +128,8 @@ TABLE: dict[str, tuple[str, str, dict | None, tuple[str, ...]]] = {
     "api:webhook-test": ("POST", "/api/v1/webhooks/test", None, ("401", "403", "403", "ok", "ok")),
     "api:body-sites": ("GET", "/api/v1/body-sites/", None, ("401", "ok", "ok", "ok", "ok")),
     "api:findings": ("GET", "/api/v1/findings/", None, ("401", "ok", "ok", "ok", "ok")),
+    # Any other path under /api/v1/: the API's own 404, whoever asks (no resource is named).
+    "api:not-found": ("GET", "/api/v1/no-such-path", None, ("404",) * 5),
     "schema": ("GET", "/api/schema/", None, ("ok",) * 5),
     "docs": ("GET", "/api/docs/", None, ("ok",) * 5),
     # Probes for the load balancer: open to all, and they show no patient data.
@@ -152,6 +167,25 @@ TABLE: dict[str, tuple[str, str, dict | None, tuple[str, ...]]] = {
         None,
         ("login", "login", "ok", "login", "login"),
     ),
+    # The review queue's "has it changed?" poll, the next case, and a decided case's letter.
+    "admin:recommendations_reviewcase_changes": (
+        "GET",
+        "/admin/recommendations/reviewcase/changes/",
+        None,
+        ("login", "login", "ok", "login", "login"),
+    ),
+    "admin:recommendations_reviewcase_next": (
+        "GET",
+        "/admin/recommendations/reviewcase/next/",
+        None,
+        ("login", "login", "ok", "login", "login"),
+    ),
+    "admin:recommendations_reviewcase_print": (
+        "GET",
+        "/admin/recommendations/reviewcase/{case}/print/",
+        None,
+        ("login", "login", "ok", "login", "login"),
+    ),
     "admin:jsi18n": ("GET", "/admin/jsi18n/", None, ("login", "login", "ok", "login", "login")),
     "admin:view_on_site": ("GET", "/admin/r/1/1/", None, ("login", "login", "404", "login", "login")),
     "admin:catch_all": ("GET", "/admin/no-such-page/", None, ("login", "login", "404", "login", "login")),
@@ -172,6 +206,8 @@ SPECIALIST_ADMIN = {
     "intake.partner": ("403",) * 5,
     "intake.partnerapikey": ("403",) * 5,
     "intake.partnernotification": ("403",) * 5,
+    # Read-only, for administrators: the desk accepts or dismisses an update on the patient's page.
+    "intake.pendingcontactupdate": ("403",) * 5,
     "auth.user": ("403",) * 5,
     "auth.group": ("403",) * 5,
     "axes.accessattempt": ("403",) * 5,
@@ -228,6 +264,9 @@ def world(db):
         "intake.partner": partner_a.pk,
         "intake.partnerapikey": PartnerAPIKey.objects.first().pk,
         "intake.partnernotification": PartnerNotification.objects.first().pk,
+        "intake.pendingcontactupdate": PendingContactUpdate.objects.create(
+            patient_id=case.patient_id, case=case, partner=partner_a, phone="+15550001111"
+        ).pk,
         "auth.user": doctor.pk,
         "auth.group": Group.objects.first().pk,
         "axes.accessattempt": AccessAttempt.objects.get().pk,
@@ -286,8 +325,9 @@ def test_every_role_gets_exactly_what_the_table_says(world):
             patient=world["case"].patient_id,
             user=world["samples"]["auth.user"],
             notification=world["samples"]["intake.partnernotification"],
+            contact_update=world["samples"]["intake.pendingcontactupdate"],
         )
-        if name == "desk:print":
+        if name in ("desk:print", "admin:recommendations_reviewcase_print"):
             path = template.format(case=world["decided"].pk)
         for role, want in zip(ROLES, expected, strict=True):
             client = world["clients"][role]

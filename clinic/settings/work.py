@@ -8,7 +8,10 @@ from kombu import Queue
 from clinic.settings.base import DEBUG, VAR_DIR, env_bool, env_int, env_list
 
 # --- Celery ---------------------------------------------------------------
-CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "filesystem://")
+# Kombu's filesystem transport reads no host from the URL, but kombu warns "No hostname was supplied"
+# on every connection to a URL without one (kombu.connection.Connection._info): the local broker names
+# localhost. (Celery reads CELERY_BROKER_URL from the environment itself, so only the default is ours.)
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "filesystem://localhost/")
 CELERY_BROKER_TRANSPORT_OPTIONS: dict = {
     # Redis hands an unacknowledged message to another worker once it has been out
     # this long. It must exceed the longest task (a draft takes milliseconds, a

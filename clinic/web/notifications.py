@@ -8,7 +8,7 @@ from collections.abc import Callable
 from django.db import transaction
 from django.utils import timezone
 
-from intake import tracing
+from intake import event_types, tracing
 from intake.models import Case, CaseStatus, PartnerNotification
 from intake.statuses import PARTNER_EVENTS, STATUS
 from intake.vocabulary.needs import NOT_ASKED
@@ -66,20 +66,38 @@ def record_partner_event(*, case_id: uuid.UUID) -> PartnerNotification | None:
     A no-op for desk cases and for statuses partners are not told of."""
     case = with_decision(Case.objects.select_related("partner")).get(pk=case_id)
     event_type = STATUS[case.status].partner_event
-    if case.partner is None or event_type is None:
+    if event_type is None:
+        return None
+    return _record(case, event_type)
+
+
+def record_decision_corrected(*, case_id: uuid.UUID) -> PartnerNotification | None:
+    """Inside an addendum's transaction: `referral.decision_corrected`, whose `data` is the
+    referral as in `referral.decided` (the addendum's text is the clinic's free text and is never
+    sent). Written only for a partner subscribed to it now (intake.event_types)."""
+    case = with_decision(Case.objects.select_related("partner")).get(pk=case_id)
+    return _record(case, event_types.DECISION_CORRECTED)
+
+
+def _record(case: Case, event_type: str) -> PartnerNotification | None:
+    """The outbox row of `event_type` about `case`, for its partner if it receives that type; None
+    for a desk case or a partner not subscribed."""
+    partner = case.partner
+    if partner is None or not event_types.receives(partner.event_types, event_type):
         return None
     return PartnerNotification.objects.create(
-        partner=case.partner,
+        partner=partner,
         case=case,
         event_type=event_type,
         payload={"type": event_type, "timestamp": timezone.now().isoformat(), "data": referral_data(case)},
         request_id=tracing.current(),
-        state=(
-            PartnerNotification.State.PENDING
-            if case.partner.webhook_url
-            else PartnerNotification.State.NO_URL
-        ),
+        state=PartnerNotification.State.PENDING if partner.webhook_url else PartnerNotification.State.NO_URL,
     )
+
+
+def _queue(notification: PartnerNotification | None, queue_delivery: QueueDelivery) -> None:
+    if notification is not None and notification.state == PartnerNotification.State.PENDING:
+        queue_delivery(notification.pk)
 
 
 def tell_partner(*, moved: Moved, queue_delivery: QueueDelivery) -> None:
@@ -87,9 +105,12 @@ def tell_partner(*, moved: Moved, queue_delivery: QueueDelivery) -> None:
     queued for after the commit."""
     if moved.to_status not in PARTNER_EVENTS:
         return
-    notification = record_partner_event(case_id=moved.case_id)
-    if notification is not None and notification.state == PartnerNotification.State.PENDING:
-        queue_delivery(notification.pk)
+    _queue(record_partner_event(case_id=moved.case_id), queue_delivery)
+
+
+def tell_partner_of_correction(*, case_id: uuid.UUID, queue_delivery: QueueDelivery) -> None:
+    """In an addendum's transaction, as tell_partner in a move's."""
+    _queue(record_decision_corrected(case_id=case_id), queue_delivery)
 
 
 def resend(*, notification_id: uuid.UUID | str, queue_delivery: QueueDelivery) -> bool:

@@ -1,5 +1,5 @@
-"""Celery tasks of the partner face (webhook delivery), and the handler this app registers on
-status moves (clinic.web.apps). Task names are unchanged from when they lived in intake.tasks,
+"""Celery tasks of the partner face (webhook delivery), and the handlers this app registers on
+status moves and addenda (clinic.web.apps). Task names are unchanged from when they lived in intake.tasks,
 so messages already queued by an earlier release still find them."""
 
 import uuid
@@ -9,6 +9,7 @@ from django.db import transaction
 
 from clinic.web import notifications, webhooks
 from intake.workflow import Moved
+from recommendations.models import Addendum
 
 
 @shared_task(name="intake.deliver_notification", acks_late=True)
@@ -39,3 +40,10 @@ def enqueue_delivery(notification_id: uuid.UUID | str) -> None:
 def tell_partner(moved: Moved) -> None:
     """Registered in the move's transaction (clinic.web.apps)."""
     notifications.tell_partner(moved=moved, queue_delivery=enqueue_delivery)
+
+
+def tell_partner_of_addendum(addendum: Addendum) -> None:
+    """Registered in the addendum's transaction (clinic.web.apps)."""
+    notifications.tell_partner_of_correction(
+        case_id=addendum.decision.case_id, queue_delivery=enqueue_delivery
+    )

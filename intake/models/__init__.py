@@ -11,7 +11,7 @@ from intake.models.partners import (
     WebhookAttempt,
     WebhookFormat,
 )
-from intake.models.patients import Patient, Sex
+from intake.models.patients import Patient, PendingContactUpdate, Sex
 from intake.models.records import (
     GENESIS,
     AppendOnlyModel,
@@ -41,6 +41,7 @@ __all__ = [
     "PartnerAPIKeyManager",
     "PartnerNotification",
     "Patient",
+    "PendingContactUpdate",
     "ConsentBy",
     "Priority",
     "ReadAccess",

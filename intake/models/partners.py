@@ -6,6 +6,7 @@ from django.db import models
 from django.utils import timezone
 from rest_framework_api_key.models import AbstractAPIKey, BaseAPIKeyManager
 
+from intake.event_types import validate_event_types
 from intake.models.cases import Case
 from intake.models.records import AppendOnlyModel
 
@@ -33,6 +34,16 @@ class Partner(models.Model):
         default=False,
         help_text="A test partner: the same API, but its cases never reach specialists and are "
         "decided automatically by their external_id's prefix. Fixed once the partner has referrals.",
+    )
+    # ping and the v1 types are always sent; these are the optional ones (intake.event_types).
+    event_types = models.JSONField(
+        "optional events",
+        default=list,
+        blank=True,
+        validators=[validate_event_types],
+        help_text="Sent to this partner by webhook and listed in its events feed, besides ping and the v1 "
+        "types, which every partner receives. Add one on the partner's written request naming its care "
+        "role; a sandbox partner starts with all of them.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
-from intake.vocabulary import icd10cm
+from intake.vocabulary import codesearch, tabular, wordsearch
 from intake.vocabulary.icd10cm import Code
 
 DATA = Path(__file__).parent / "data"
@@ -82,6 +82,8 @@ class Vocabulary:
     notice: str = ""
     notice_sources: tuple[str, ...] = ()
     _by_key: dict[str, VocabularyEntry] = field(default_factory=dict, repr=False, compare=False)
+    # The words of the labels (intake.vocabulary.wordsearch.WordIndex), built on the first search.
+    _words: list = field(default_factory=list, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self._by_key.update({e.key: e for e in self.entries if not e.seventh})
@@ -99,18 +101,43 @@ class Vocabulary:
         return None
 
     def search(self, query: str) -> list[VocabularyEntry]:
-        """Entries whose code starts with the query, or whose label holds every word of it."""
-        query = query.strip()
+        """Entries for a code prefix, or for words of their label, of a synonym (ALS, stroke) or of a
+        code they cover (intake.vocabulary.wordsearch's rules), the best matches first, then in the
+        vocabulary's order. An empty query lists every entry."""
+        query = (query or "").strip()
         if not query:
             return list(self.entries)
-        key, words = compact(query), query.lower().split()
-        return [
-            entry
-            for entry in self.entries
-            if entry.key.startswith(key)
-            or (key.startswith(entry.key) and not entry.seventh)
-            or all(word in entry.label.lower() for word in words)
-        ]
+        if not self._words:
+            self._words.append(wordsearch.WordIndex([entry.label for entry in self.entries]))
+        best = self._words[0].best(
+            wordsearch.readings(query),
+            lambda specs: {i for i, entry in enumerate(self.entries) if _overlaps(entry, specs)},
+        )
+        # An entry also answers for the codes it covers: "osteoarthritis of right knee" is M17.11, in M17.
+        at = {entry.prefix: i for i, entry in enumerate(self.entries)}
+        for rank, code in codesearch.ranked(query):
+            entry = self.lookup(code.code)
+            if entry is not None and rank < best.get(at[entry.prefix], wordsearch.PREFIX + 1):
+                best[at[entry.prefix]] = rank
+        key = compact(query)
+        for i, entry in enumerate(self.entries):
+            if entry.key == key:
+                best[i] = wordsearch.EXACT_CODE
+            elif entry.key.startswith(key) or (key.startswith(entry.key) and not entry.seventh):
+                best[i] = min(best.get(i, wordsearch.CODE_PREFIX), wordsearch.CODE_PREFIX)
+        return [self.entries[i] for i in sorted(best, key=lambda i: (best[i], i))]
+
+
+def _overlaps(entry: VocabularyEntry, specs: tuple[str, ...]) -> bool:
+    """Whether a synonym's codes and the entry's prefix meet: the entry lies in a spec (I69.3 in
+    stroke's I69.3, M17 in OA's M15-M19), or a spec lies in the entry."""
+    if entry.seventh:
+        return False
+    return any(
+        tabular.in_spec(entry.prefix, spec)
+        or (not tabular.is_range(spec) and compact(spec).startswith(entry.key))
+        for spec in specs
+    )
 
 
 @cache
@@ -145,12 +172,18 @@ def search(query: str, version: str = CURRENT) -> list[VocabularyEntry]:
 def find_codes(
     query: str, *, limit: int = 20, version: str = CURRENT
 ) -> list[tuple[Code, VocabularyEntry | None]]:
-    """Real, billable ICD-10-CM codes for a code prefix or words ("knee osteoarthritis"), each with
-    the vocabulary entry that covers it; codes the clinic's vocabulary covers come first."""
+    """Real, billable ICD-10-CM codes for a code prefix or words ("osteoarthritis of right knee",
+    "stroke", "OA knee"), each with the vocabulary entry that covers it. The best matches first
+    (intake.vocabulary.wordsearch); among equally good ones, the codes the clinic's vocabulary
+    covers, in its own (curated) order, then the plainest (shortest) descriptor. No length cap;
+    an empty query finds nothing."""
     vocab = vocabulary(version)
-    found = [(code, vocab.lookup(code.code)) for code in icd10cm.search(query, limit=None)]
-    # The clinic's conditions first, in the vocabulary's own (curated) order, then the rest;
-    # the plainest (shortest) descriptor first within each entry.
     order = {entry.prefix: index for index, entry in enumerate(vocab.entries)}
-    found.sort(key=lambda pair: (order[pair[1].prefix] if pair[1] else len(order), len(pair[0].descriptor)))
-    return found[:limit]
+    found = []
+    for rank, code in codesearch.ranked(query or ""):
+        entry = vocab.lookup(code.code)
+        found.append(
+            ((rank, order[entry.prefix] if entry else len(order), len(code.descriptor)), code, entry)
+        )
+    found.sort(key=lambda item: item[0])
+    return [(code, entry) for _, code, entry in found[:limit]]

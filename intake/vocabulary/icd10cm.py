@@ -8,7 +8,7 @@ worker; `manage.py build_icd10cm` writes what the service reads from it (each
 code, its descriptor with white space folded, and whether it is billable) to
 `data/icd10cm.tsv.gz`, and tests/intake/vocabulary/test_icd10cm.py checks that
 file against the installed library, code by code. Chapters and blocks (`13`,
-`M00-M99`) are not codes and are not in it.
+`M00-M99`) are not codes and are not in it. Searching it: intake.vocabulary.codesearch.
 """
 
 import gzip
@@ -42,27 +42,3 @@ def _codes() -> dict[str, Code]:
 def get(code: str) -> Code | None:
     """The code as the code set has it, or None when `code` (canonical form, M17.11) is no code."""
     return _codes().get(code)
-
-
-@cache
-def _search_index() -> tuple[tuple[str, str, Code], ...]:
-    return tuple(
-        (item.code.replace(".", ""), item.descriptor.lower(), item)
-        for item in _codes().values()
-        if item.billable
-    )
-
-
-def search(text: str, *, limit: int | None = 20) -> list[Code]:
-    """Billable codes whose code starts with `text`, or whose descriptor holds every word of it."""
-    text = text.strip()
-    if not text:
-        return []
-    compact, words = text.replace(".", "").upper(), text.lower().split()
-    found = []
-    for key, descriptor, item in _search_index():
-        if key.startswith(compact) or all(word in descriptor for word in words):
-            found.append(item)
-            if len(found) == limit:
-                break
-    return found

@@ -1,93 +1,34 @@
 """The specialists' review queue and review page in the Django admin.
 
 The queue lists cases awaiting review; its change page is the review page (intake and draft
-side by side, actions, timeline). Every action goes through `recommendations.review`.
+side by side, actions, timeline). Every action goes through `recommendations.review`; a signed
+one (approve, amend, decline, an addendum) first shows what it would sign (admin/signing.py).
 """
 
-import uuid
-
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpRequest, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
-from django.urls import reverse
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.timesince import timesince
 
 from intake.audit import record_reads
-from intake.models import Case, CaseSource, CaseStatus, Partner, Priority, ReadAccess
+from intake.models import Case, CaseStatus, Priority, ReadAccess
 from recommendations import review, selectors
-
-# The review queue needs the width more than a second navigation column.
-from recommendations.admin.common import FLAG_LABELS, SpecialistsOnly, flag_badges
+from recommendations.admin import actions, inbox
+from recommendations.admin.common import SpecialistsOnly, flag_badges
+from recommendations.admin.filters import FlagFilter, OverdueFilter, RouteFilter, SourceFilter
 from recommendations.admin.review_v3 import decision_context, review_v3_context
 from recommendations.forms import AddendumForm, ReviewActionForm
 from recommendations.models import DraftRoute, ReviewCase
 
+# The review queue needs the width more than a second navigation column.
 admin.site.enable_nav_sidebar = False
 admin.site.site_header = "Clinic review desk"
 admin.site.site_title = "Clinic review desk"
-
-
-class RouteFilter(admin.SimpleListFilter):
-    title = "draft route"
-    parameter_name = "route"
-
-    def lookups(self, request, model_admin):
-        return DraftRoute.choices
-
-    def queryset(self, request, queryset):
-        return queryset.filter(draft_route=self.value()) if self.value() else queryset
-
-
-class FlagFilter(admin.SimpleListFilter):
-    title = "flag"
-    parameter_name = "flag"
-
-    def lookups(self, request, model_admin):
-        return list(FLAG_LABELS.items())
-
-    def queryset(self, request, queryset):
-        if self.value() in FLAG_LABELS:
-            # Text match on the JSON list: works on PostgreSQL and on SQLite alike.
-            return queryset.filter(draft_flags__icontains=f'"{self.value()}"')
-        return queryset
-
-
-class SourceFilter(admin.SimpleListFilter):
-    title = "source"
-    parameter_name = "source"
-
-    def lookups(self, request, model_admin):
-        partners = Partner.objects.order_by("name").values_list("id", "name")
-        return [(CaseSource.FRONT_DESK, "Front desk")] + [(str(pk), name) for pk, name in partners]
-
-    def queryset(self, request, queryset):
-        if self.value() == CaseSource.FRONT_DESK:
-            return queryset.filter(source=CaseSource.FRONT_DESK)
-        if self.value():
-            try:
-                return queryset.filter(partner_id=uuid.UUID(self.value()))
-            except ValueError:  # a hand-edited URL: no partner has that id
-                return queryset.none()
-        return queryset
-
-
-class OverdueFilter(admin.SimpleListFilter):
-    title = "due"
-    parameter_name = "overdue"
-
-    def lookups(self, request, model_admin):
-        return [("yes", "Overdue"), ("no", "Not yet due")]
-
-    def queryset(self, request, queryset):
-        now = timezone.now()
-        if self.value() == "yes":
-            return queryset.filter(due_at__lt=now)
-        if self.value() == "no":
-            return queryset.filter(due_at__gte=now)
-        return queryset
+inbox.land_specialists_on_the_queue(admin.site)
 
 
 @admin.register(ReviewCase)
@@ -105,23 +46,47 @@ class ReviewQueueAdmin(SpecialistsOnly, admin.ModelAdmin):
     ]
     list_display_links = ["patient_name"]
     list_filter = [RouteFilter, FlagFilter, SourceFilter, OverdueFilter, "priority"]
+    # Shows the search box; the search itself is selectors.search_cases (get_search_results).
     search_fields = ["patient__family_name", "patient__given_name", "patient__mrn", "external_id"]
+    search_help_text = (
+        "Case reference (C-2026-000123), patient name, MRN or the partner's reference. "
+        "This list refreshes itself when a case arrives, is claimed or is decided."
+    )
     list_select_related = ["patient", "partner", "claimed_by"]
     ordering = ["priority", "created_at"]
     list_per_page = 50
     # A full COUNT(*) of the unfiltered queue on every page view is not worth its cost.
     show_full_result_count = False
     change_form_template = "admin/recommendations/review.html"
+    change_list_template = "admin/recommendations/reviewcase/change_list.html"
 
     class Media:
         css = {"all": ["review/review.css"]}
 
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path("changes/", view(inbox.queue_changes), name="recommendations_reviewcase_changes"),
+            path("next/", view(inbox.next_case), name="recommendations_reviewcase_next"),
+            path("<uuid:case_id>/print/", view(inbox.print_letter), name="recommendations_reviewcase_print"),
+            *super().get_urls(),
+        ]
+
     def get_queryset(self, request):
         return selectors.review_queue(super().get_queryset(request))
 
+    def get_search_results(self, request, queryset, search_term):
+        return selectors.search_cases(queryset, search_term), False
+
     def changelist_view(self, request, extra_context=None):
-        title = "Review queue: most urgent first, then oldest"
-        return super().changelist_view(request, {"title": title, **(extra_context or {})})
+        inbox.reference_hint(request, request.GET.get("q", ""))
+        context = {
+            "title": "Review queue: most urgent first, then oldest",
+            # Read before the list: a change in between reloads the page once more, never misses.
+            "queue_version": selectors.queue_version(),
+            "next_url": reverse("admin:recommendations_reviewcase_next"),
+        }
+        return super().changelist_view(request, {**context, **(extra_context or {})})
 
     @admin.display(description="patient (age)", ordering="patient__family_name")
     def patient_name(self, case: Case) -> str:
@@ -130,7 +95,9 @@ class ReviewQueueAdmin(SpecialistsOnly, admin.ModelAdmin):
     @admin.display(description="condition", ordering="condition_code")
     def condition(self, case: Case):
         return format_html(
-            "<strong>{}</strong> {}", case.condition_code, case.condition_descriptor or "unknown code"
+            '<strong>{}</strong> <span class="descriptor">{}</span>',
+            case.condition_code,
+            case.condition_descriptor or "unknown code",
         )
 
     @admin.display(description="draft route")
@@ -186,75 +153,18 @@ class ReviewQueueAdmin(SpecialistsOnly, admin.ModelAdmin):
             record_reads(request=request, cases=[case], channel=ReadAccess.Channel.ADMIN)
         form, addendum_form = ReviewActionForm(), AddendumForm()
         if request.method == "POST":
+            page = {**self.admin_site.each_context(request), "opts": self.model._meta}
             if "addendum" in request.POST:
-                addendum_form, done = self._add_addendum(request, case)
+                addendum_form = actions.add_addendum(request, case, page=page)
+                answer = addendum_form
             else:
-                form, done = self._act(request, case)
-            if done:
-                return HttpResponseRedirect(request.path)
+                form = actions.act(request, case, page=page)
+                answer = form
+            if isinstance(answer, HttpResponse):
+                return answer
         return TemplateResponse(
             request, self.change_form_template, self._context(request, case, form, addendum_form)
         )
-
-    def _act(self, request: HttpRequest, case: Case):
-        form = ReviewActionForm(request.POST)
-        if not form.is_valid():
-            messages.error(request, "That action is not known; reload the page and try again.")
-            return form, False
-        data, user = form.cleaned_data, request.user
-        actions = {
-            "claim": (lambda: review.claim_case(case_id=case.pk, user=user), "You claimed this case."),
-            "release": (lambda: review.release_claim(case_id=case.pk, user=user), "Claim released."),
-            "approve": (lambda: review.approve_draft(case_id=case.pk, user=user), "Draft approved."),
-            "amend": (
-                lambda: review.amend_draft(
-                    case_id=case.pk,
-                    user=user,
-                    route=data["route"],
-                    reason=data["reason"],
-                    protocol=data["protocol"],
-                ),
-                "Decision recorded: amended.",
-            ),
-            "decline": (
-                lambda: review.decline_case(case_id=case.pk, user=user, reason=data["reason"]),
-                "Decision recorded: declined.",
-            ),
-            "ask": (
-                lambda: review.request_information(case_id=case.pk, user=user, question=data["question"]),
-                "Question sent; the case now waits for information.",
-            ),
-        }
-        run, success = actions[data["action"]]
-        try:
-            run()
-        except review.ReviewError as exc:
-            messages.error(request, str(exc))
-            return form, True
-        except ValidationError as exc:
-            for field, errors in exc.message_dict.items():
-                form.add_error(field if field in form.fields else None, errors)
-            return form, False
-        messages.success(request, success)
-        return form, True
-
-    def _add_addendum(self, request: HttpRequest, case: Case):
-        form = AddendumForm(request.POST)
-        decision = getattr(case, "decision", None)
-        if decision is None:
-            messages.error(request, "Only a decided case takes an addendum.")
-            return form, True
-        if not form.is_valid():
-            return form, False
-        try:
-            review.add_addendum(
-                decision_id=decision.pk, user=request.user, reason=form.cleaned_data["reason"]
-            )
-        except review.ReviewError as exc:
-            messages.error(request, str(exc))
-            return form, True
-        messages.success(request, "Addendum added.")
-        return form, True
 
     def _context(self, request, case: Case, form, addendum_form) -> dict:
         page = selectors.review_page(case)
@@ -277,6 +187,8 @@ class ReviewQueueAdmin(SpecialistsOnly, admin.ModelAdmin):
             "claimed_by_me": case.claimed_by_id == request.user.pk,
             "claimed_by_name": review.signer_name(case.claimed_by) if case.claimed_by else "",
             "queue_url": reverse("admin:recommendations_reviewcase_changelist"),
+            "next_url": f"{reverse('admin:recommendations_reviewcase_next')}?after={case.pk}",
+            "print_url": reverse("admin:recommendations_reviewcase_print", args=[case.pk]),
             **review_v3_context(case, draft),
             **decision_context(page.decision),
         }

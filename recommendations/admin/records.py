@@ -5,14 +5,15 @@ action goes through `recommendations.review`), and the profiles specialists sign
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
+from django.template.defaultfilters import linebreaksbr
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
 
-from recommendations import analytics, review
-
-# The review queue needs the width more than a second navigation column.
+from recommendations import analytics, review, selectors
 from recommendations.admin.common import SpecialistsOnly
+from recommendations.admin.review_v3 import decision_context
 from recommendations.models import Addendum, Decision, SpecialistProfile
 
 
@@ -36,16 +37,12 @@ class DecisionAdmin(SpecialistsOnly, admin.ModelAdmin):
             response["Content-Disposition"] = 'attachment; filename="agreement.csv"'
             analytics.write_csv(response, report)
             return response
-        longest = max((week.p90_hours for week in report.by_week), default=0) or 1
         context = {
             **self.admin_site.each_context(request),
             "title": "Agreement between drafts and decisions",
             "opts": self.model._meta,
             "report": report,
-            "weeks": [
-                (week, 100 * week.median_hours / longest, 100 * week.p90_hours / longest)
-                for week in report.by_week
-            ],
+            "weeks": analytics.week_bars(report.by_week),
         }
         return TemplateResponse(request, "admin/recommendations/analytics.html", context)
 
@@ -59,6 +56,8 @@ class DecisionAdmin(SpecialistsOnly, admin.ModelAdmin):
         "specialist",
         "decided_at",
     ]
+    # The patient opens the decision record; the case reference opens the case's review page.
+    list_display_links = ["patient"]
     list_filter = ["outcome", "route"]
     list_select_related = ["decided_by", "case", "case__patient"]
 
@@ -66,33 +65,91 @@ class DecisionAdmin(SpecialistsOnly, admin.ModelAdmin):
         # Sandbox decisions are made automatically for partners' tests, not by specialists.
         return super().get_queryset(request).filter(case__sandbox=False)
 
-    search_fields = [
-        "case__patient__family_name",
-        "case__patient__given_name",
-        "case__patient__mrn",
-        "signed_name",
-    ]
+    # Shows the search box; the search is the queue's (selectors.search_cases) and the signer's name.
+    search_fields = ["case__patient__family_name", "case__patient__mrn", "signed_name"]
+    search_help_text = (
+        "Case reference (C-2026-000123), patient name, MRN, the partner's reference or the signer."
+    )
     show_full_result_count = False
-    readonly_fields = [
-        "case",
-        "recommendation",
+    # The record as it was signed, in the words of the review page (no internal names or ids).
+    fields = readonly_fields = [
+        "case_link",
+        "patient",
+        "draft_answered",
         "route",
         "outcome",
-        "reason",
-        "decided_by",
-        "signed_name",
-        "signed_credentials",
-        "decided_at",
+        "reason_text",
+        "specialist",
+        "signed_at",
+        "protocol_text",
+        "sites_text",
+        "notice_text",
+        "addenda_text",
+        "letter",
     ]
 
-    @admin.display(description="case")
+    def get_search_results(self, request, queryset, search_term):
+        return selectors.search_cases(queryset, search_term, via="case__", also="signed_name"), False
+
+    @admin.display(description="draft answered")
+    def draft_answered(self, decision: Decision) -> str:
+        draft = decision.recommendation
+        return f"Draft {draft.sequence}: {draft.get_route_display()} (rule set {draft.ruleset_version})"
+
+    @admin.display(description="reason")
+    def reason_text(self, decision: Decision):
+        return linebreaksbr(decision.reason, autoescape=True) if decision.reason else "-"
+
+    @admin.display(description="signed at")
+    def signed_at(self, decision: Decision) -> str:
+        return f"{timezone.localtime(decision.decided_at):%Y-%m-%d %H:%M %Z}"
+
+    @admin.display(description="protocol")
+    def protocol_text(self, decision: Decision):
+        if not decision.protocol:
+            return "none"
+        p = decision.protocol
+        return format_html(
+            "{} version {}: {}<br><small>Basis: {}</small>",
+            p.get("id"),
+            p.get("version"),
+            p.get("title", ""),
+            decision_context(decision)["decision_basis"],
+        )
+
+    @admin.display(description="sites when signed")
+    def sites_text(self, decision: Decision) -> str:
+        return decision_context(decision)["decision_sites"] or "none recorded"
+
+    @admin.display(description="regulatory notice as signed")
+    def notice_text(self, decision: Decision):
+        return linebreaksbr(decision.notice_text, autoescape=True) if decision.notice else "-"
+
+    @admin.display(description="addenda")
+    def addenda_text(self, decision: Decision):
+        addenda = decision.addenda.select_related("author__specialist_profile").order_by("created_at")
+        if not addenda:
+            return "none"
+        return format_html_join(
+            "",
+            "<p>{}, signed by <strong>{}</strong>: {}</p>",
+            ((f"{timezone.localtime(a.created_at):%Y-%m-%d %H:%M}", _signer(a), a.reason) for a in addenda),
+        )
+
+    @admin.display(description="letter")
+    def letter(self, decision: Decision):
+        url = reverse("admin:recommendations_reviewcase_print", args=[decision.case_id])
+        return format_html('<a class="button" href="{}" id="print-link">Print the decision letter</a>', url)
+
+    @admin.display(description="case", ordering="case__number")
     def case_link(self, decision: Decision):
         url = reverse("admin:recommendations_reviewcase_change", args=[decision.case_id])
         return format_html('<a href="{}">{}</a>', url, decision.case.reference)
 
     @admin.display(description="patient", ordering="case__patient__family_name")
     def patient(self, decision: Decision) -> str:
-        return f"{decision.case.patient.family_name}, {decision.case.patient.given_name}"
+        patient = decision.case.patient
+        return f"{patient.family_name}, {patient.given_name} (MRN {patient.mrn})"
 
     @admin.display(description="MRN", ordering="case__patient__mrn")
     def mrn(self, decision: Decision) -> str:
@@ -108,14 +165,35 @@ class DecisionAdmin(SpecialistsOnly, admin.ModelAdmin):
         return decision.signature
 
 
+def _signer(addendum: Addendum) -> str:
+    """Addenda keep no signature of their own: the signer's profile as it is now."""
+    profile = getattr(addendum.author, "specialist_profile", None)
+    if profile and profile.full_name.strip():
+        return f"{profile.full_name}, {profile.credentials}" if profile.credentials else profile.full_name
+    return addendum.author.get_username()
+
+
 @admin.register(Addendum)
 class AddendumAdmin(SpecialistsOnly, admin.ModelAdmin):
-    list_display = ["decision", "author", "created_at", "reason"]
-    list_select_related = ["author", "decision"]
-    readonly_fields = ["decision", "author", "reason", "created_at"]
+    list_display = ["case_link", "corrects", "signer", "created_at", "reason"]
+    list_select_related = ["author__specialist_profile", "decision__case"]
+    fields = readonly_fields = ["case_link", "corrects", "signer", "created_at", "reason"]
 
     def get_queryset(self, request):
         return super().get_queryset(request).filter(decision__case__sandbox=False)
+
+    @admin.display(description="case", ordering="decision__case__number")
+    def case_link(self, addendum: Addendum):
+        url = reverse("admin:recommendations_reviewcase_change", args=[addendum.decision.case_id])
+        return format_html('<a href="{}">{}</a>', url, addendum.decision.case.reference)
+
+    @admin.display(description="corrects")
+    def corrects(self, addendum: Addendum) -> str:
+        return str(addendum.decision)
+
+    @admin.display(description="signed by")
+    def signer(self, addendum: Addendum) -> str:
+        return _signer(addendum)
 
 
 @admin.register(SpecialistProfile)

@@ -9,6 +9,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from intake.models import Case, Patient
+from intake.vocabulary.names import name_key
 from recommendations.models import Recommendation
 
 # Of every 100 cases: where a clinic's history would have them.
@@ -70,6 +71,7 @@ def add_cases(total: int, *, patients: int | None = None, seed: int = 7, status:
                     "mrn": f"B{uuid.uuid4().hex[:12]}",
                     "given_name": f"Given{n}",
                     "family_name": f"Family{n % 5000}",
+                    "name_key": name_key(f"Given{n}", f"Family{n % 5000}"),
                     "birth_date": date(1940, 1, 1) + timedelta(days=n % 25000),
                     "sex": "female" if n % 2 else "male",
                     "phone": "",

@@ -27,6 +27,7 @@ from tests.factories import (
     make_referral,
     make_user,
 )
+from tests.recommendations.confirming import sign_on_page
 
 KNEE = {"kl_grade": 2, "conservative_care_months": 6}
 REVIEW = "/admin/recommendations/reviewcase/{}/change/"
@@ -268,7 +269,8 @@ def test_the_review_page_offers_the_covering_protocols_and_shows_the_decision_as
     assert "No active protocol covers intravenous cells" in refused
     assert not Decision.objects.filter(case=case).exists()
 
-    client.post(
+    sign_on_page(
+        client,
         REVIEW.format(case.pk),
         {
             "action": "amend",

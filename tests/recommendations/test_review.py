@@ -117,7 +117,7 @@ def test_asking_for_information_then_answering_redrafts_the_case():
     ]
     notes = list(case.events.values_list("note", flat=True))
     assert "Question: Which knee?" in notes
-    assert any(n.startswith("Answer: The right one (changed: affected_sites") for n in notes)
+    assert "Answer: The right one (changed: affected sites now Right knee)" in notes
 
 
 @pytest.mark.django_db

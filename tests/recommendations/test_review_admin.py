@@ -9,6 +9,7 @@ from recommendations.models import Decision
 from recommendations.selectors import current_draft
 from recommendations.services import make_draft
 from tests.factories import make_case, make_partner, make_patient, make_user
+from tests.recommendations.confirming import sign_on_page
 
 
 @pytest.fixture(autouse=True)
@@ -176,7 +177,7 @@ def test_without_consent_only_a_decline_or_a_question_is_taken(client):
     assert "ask for information" in amended
     assert not Decision.objects.exists()
 
-    client.post(review_url(case), {"action": "decline", "reason": "No consent after three requests"})
+    sign_on_page(client, review_url(case), {"action": "decline", "reason": "No consent after three requests"})
     assert Decision.objects.get(case=case).outcome == "declined"
 
 
@@ -189,8 +190,11 @@ def test_a_specialist_amends_through_the_page(client):
     assert "Say why you chose another route." in missing_reason.content.decode()
     assert not Decision.objects.exists()
 
-    done = client.post(
-        review_url(case), {"action": "amend", "route": "intravenous", "reason": "Three sites"}, follow=True
+    done = sign_on_page(
+        client,
+        review_url(case),
+        {"action": "amend", "route": "intravenous", "reason": "Three sites"},
+        follow=True,
     )
 
     decision = Decision.objects.get(case=case)
@@ -202,7 +206,7 @@ def test_a_specialist_amends_through_the_page(client):
 def test_the_loser_of_a_race_gets_a_message_not_an_error_page(client):
     case = queued()
     specialist_client(client, "dr_late")
-    client.post(review_url(case), {"action": "approve"})
+    sign_on_page(client, review_url(case), {"action": "approve"})
 
     again = client.post(review_url(case), {"action": "decline", "reason": "no"}, follow=True)
 
@@ -217,7 +221,7 @@ def test_decisions_cannot_be_changed_or_deleted_in_the_admin_even_by_a_superuser
     boss = make_user("boss", is_staff=True, is_superuser=True)
     review.set_signature(user=boss, full_name="Dr. Boss", credentials="MD")
     client.force_login(boss)
-    client.post(review_url(case), {"action": "approve"})
+    sign_on_page(client, review_url(case), {"action": "approve"})
     decision = Decision.objects.get(case=case)
     base = f"/admin/recommendations/decision/{decision.pk}"
 
@@ -227,7 +231,7 @@ def test_decisions_cannot_be_changed_or_deleted_in_the_admin_even_by_a_superuser
     assert Decision.objects.get(pk=decision.pk).reason == ""
     assert client.get("/admin/recommendations/decision/add/").status_code == 403
 
-    client.post(review_url(case), {"addendum": "1", "reason": "Corrected laterality"})
+    sign_on_page(client, review_url(case), {"addendum": "1", "reason": "Corrected laterality"})
     assert decision.addenda.get().reason == "Corrected laterality"
 
 

@@ -39,6 +39,7 @@ def test_a_specialist_amends_a_draft_and_sees_the_decision_recorded(
     page.get_by_label("Final route").select_option("intravenous")
     page.get_by_label("Reason for amending").fill("Bleeding risk on anticoagulants; infuse instead.")
     page.get_by_role("button", name="Amend").click()
+    page.get_by_role("button", name="Sign the decision").click()  # after checking what it signs
 
     # Then the decision is recorded and shown, with no way to act again
     page.get_by_text("Decision recorded: amended.").wait_for()

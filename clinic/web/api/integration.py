@@ -19,6 +19,7 @@ from clinic.web.api.problems import PROBLEM_JSON, problem_response
 from clinic.web.api.serializers import ProblemSerializer
 from clinic.web.api.throttle import PartnerPingThrottle, PartnerRateThrottle
 from clinic.web.api.views import ReferralPagination
+from intake import event_types
 from intake.models import PartnerNotification
 from intake.selectors import UnknownEventCursor, partner_deliveries, partner_delivery, partner_events
 
@@ -34,10 +35,14 @@ def event_id(notification: PartnerNotification) -> str:
 class EventSerializer(serializers.Serializer):
     id = serializers.CharField(help_text="The event's id: the `webhook-id` its webhook carries.")
     type = serializers.CharField(
-        help_text="referral.needs_information, referral.decided, referral.withdrawn, …"
+        help_text=f"One of {', '.join(t for t in event_types.ALL if t != event_types.PING)}; more may be "
+        "added within v1 (see the description's event types)."
     )
     timestamp = serializers.DateTimeField()
-    data = serializers.JSONField(help_text="As in the webhook: the referral (or its FHIR Bundle).")
+    data = serializers.JSONField(
+        help_text="As in the webhook: the referral (schema ReferralOut), or its FHIR Bundle for a partner "
+        "whose webhook format is FHIR."
+    )
 
 
 class EventPageSerializer(serializers.Serializer):

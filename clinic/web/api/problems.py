@@ -132,4 +132,20 @@ def api_aware(html_handler, status_code: int, detail: str):
     return handler
 
 
-__all__ = ["PROBLEM_JSON", "api_aware", "exception_handler", "problem", "problem_response", "status"]
+NO_SUCH_PATH = "No such resource, or it belongs to another partner."
+
+
+def not_found(request: HttpRequest) -> JsonResponse:
+    """The last route under /api/v1/: what handler404 answers, said the same with DEBUG on."""
+    return _django_problem(request, 404, NO_SUCH_PATH)
+
+
+__all__ = [
+    "PROBLEM_JSON",
+    "api_aware",
+    "exception_handler",
+    "not_found",
+    "problem",
+    "problem_response",
+    "status",
+]

@@ -113,6 +113,32 @@ class ChangedAnswersSerializer(ContraindicationsSerializer):
     answers_required = False
 
 
+FORM_VERSION_ERRORS = {
+    "invalid": "Send the consent form's version as text, for example 2026-03.",
+    "null": "Send the consent form's version as text, for example 2026-03, or leave it out.",
+    "max_length": "Use at most {max_length} characters for the consent form's version, for example 2026-03.",
+}
+
+
+def form_version_field(**kwargs) -> serializers.CharField:
+    """The consent form's version, wherever a body carries it (stored on the case, 32 characters)."""
+    return serializers.CharField(
+        max_length=32,
+        required=False,
+        allow_blank=True,
+        default="",
+        error_messages=FORM_VERSION_ERRORS,
+        **kwargs,
+    )
+
+
+PRIORITIES = ["routine", "urgent"]
+PRIORITY_ERRORS = {
+    "invalid_choice": "“{input}” is not a priority: send routine or urgent, or leave it out for routine.",
+    "null": "Send routine or urgent, or leave priority out for routine; null is not a priority.",
+}
+
+
 class ConsentSerializer(serializers.Serializer):
     """Who gave consent (rule set v3, rule 6)."""
 
@@ -125,9 +151,7 @@ class ConsentSerializer(serializers.Serializer):
         "guardian's or legal representative's.",
         error_messages={"invalid_choice": f"“{{input}}” is not one of: {', '.join(ConsentBy.values)}."},
     )
-    form_version = serializers.CharField(
-        max_length=32, required=False, allow_blank=True, default="", help_text="The consent form's version."
-    )
+    form_version = form_version_field(help_text="The consent form's version, for example 2026-03.")
     assent = StrictBooleanField(
         required=False,
         allow_null=True,
@@ -170,9 +194,11 @@ class ReferralSerializer(serializers.Serializer):
     findings = FindingsField(required=False)
     additional_conditions = AdditionalConditionsField(required=False)
     priority = serializers.ChoiceField(
-        choices=["routine", "urgent"],
+        choices=PRIORITIES,
         default="routine",
-        help_text="The review queue puts urgent before routine, oldest first within each.",
+        error_messages=PRIORITY_ERRORS,
+        help_text="routine (when left out) or urgent: the review queue puts urgent before routine, oldest "
+        "first within each. On the FHIR door, ServiceRequest.priority (asap and stat are queued as urgent).",
     )
 
     def __init__(self, *args, require_external_id: bool = True, **kwargs):
@@ -297,7 +323,9 @@ class InformationSerializer(serializers.Serializer):
     consent_obtained = StrictBooleanField(
         required=False, help_text="true when the patient has given consent since the referral was sent."
     )
-    consent_form_version = serializers.CharField(max_length=32, required=False, allow_blank=True, default="")
+    consent_form_version = form_version_field(
+        help_text="The consent form's version, with `consent_obtained: true` (or `consent.form_version`)."
+    )
     consent = ConsentSerializer(
         required=False,
         help_text="Optional (rule set v3): consent as on a referral. Without it, `consent_obtained: true` "

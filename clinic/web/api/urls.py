@@ -1,54 +1,56 @@
-from django.urls import path
+from django.urls import URLPattern, path, re_path
+from rest_framework.views import APIView
 
 from clinic.web.api import fhir, integration, malformed, views, vocabularies
+from clinic.web.api.problems import not_found
 
 app_name = "api"
 
+
+def route(spelling: str, view: type[APIView], name: str) -> list[URLPattern]:
+    """A path with and without its trailing slash is served by the same view, without a redirect
+    (DESIGN.md, "Partner API v1"): a redirect would drop a POST's body, and Django's APPEND_SLASH
+    answers a POST without the slash with a page. The spelling given is the canonical one: it
+    is the one the OpenAPI schema documents (`schema=None` keeps the other spelling out of it) and
+    the one `reverse(name)` gives. Both carry the name, so a table of named routes (the
+    authorization matrix) covers both; Django's reverse() prefers the later of two patterns of one
+    name, hence the other spelling first."""
+    other = spelling.removesuffix("/") if spelling.endswith("/") else spelling + "/"
+    return [path(other, view.as_view(schema=None), name=name), path(spelling, view.as_view(), name=name)]
+
+
 urlpatterns = [
-    path("referrals/", views.ReferralListCreateView.as_view(), name="referrals"),
-    path("referrals/<uuid:pk>/", views.ReferralDetailView.as_view(), name="referral"),
-    path(
-        "referrals/<uuid:pk>/information/",
-        views.ReferralInformationView.as_view(),
-        name="referral-information",
-    ),
-    path("referrals/<uuid:pk>/withdraw/", views.ReferralWithdrawView.as_view(), name="referral-withdraw"),
-    path("referrals/<uuid:pk>/fhir", fhir.ReferralFHIRView.as_view(), name="referral-fhir"),
-    path("fhir/ServiceRequest", fhir.ServiceRequestCreateView.as_view(), name="fhir-service-request"),
-    path(
+    *route("referrals/", views.ReferralListCreateView, "referrals"),
+    *route("referrals/<uuid:pk>/", views.ReferralDetailView, "referral"),
+    *route("referrals/<uuid:pk>/information/", views.ReferralInformationView, "referral-information"),
+    *route("referrals/<uuid:pk>/withdraw/", views.ReferralWithdrawView, "referral-withdraw"),
+    *route("referrals/<uuid:pk>/fhir", fhir.ReferralFHIRView, "referral-fhir"),
+    *route("fhir/ServiceRequest", fhir.ServiceRequestCreateView, "fhir-service-request"),
+    *route(
         "fhir/Questionnaire/referral-screening",
-        fhir.ScreeningQuestionnaireView.as_view(),
-        name="fhir-screening-questionnaire",
+        fhir.ScreeningQuestionnaireView,
+        "fhir-screening-questionnaire",
     ),
-    path("fhir/Task", fhir.TaskCreateView.as_view(), name="fhir-task"),
-    path("fhir/Communication", fhir.CommunicationCreateView.as_view(), name="fhir-communication"),
-    path("events/", integration.EventFeedView.as_view(), name="events"),
-    path("webhook-deliveries/", integration.WebhookDeliveryListView.as_view(), name="webhook-deliveries"),
-    path(
+    *route("fhir/Task", fhir.TaskCreateView, "fhir-task"),
+    *route("fhir/Communication", fhir.CommunicationCreateView, "fhir-communication"),
+    *route("events/", integration.EventFeedView, "events"),
+    *route("webhook-deliveries/", integration.WebhookDeliveryListView, "webhook-deliveries"),
+    *route(
         "webhook-deliveries/<uuid:pk>/resend",
-        integration.WebhookDeliveryResendView.as_view(),
-        name="webhook-delivery-resend",
+        integration.WebhookDeliveryResendView,
+        "webhook-delivery-resend",
     ),
-    path("webhooks/test", integration.WebhookTestView.as_view(), name="webhook-test"),
-    path("conditions/", vocabularies.ConditionListView.as_view(), name="conditions"),
-    path("body-sites/", vocabularies.BodySiteListView.as_view(), name="body-sites"),
-    path("findings/", vocabularies.FindingListView.as_view(), name="findings"),
+    *route("webhooks/test", integration.WebhookTestView, "webhook-test"),
+    *route("conditions/", vocabularies.ConditionListView, "conditions"),
+    *route("body-sites/", vocabularies.BodySiteListView, "body-sites"),
+    *route("findings/", vocabularies.FindingListView, "findings"),
     # A path whose id is not a UUID (every real route above takes <uuid:pk>): 400, not a page.
-    path("referrals/<str:pk>/", malformed.MalformedIdView.as_view(), name="malformed-referral"),
-    path(
-        "referrals/<str:pk>/information/",
-        malformed.MalformedIdView.as_view(),
-        name="malformed-referral-information",
-    ),
-    path(
-        "referrals/<str:pk>/withdraw/",
-        malformed.MalformedIdView.as_view(),
-        name="malformed-referral-withdraw",
-    ),
-    path("referrals/<str:pk>/fhir", malformed.MalformedFHIRIdView.as_view(), name="malformed-referral-fhir"),
-    path(
-        "webhook-deliveries/<str:pk>/resend",
-        malformed.MalformedIdView.as_view(),
-        name="malformed-delivery-resend",
-    ),
+    *route("referrals/<str:pk>/", malformed.MalformedIdView, "malformed-referral"),
+    *route("referrals/<str:pk>/information/", malformed.MalformedIdView, "malformed-referral-information"),
+    *route("referrals/<str:pk>/withdraw/", malformed.MalformedIdView, "malformed-referral-withdraw"),
+    *route("referrals/<str:pk>/fhir", malformed.MalformedFHIRIdView, "malformed-referral-fhir"),
+    *route("webhook-deliveries/<str:pk>/resend", malformed.MalformedIdView, "malformed-delivery-resend"),
+    # Anything else under /api/v1/: the API's own 404 (an OperationOutcome on the FHIR door), even
+    # with DEBUG on, where Django would answer with its HTML page instead of handler404.
+    re_path(r"^.*$", not_found, name="not-found"),
 ]

@@ -88,13 +88,20 @@ class ConditionListView(GenericAPIView):
         operation_id="listConditions",
         parameters=[
             OpenApiParameter(
-                "search", str, description="A code prefix (M17, m17.1) or words of the label (knee)."
-            )
+                "search",
+                str,
+                description="A code prefix (M17, m17.1), or words: every word must begin a word of the "
+                "entry's label, of a code it covers (“osteoarthritis of right knee” finds M17), or of a "
+                "common abbreviation or synonym's meaning (ALS, MS, OA, stroke). Best matches first. "
+                "Empty or absent: every entry.",
+            ),
+            OpenApiParameter("q", str, description="The same as `search` (used when `search` is absent)."),
         ],
         responses={200: ConditionEntrySerializer(many=True), **READ_PROBLEM},
     )
     def get(self, request: Request) -> Response:
-        entries = search(request.query_params.get("search", ""))
+        params = request.query_params
+        entries = search(params["search"] if "search" in params else params.get("q", ""))
         return Response(self.get_serializer(entries, many=True).data)
 
 

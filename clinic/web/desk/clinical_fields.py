@@ -5,13 +5,15 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from django import forms
+from django.core import validators
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from intake.clinical import validate_v3_intake
 from intake.models import ConsentBy
 from intake.text import NotADate, iso_date
-from intake.vocabulary.codes import CodeError, clean_icd10
+from intake.vocabulary.codes import CodeError, clean_icd10, normalize_icd10, not_icd10_message
+from intake.vocabulary.conditions import find_codes
 from intake.vocabulary.findings import FINDINGS, MAX_STRING, Finding
 from intake.vocabulary.findings_display import allowed_text, error_text, label_text, unit_text
 
@@ -37,6 +39,84 @@ class IsoDateField(forms.DateField):
 
 
 YES_NO_UNKNOWN = {True: "yes", False: "no", None: "unknown"}
+
+
+class LimitedTextField(forms.CharField):
+    """Free text with a limit a person sees: the line under the box names it and desk.js turns that
+    line into a live count. No maxlength attribute: a browser cuts a paste at it without a word, and counts an
+    emoji as two, so a 5,000-character note arrived with 4,875. The server counts characters
+    (a line break is one, as the counter counts it) and says by how many the text is too long."""
+
+    def __init__(self, *, max_length: int, **kwargs):
+        self.limit = max_length
+        super().__init__(max_length=max_length, **kwargs)
+        self.validators = [v for v in self.validators if not isinstance(v, validators.MaxLengthValidator)]
+        # Shown under the box (desk/_field.html); desk.js turns it into the live count.
+        self.limit_text = f"Up to {max_length:,} characters."
+
+    def to_python(self, value):
+        # Browsers send line breaks as CR LF: one character each, as the person counted them.
+        return super().to_python(value).replace("\r\n", "\n")
+
+    def validate(self, value):
+        super().validate(value)
+        if len(value) > self.limit:
+            over = len(value) - self.limit
+            raise ValidationError(
+                f"This is {len(value):,} characters; the limit is {self.limit:,}. "
+                f"Shorten it by {over:,} character{'s' if over != 1 else ''}: nothing was cut.",
+                code="max_length",
+            )
+
+    def widget_attrs(self, widget):
+        attrs = super().widget_attrs(widget)
+        attrs.pop("maxlength", None)
+        attrs["data-limit"] = str(self.max_length)
+        return attrs
+
+
+def code_search_message(text: str, error: CodeError) -> str:
+    """What is wrong with a condition code box's text: a search that was never turned into a code
+    gets the codes it matches, so that the person can pick one without a second search."""
+    if normalize_icd10(text) is not None:
+        return str(error)  # a code's form, but not in the code set
+    shown = text if len(text) <= 60 else f"{text[:57]}…"
+    matches = find_codes(text, limit=3)
+    if not matches:
+        return f"{not_icd10_message(shown)} No code matches these words either: try other words."
+    offered = "; ".join(f"{code.code} ({code.descriptor})" for code, _ in matches)
+    return f"“{shown}” is not an ICD-10 code but a search. Codes that match it: {offered}. Type or pick one."
+
+
+class CodeSearchField(forms.CharField):
+    """An ICD-10-CM code, typed or picked from a search as the person types words. The box takes
+    text of any length (a search such as "osteoarthritis of right knee" is longer than any code);
+    what is kept is the code, in canonical form, checked against the code set."""
+
+    def __init__(self, *, search: str | int, **kwargs):
+        attrs = {"autocomplete": "off", "spellcheck": "false", "data-code-search": str(search)}
+        kwargs.setdefault("widget", forms.TextInput(attrs=attrs))
+        super().__init__(**kwargs)
+        self.code_search = str(search)
+        # The line under the box that names the code typed or picked (its id is what tests find).
+        self.match_id = f"condition-match-{search}" if isinstance(search, int) else "condition-match"
+
+    def clean(self, value):
+        text = super().clean(value)
+        if not text:
+            return ""
+        try:
+            return clean_icd10(text)
+        except CodeError as exc:
+            raise ValidationError(code_search_message(text, exc), code="invalid") from None
+
+
+def required_when(form: forms.Form, control: str, value: str, condition: str) -> None:
+    """Mark the fields that a choice makes required: their labels say so, and desk.js shows the
+    required marker while the choice holds."""
+    for name in ("consent_form_version", "consent_by"):
+        if name in form.fields:
+            form.fields[name].required_when = {"control": control, "value": value, "text": condition}
 
 
 def three_way_field(label: str, unknown: str, help_text: str = "") -> forms.TypedChoiceField:
@@ -100,26 +180,24 @@ class ClinicalDetailsMixin:
             if not finding.deprecated:
                 self.fields[f"finding_{finding.key}"] = finding_field(finding)
         for n in range(1, MAX_ADDITIONAL + 1):
-            self.fields[f"condition_{n}_code"] = forms.CharField(
+            self.fields[f"condition_{n}_code"] = CodeSearchField(
                 label=f"Additional condition {n} (ICD-10 code)",
-                max_length=16,
                 required=False,
-                help_text="Type a code or words to search.",
-                widget=forms.TextInput(
-                    attrs={"list": f"condition-options-{n}", "autocomplete": "off", "data-code-search": n}
-                ),
+                help_text="Type the code, or words to search and pick the code.",
+                search=n,
             )
-            self.fields[f"condition_{n}_description"] = forms.CharField(
-                label=f"Additional condition {n}: description", max_length=500, required=False
+            self.fields[f"condition_{n}_description"] = LimitedTextField(
+                label=f"Additional condition {n}: description",
+                max_length=500,
+                required=False,
+                widget=forms.TextInput,
             )
         self.fields["consent_by"] = forms.ChoiceField(
             label="Consent given by",
             choices=ConsentBy.choices,
             required=False,
             widget=forms.RadioSelect,
-            help_text=(
-                "Required when consent was obtained. For a minor: a parent, guardian or legal representative."
-            ),
+            help_text="For a minor: a parent, guardian or legal representative.",
         )
         self.fields["assent"] = three_way_field(
             "The minor's own agreement (assent)",
@@ -168,16 +246,13 @@ class ClinicalDetailsMixin:
         conditions, self._condition_rows = [], []
         for n in range(1, MAX_ADDITIONAL + 1):
             code_name, text_name = f"condition_{n}_code", f"condition_{n}_description"
-            code = (self.cleaned_data.get(code_name) or "").strip()
+            if code_name in self.errors:
+                continue  # its field already says what is wrong with the code
+            code = self.cleaned_data.get(code_name) or ""  # canonical and in the code set (CodeSearchField)
             text = (self.cleaned_data.get(text_name) or "").strip()
             if not code:
                 if text:
                     self.add_error(code_name, "Give this condition's ICD-10 code, or clear its description.")
-                continue
-            try:
-                code = clean_icd10(code)
-            except CodeError as exc:
-                self.add_error(code_name, f"{exc} Type words to search.")
                 continue
             self._condition_rows.append(n)
             conditions.append({"icd10": code, "description": text})

@@ -9,13 +9,15 @@ from django.core.exceptions import ValidationError
 from clinic.web.desk.clinical_fields import (
     CONSENT_BY_MISSING,
     ClinicalDetailsMixin,
+    CodeSearchField,
     IsoDateField,
+    LimitedTextField,
     initial_from_case,
+    required_when,
 )
 from intake.models import CONTRAINDICATION_LABELS, Priority, Sex
 from intake.validators import no_invisible_characters
 from intake.vocabulary.body_sites import BODY_SITES
-from intake.vocabulary.codes import CodeError, clean_icd10
 
 YES_NO = [("yes", "Yes"), ("no", "No")]
 
@@ -53,8 +55,14 @@ class PatientSearchForm(forms.Form):
     q = forms.CharField(
         label="Find a patient or a case",
         required=False,
-        help_text="Name, birth date (YYYY-MM-DD), MRN, or a case reference such as C-2026-000123",
-        max_length=100,
+        help_text=(
+            "Search by name (accents optional: Nguyen finds Nguyễn), birth date (1961-04-02 or "
+            "04/02/1961), MRN, a partner's referral reference, or a case reference such as C-2026-000123."
+        ),
+        max_length=200,
+        error_messages={
+            "max_length": "Search with at most %(limit_value)d characters; a name or a number is enough."
+        },
     )
 
 
@@ -100,13 +108,15 @@ class NewPatientForm(OneTimeKeyForm):
 
 
 class IntakeForm(ClinicalDetailsMixin, OneTimeKeyForm):
-    condition_code = forms.CharField(
+    condition_code = CodeSearchField(
         label="Condition (ICD-10 code)",
-        max_length=16,
-        help_text="Type a code or words to search, for example M17.11 or knee.",
-        widget=forms.TextInput(attrs={"list": "condition-options", "autocomplete": "off"}),
+        help_text="Type the code, or words to search and pick the code, for example M17.11 or "
+        "“osteoarthritis of right knee”.",
+        search="main",
     )
-    condition_text = forms.CharField(label="Condition description", required=False, max_length=500)
+    condition_text = LimitedTextField(
+        label="Condition description", required=False, max_length=500, widget=forms.TextInput
+    )
     affected_sites = forms.MultipleChoiceField(
         label="Affected sites",
         choices=list(BODY_SITES.items()),
@@ -118,7 +128,7 @@ class IntakeForm(ClinicalDetailsMixin, OneTimeKeyForm):
         label="Consent form version",
         required=False,
         max_length=32,
-        help_text="Required when consent was obtained.",
+        help_text="As printed on the signed form, for example 2026-01.",
     )
     priority = forms.TypedChoiceField(
         label="Priority",
@@ -127,10 +137,10 @@ class IntakeForm(ClinicalDetailsMixin, OneTimeKeyForm):
         initial=Priority.ROUTINE,
         widget=forms.RadioSelect,
     )
-    goals = forms.CharField(
+    goals = LimitedTextField(
         label="Goals", required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
     )
-    notes = forms.CharField(
+    notes = LimitedTextField(
         label="Notes", required=False, max_length=5000, widget=forms.Textarea(attrs={"rows": 3})
     )
 
@@ -139,6 +149,7 @@ class IntakeForm(ClinicalDetailsMixin, OneTimeKeyForm):
         for name, label in CONTRAINDICATION_LABELS.items():
             self.fields[name] = yes_no_field(label)
         self.add_clinical_fields()
+        required_when(self, "consent_obtained", "yes", "if consent was obtained")
         # The error summary lists the fields in the order the page shows them.
         others = [name for name in self.fields if name.startswith("condition_") and name[10].isdigit()]
         findings = [name for name in self.fields if name.startswith("finding_")]
@@ -147,12 +158,6 @@ class IntakeForm(ClinicalDetailsMixin, OneTimeKeyForm):
             + [*CONTRAINDICATION_LABELS, "breastfeeding", "consent_obtained", "consent_by"]
             + ["consent_form_version", "assent", "priority", "goals", "notes"]
         )
-
-    def clean_condition_code(self) -> str:
-        try:
-            return clean_icd10(self.cleaned_data["condition_code"])
-        except CodeError as exc:
-            raise ValidationError(f"{exc} Type words to search.") from None
 
     def clean(self):
         data = super().clean()
@@ -183,13 +188,18 @@ class AnswerForm(ClinicalDetailsMixin, forms.Form):
 
     consent_by_required = False
 
-    answer = forms.CharField(
+    answer = LimitedTextField(
         label="Your answer",
         widget=forms.Textarea(attrs={"rows": 3}),
         max_length=5000,
         error_messages={"required": "Write the answer to the specialist's question."},
     )
-    condition_code = forms.CharField(label="Condition (ICD-10 code)", max_length=16, required=False)
+    condition_code = CodeSearchField(
+        label="Condition (ICD-10 code)",
+        required=False,
+        help_text="Type the code, or words to search and pick the code.",
+        search="answer",
+    )
     affected_sites = forms.MultipleChoiceField(
         label="Affected sites",
         choices=list(BODY_SITES.items()),
@@ -206,10 +216,10 @@ class AnswerForm(ClinicalDetailsMixin, forms.Form):
         self.add_clinical_fields()
         self.fields["breastfeeding"].help_text = "Optional; “Not asked” keeps what is recorded."
         self.fields["assent"].help_text = "For a patient under 18; “Not recorded” keeps what is recorded."
-        self.fields["consent_by"].help_text = (
-            "Choose who gave it when you record consent; a minor's consent comes from a parent, "
-            "guardian or legal representative."
-        )
+        self.fields[
+            "consent_by"
+        ].help_text = "A minor's consent comes from a parent, guardian or legal representative."
+        required_when(self, "consent_obtained", "on", "if you record consent now")
         self.case = case
 
     def clean(self):
@@ -220,10 +230,6 @@ class AnswerForm(ClinicalDetailsMixin, forms.Form):
         if consenting and not data.get("consent_by"):
             self.add_error("consent_by", CONSENT_BY_MISSING)
         code = data.get("condition_code") or (self.case.condition_code if self.case else "")
-        try:
-            code = clean_icd10(code) if code else ""
-        except CodeError:
-            code = ""  # the service names what is wrong with it
         self.check_clinical(
             condition_code=code,
             consent_obtained=consenting or bool(self.case and self.case.consent_obtained),
@@ -250,9 +256,21 @@ class AnswerForm(ClinicalDetailsMixin, forms.Form):
 
 
 class WithdrawForm(forms.Form):
-    reason = forms.CharField(
+    reason = LimitedTextField(
         label="Reason for withdrawing",
         widget=forms.Textarea(attrs={"rows": 2}),
         max_length=2000,
+        help_text="Kept in the case's permanent record.",
         error_messages={"required": "Say why the case is withdrawn."},
+    )
+    # Sent by the confirmation page only: the first post shows what withdrawing does.
+    confirmed = forms.BooleanField(required=False, widget=forms.HiddenInput)
+
+
+class DismissContactForm(forms.Form):
+    reason = LimitedTextField(
+        label="Why not (optional)",
+        required=False,
+        max_length=500,
+        widget=forms.TextInput,
     )

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from clinic.web.desk import views
+from clinic.web.desk import patients, views
 
 app_name = "desk"
 
@@ -10,10 +10,20 @@ urlpatterns = [
     path("board/changes/", views.board_changes, name="board-changes"),
     path("login/", auth_views.LoginView.as_view(template_name="desk/login.html"), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("patients/", views.patient_search, name="patients"),
+    path("patients/", patients.patient_search, name="patients"),
     path("codes/", views.code_search, name="codes"),
-    path("patients/new/", views.new_patient, name="new-patient"),
+    path("patients/new/", patients.new_patient, name="new-patient"),
     path("patients/<uuid:patient_id>/intake/", views.new_case, name="new-case"),
+    path(
+        "contact-updates/<uuid:update_id>/accept/",
+        patients.accept_contact_update,
+        name="accept-contact-update",
+    ),
+    path(
+        "contact-updates/<uuid:update_id>/dismiss/",
+        patients.dismiss_contact_update,
+        name="dismiss-contact-update",
+    ),
     path("cases/<uuid:case_id>/", views.case_detail, name="case"),
     path("cases/<uuid:case_id>/status/", views.case_status, name="case-status"),
     path("cases/<uuid:case_id>/answer/", views.answer, name="answer"),

@@ -1,75 +1,39 @@
 """Front-desk pages. Each view checks who is asking, validates, calls a service."""
 
-import uuid
-from functools import wraps
-
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.templatetags.static import static
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from clinic.web import reads
-from clinic.web.desk.forms import AnswerForm, IntakeForm, NewPatientForm, PatientSearchForm, WithdrawForm
+from clinic.web.desk.access import apply_errors, desk_required, submitted_key
+from clinic.web.desk.forms import AnswerForm, DismissContactForm, IntakeForm, WithdrawForm
+from clinic.web.desk.wording import readable
 from intake import selectors
 from intake.audit import record_reads
 from intake.clinical import Answer, Consent
-from intake.matching import likely_duplicates, search_patients
 from intake.models import Case, CaseStatus, ConsentBy, Patient, ReadAccess
-from intake.roles import is_desk_user
-from intake.services import (
-    answer_information,
-    create_case,
-    create_patient,
-    patient_from_submission,
-    withdraw_case,
-)
+from intake.services import answer_information, create_case, withdraw_case
 from intake.statuses import BOARD_GROUPS, PROGRESS_STEPS, STATUS
 from intake.vocabulary.conditions import find_codes
 from intake.vocabulary.findings_display import condition_rows, finding_rows
 from intake.workflow import Actor, TransitionError
 from recommendations.selectors import decision_of
 
-
-def desk_required(view):
-    """Front desk or specialist accounts only; anyone else is sent to sign in."""
-
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args, **kwargs):
-        if not is_desk_user(request.user):
-            if request.user.is_authenticated:
-                messages.error(request, "This account has no access to the front desk.")
-            return redirect_to_login(request.get_full_path())
-        return view(request, *args, **kwargs)
-
-    return wrapper
-
-
 ATTENTION_GROUPS = frozenset(group.key for group in BOARD_GROUPS if group.needs_attention)
-
-
-def _submitted_key(request: HttpRequest) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(request.POST.get("submission_key", ""))
-    except ValueError:
-        return None
-
-
-def _apply_errors(form, exc: ValidationError) -> None:
-    if hasattr(form, "add_service_errors"):  # the intake forms map findings.kl_grade and the like
-        form.add_service_errors(exc)
-        return
-    for field, errors in exc.message_dict.items():
-        form.add_error(field if field in form.fields else None, errors)
 
 
 @require_GET
 @desk_required
 def board(request: HttpRequest) -> HttpResponse:
     groups = reads.board()
+    for group in groups:
+        for case in group.cases:
+            case.question_text = readable(case.open_question)
     context = {"groups": groups, "board_version": selectors.board_version()}
     template = "desk/_board.html" if request.GET.get("fragment") else "desk/board.html"
     return render(request, template, context)
@@ -84,59 +48,10 @@ def board_changes(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"changed": version != request.GET.get("since", ""), "version": version})
 
 
-@require_GET
-@desk_required
-def patient_search(request: HttpRequest) -> HttpResponse:
-    form = PatientSearchForm(request.GET or None)
-    if form.is_valid() and (case := selectors.case_by_reference(form.cleaned_data["q"])):
-        return redirect("desk:case", case_id=case.pk)  # a case reference, C-2026-000123
-    results = search_patients(form.cleaned_data["q"]) if form.is_valid() else []
-    return render(request, "desk/patient_search.html", {"form": form, "results": results})
-
-
-@desk_required
-def new_patient(request: HttpRequest) -> HttpResponse:
-    if request.method == "POST" and (already := patient_from_submission(_submitted_key(request))):
-        # A double click, a resubmit or the back button: the patient this form registered.
-        return redirect("desk:new-case", patient_id=already.pk)
-    form = NewPatientForm(request.POST or None)
-    matches = []
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        if not data["confirm_new"]:
-            matches = likely_duplicates(
-                given_name=data["given_name"],
-                family_name=data["family_name"],
-                birth_date=data["birth_date"],
-                phone=data["phone"],
-                email=data["email"],
-            )
-        if not matches:
-            try:
-                patient = create_patient(
-                    given_name=data["given_name"],
-                    family_name=data["family_name"],
-                    birth_date=data["birth_date"],
-                    sex=data["sex"],
-                    phone=data["phone"],
-                    email=data["email"],
-                    mrn=data["mrn"],
-                    submission_key=data["submission_key"],
-                )
-            except ValidationError as exc:
-                _apply_errors(form, exc)
-            else:
-                messages.success(
-                    request, f"Registered {patient.given_name} {patient.family_name}, MRN {patient.mrn}."
-                )
-                return redirect("desk:new-case", patient_id=patient.pk)
-    return render(request, "desk/patient_new.html", {"form": form, "matches": matches})
-
-
 @desk_required
 def new_case(request: HttpRequest, patient_id) -> HttpResponse:
     patient = get_object_or_404(Patient, pk=patient_id, sandbox=False)
-    if request.method == "POST" and (already := selectors.case_from_submission(_submitted_key(request))):
+    if request.method == "POST" and (already := selectors.case_from_submission(submitted_key(request))):
         # A double click or a resubmit of the same page: its one-time key made this case.
         return redirect("desk:case", case_id=already.pk)
     form = IntakeForm(request.POST or None)
@@ -168,7 +83,7 @@ def new_case(request: HttpRequest, patient_id) -> HttpResponse:
                     submission_key=data["submission_key"],
                 )
             except ValidationError as exc:
-                _apply_errors(form, exc)
+                apply_errors(form, exc)
             else:
                 _remember_sent(request, case)
                 return redirect("desk:case", case_id=case.pk)
@@ -221,16 +136,29 @@ def case_detail(request: HttpRequest, case_id) -> HttpResponse:
     return render(request, "desk/case_detail.html", _case_context(case))
 
 
+def _events(case: Case) -> list:
+    events = list(selectors.timeline(case))
+    for event in events:
+        event.note_text = readable(event.note)
+    return events
+
+
 def _case_context(case: Case, answer_form=None, withdraw_form=None) -> dict:
     facts = STATUS[case.status]
     reached = facts.progress_step
     return {
         "case": case,
         "decision": decision_of(case),
-        "events": selectors.timeline(case),
+        "events": _events(case),
+        "question": readable(case.open_question),
+        "contact_updates": selectors.pending_contact_updates(case.patient_id),
+        "dismiss_form": DismissContactForm(),
         "steps": []
         if reached is None
-        else [(label, i < reached, i == reached) for i, label in enumerate(PROGRESS_STEPS)],
+        else [
+            (facts.progress_label if i == reached else label, i < reached, i == reached)
+            for i, label in enumerate(PROGRESS_STEPS)
+        ],
         "status_note": facts.desk_note.format(
             due_at=timezone.localtime(case.due_at).strftime("%Y-%m-%d %H:%M")
         ),
@@ -269,7 +197,7 @@ def answer(request: HttpRequest, case_id) -> HttpResponse:
             messages.error(request, str(exc))
             return redirect("desk:case", case_id=case.pk)
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            apply_errors(form, exc)
         else:
             messages.success(request, "Answer sent; the case is being drafted again.")
             return redirect("desk:case", case_id=case.pk)
@@ -300,24 +228,41 @@ def _answer_of(form: AnswerForm) -> Answer:
 @require_POST
 @desk_required
 def withdraw(request: HttpRequest, case_id) -> HttpResponse:
+    """Withdrawing is permanent: the first post shows what it does, with the reason as it will be
+    kept; only the confirmation page's post (`confirmed`) withdraws."""
     case = _case(case_id)
     form = WithdrawForm(request.POST)
-    if form.is_valid():
-        try:
-            withdraw_case(case=case, actor=Actor.of_user(request.user), reason=form.cleaned_data["reason"])
-        except TransitionError as exc:
-            messages.error(request, str(exc))
-        else:
-            messages.success(request, "The case was withdrawn.")
+    if not form.is_valid():
+        return render(request, "desk/case_detail.html", _case_context(case, withdraw_form=form), status=400)
+    if STATUS[case.status].final:
+        messages.error(
+            request, f"This case is already {case.get_status_display().lower()}; nothing was changed."
+        )
         return redirect("desk:case", case_id=case.pk)
-    return render(request, "desk/case_detail.html", _case_context(case, withdraw_form=form), status=400)
+    if not form.cleaned_data["confirmed"]:
+        closed = next(g.title for g in BOARD_GROUPS if g.key == STATUS[CaseStatus.WITHDRAWN].board_group)
+        context = {
+            "case": case,
+            "form": form,
+            "status_label": STATUS[case.status].desk_label,
+            "closed": closed,
+        }
+        return render(request, "desk/withdraw_confirm.html", context)
+    try:
+        withdraw_case(case=case, actor=Actor.of_user(request.user), reason=form.cleaned_data["reason"])
+    except TransitionError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"Case {case.reference} was withdrawn.")
+    return redirect("desk:case", case_id=case.pk)
 
 
 @require_GET
 @desk_required
 def code_search(request: HttpRequest) -> JsonResponse:
-    """The intake form's condition search: real ICD-10-CM codes, the clinic's first."""
-    query = request.GET.get("q", "")[:100]
+    """The intake form's condition search: real ICD-10-CM codes, the clinic's first. The words
+    may be as long as a person types them; beyond 200 characters they are no search any more."""
+    query = request.GET.get("q", "")[:200]
     results = [
         {
             "code": code.code,
@@ -333,7 +278,7 @@ def code_search(request: HttpRequest) -> JsonResponse:
 @desk_required
 def case_status(request: HttpRequest, case_id) -> JsonResponse:
     status = get_object_or_404(Case.objects.only("status"), pk=case_id, sandbox=False).status
-    return JsonResponse({"status": status, "label": CaseStatus(status).label})
+    return JsonResponse({"status": status, "label": STATUS[status].desk_label})
 
 
 @require_GET
@@ -351,3 +296,9 @@ def case_print(request: HttpRequest, case_id) -> HttpResponse:
         "clinic_address": settings.CLINIC_ADDRESS,
     }
     return render(request, "desk/case_print.html", context)
+
+
+@require_GET
+def favicon(request: HttpRequest) -> HttpResponse:
+    """/favicon.ico, which browsers ask for on pages that name no icon (the admin's, a JSON reply)."""
+    return redirect(static("desk/favicon.ico"), permanent=False)

@@ -8,8 +8,9 @@ from rest_framework.response import Response
 from clinic.web.fhir import FHIR_JSON
 from clinic.web.fhir.reading import Issue
 
-# The FHIR door: where even Django's own 404 and 500 must answer in FHIR.
-FHIR_PATH = re.compile(r"^/api/v1/(fhir/|referrals/[^/]+/fhir/?$)")
+# The FHIR door: where even Django's own 404 and 500 must answer in FHIR (an id holding an encoded
+# slash arrives decoded, as several segments).
+FHIR_PATH = re.compile(r"^/api/v1/(fhir(/|$)|referrals/.+/fhir/?$)")
 
 # The FHIR IssueType that best names what each HTTP status means.
 ISSUE_CODE = {

@@ -3,8 +3,21 @@ import json
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
+from intake import event_types
 from intake.models import WebhookFormat
 from intake.partners import create_partner
+
+EVENTS_HELP = (
+    "optional event types it receives besides ping and the v1 types, comma-separated: "
+    + "; ".join(f"{name} (sent when {when})" for name, when in event_types.OPTIONAL.items()).replace(
+        "%", "%%"
+    )
+    + ". A sandbox partner receives all of them."
+)
+
+
+def event_list(text: str) -> list[str]:
+    return [name.strip() for name in text.split(",") if name.strip()]
 
 
 class Command(BaseCommand):
@@ -25,14 +38,27 @@ class Command(BaseCommand):
             help="a test partner: its cases never reach specialists and are decided automatically "
             "by their external_id's prefix (approve-, amend-, decline-, ask-); its key begins sandbox_",
         )
+        parser.add_argument("--events", default="", metavar="TYPES", help=EVENTS_HELP)
         parser.add_argument("--json", action="store_true", dest="as_json", help="print one JSON object")
 
     def handle(
-        self, *args, name: str, webhook_url: str, webhook_format: str, sandbox: bool, as_json: bool, **options
+        self,
+        *args,
+        name: str,
+        webhook_url: str,
+        webhook_format: str,
+        sandbox: bool,
+        events: str,
+        as_json: bool,
+        **options,
     ):
         try:
             partner, key = create_partner(
-                name=name, webhook_url=webhook_url, webhook_format=webhook_format, sandbox=sandbox
+                name=name,
+                webhook_url=webhook_url,
+                webhook_format=webhook_format,
+                sandbox=sandbox,
+                events=event_list(events),
             )
         except ValidationError as exc:
             raise CommandError("; ".join(m for ms in exc.message_dict.values() for m in ms)) from exc
@@ -42,6 +68,7 @@ class Command(BaseCommand):
                 "api_key": key,
                 "webhook_secret": partner.webhook_secret,
                 "sandbox": partner.is_sandbox,
+                "event_types": partner.event_types,
             }
             self.stdout.write(json.dumps(payload))
             return
@@ -49,4 +76,5 @@ class Command(BaseCommand):
         self.stdout.write(f"Partner:        {partner.name} ({partner.id}){kind}")
         self.stdout.write(f"API key:        {key}")
         self.stdout.write(f"Webhook secret: {partner.webhook_secret}")
+        self.stdout.write(f"Events:         {', '.join([*event_types.ALWAYS_ON, *partner.event_types])}")
         self.stdout.write("Store both now: they are not shown again.")

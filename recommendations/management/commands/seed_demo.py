@@ -10,6 +10,7 @@ from intake.models import Partner
 from intake.partners import create_partner, issue_api_key
 from intake.roles import FRONT_DESK, SPECIALISTS
 from recommendations import review
+from recommendations.demo import seed_demo_cases
 from recommendations.protocols import import_demo_protocols
 
 DEMO_USERS = {"desk": FRONT_DESK, "specialist": SPECIALISTS}
@@ -18,7 +19,10 @@ DEMO_SPECIALIST_NAME = "Dr. Maria Okafor"
 
 
 class Command(BaseCommand):
-    help = "Create demo users (front desk, specialist) and a demo partner; print their secrets."
+    help = (
+        "Create demo users (front desk, specialist) and a demo partner, print their secrets; import the "
+        "demo protocols and make the demo cases (one in every status) that do not exist yet."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--force", action="store_true", help="run even with DEBUG off")
@@ -31,6 +35,7 @@ class Command(BaseCommand):
                 "pass --force if you really mean it."
             )
         User = get_user_model()
+        users = {}
         for username, group_name in DEMO_USERS.items():
             password = secrets.token_urlsafe(9)
             user, _ = User.objects.get_or_create(username=username)
@@ -38,6 +43,7 @@ class Command(BaseCommand):
             user.set_password(password)
             user.save()
             user.groups.set([Group.objects.get(name=group_name)])
+            users[username] = user
             if group_name == SPECIALISTS:
                 # A decision is signed with the specialist's full name and credentials.
                 review.set_signature(user=user, full_name=DEMO_SPECIALIST_NAME, credentials="MD")
@@ -53,3 +59,9 @@ class Command(BaseCommand):
         report = import_demo_protocols()
         for name in report.created:
             self.stdout.write(f"Protocol     {name} (EXAMPLE, from the published demo set)")
+        # After the protocols: rule set v3 drafts only under one.
+        made = seed_demo_cases(desk=users["desk"], specialist=users["specialist"], partner=partner)
+        for case, shows in made:
+            self.stdout.write(f"Demo case    {case.reference}: {shows}")
+        if not made:
+            self.stdout.write("Demo cases   already there (made once; delete the database to start over)")

@@ -3,7 +3,7 @@
 import pytest
 
 from intake.management.commands.build_icd10cm import rows_from_library
-from intake.vocabulary import icd10cm
+from intake.vocabulary import codesearch, icd10cm
 
 
 def test_the_shipped_table_is_exactly_what_the_installed_library_holds():
@@ -44,5 +44,5 @@ def test_made_up_codes_chapters_and_blocks_are_not_codes(code):
 
 
 def test_search_finds_specific_billable_codes_by_words_or_prefix():
-    assert "M17.11" in {c.code for c in icd10cm.search("osteoarthritis right knee", limit=None)}
-    assert all(c.billable and c.code.startswith("M17.1") for c in icd10cm.search("M17.1"))
+    assert "M17.11" in {c.code for c in codesearch.search("osteoarthritis right knee", limit=None)}
+    assert all(c.billable and c.code.startswith("M17.1") for c in codesearch.search("M17.1"))

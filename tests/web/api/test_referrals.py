@@ -510,7 +510,7 @@ def test_consent_given_later_is_recorded_with_the_answer():
     assert response.status_code == 200
     case = Case.objects.get(pk=case_id)
     assert (case.consent_obtained, case.consent_form_version) == (True, "v3")
-    assert "consent_obtained now True" in case.events.order_by("id").last().note
+    assert "consent now obtained" in case.events.order_by("id").last().note
 
 
 @pytest.mark.django_db

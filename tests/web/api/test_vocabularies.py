@@ -28,6 +28,26 @@ def test_conditions_are_listed_and_searchable_by_code_or_words():
 
 
 @pytest.mark.django_db
+def test_conditions_are_found_by_the_words_a_clinic_uses_and_q_is_search():
+    client = partner_client()
+
+    def prefixes(**params) -> list[str]:
+        response = client.get("/api/v1/conditions/", params)
+        assert response.status_code == 200
+        return [entry["prefix"] for entry in response.json()]
+
+    assert prefixes(search="ALS") == prefixes(q="ALS") == ["G12.21"]
+    assert prefixes(q="stroke") == ["I63", "I69.3"]
+    assert prefixes(q="MS") == ["G35"]
+    assert prefixes(q="OA knee") == ["M17"]
+    assert prefixes(q="osteoarthritis of right knee") == ["M17"]  # an entry answers for its codes
+    assert prefixes(search="g35", q="stroke") == ["G35"]  # `search` when both are given
+    assert prefixes(q=("osteoarthritis of right knee " * 8)[:200]) == ["M17"]
+    assert prefixes(q="x" * 5000) == []
+    assert len(prefixes(q="")) == len(prefixes(search="  ")) == len(vocabulary(CURRENT).entries)
+
+
+@pytest.mark.django_db
 def test_body_sites_are_the_published_list():
     response = partner_client().get("/api/v1/body-sites/")
 

@@ -135,6 +135,7 @@ def test_a_claim_holds_between_two_specialists_in_two_browsers(page, live_server
     # The holder decides; the decision is signed with her name
     page.goto(url)
     page.get_by_role("button", name="Approve the draft").click()
+    page.get_by_role("button", name="Sign the decision").click()  # after checking what it signs
     page.get_by_text("Draft approved.").wait_for()
     assert Decision.objects.get().signature == "Dr. Ana First, MD"
     other.context.close()

@@ -277,7 +277,7 @@ def test_every_contraindication_needs_an_explicit_answer(desk):
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
-        (dict(condition_code="knee pain"), "is not an ICD-10 code"),
+        (dict(condition_code="knee pain"), "“knee pain” is not an ICD-10 code but a search"),
         (
             dict(condition_code="M17.19"),
             "“M17.19” has the form of an ICD-10 code but is not a code in ICD-10-CM",
@@ -387,19 +387,22 @@ def test_a_case_is_withdrawn_with_a_reason(desk):
 
     missing = desk.post(f"/desk/cases/{case.pk}/withdraw/", {"reason": ""})
     assert missing.status_code == 400 and "Say why the case is withdrawn." in missing.content.decode()
-    desk.post(f"/desk/cases/{case.pk}/withdraw/", {"reason": "Patient moved away"})
+    desk.post(f"/desk/cases/{case.pk}/withdraw/", {"reason": "Patient moved away", "confirmed": "True"})
 
     case.refresh_from_db()
     assert case.status == CaseStatus.WITHDRAWN
     assert case.events.last().note == "Patient moved away"
     again = desk.post(f"/desk/cases/{case.pk}/withdraw/", {"reason": "again"}, follow=True)
-    assert "already withdrawn and cannot change any more" in again.content.decode()
+    assert "This case is already withdrawn; nothing was changed." in again.content.decode()
 
 
 @pytest.mark.django_db
 def test_the_status_endpoint_feeds_the_progress_poll(desk):
     case = make_case()
-    assert desk.get(f"/desk/cases/{case.pk}/status/").json() == {"status": "received", "label": "Received"}
+    assert desk.get(f"/desk/cases/{case.pk}/status/").json() == {
+        "status": "received",
+        "label": "Being drafted",
+    }
     assert desk.get(f"/desk/cases/{uuid.uuid4()}/status/").status_code == 404
 
 

@@ -76,7 +76,7 @@ def test_the_intake_form_labels_each_finding_with_its_unit_and_range(desk):
     assert "mL/min/1.73 m²" in field_block(page, "finding_egfr_ckd_epi_2021")
     assert "eGFR (CKD-EPI 2021)" in page  # a mixed-case term keeps its case
     assert "Findings (all optional)" in page
-    assert page.count('data-code-search="') == 5  # up to five other conditions, each searchable
+    assert page.count('data-code-search="') == 6  # the condition and up to five others, each searchable
     assert "Breastfeeding" in page and "Not asked" in page
 
 

@@ -1,0 +1,58 @@
+"""The event types a partner can receive, in one list (DESIGN.md, "Partners: events after the
+decision"). `ping` and the v1 types (one per status a partner is told of: intake.statuses) are
+always on. The optional ones are off until the clinic's admin adds them to the partner
+(Partner.event_types), or `create_partner --events a,b`; a sandbox partner starts with all of
+them. An event is written only for partners subscribed when it happens, so the same list governs
+the webhooks and the events feed. A new optional type is one row in OPTIONAL."""
+
+from collections.abc import Iterable
+
+from django.core.exceptions import ValidationError
+
+from intake.statuses import PARTNER_EVENTS
+
+PING = "ping"
+DECISION_CORRECTED = "referral.decision_corrected"
+
+# Sent to every partner: the test ping, then the v1 types in the order a referral meets them.
+ALWAYS_ON: tuple[str, ...] = (PING, *PARTNER_EVENTS.values())
+
+# type -> when it is sent, as the admin, `create_partner --help` and the API docs say it.
+OPTIONAL: dict[str, str] = {
+    DECISION_CORRECTED: "a specialist adds an addendum to the decision",
+}
+
+ALL: tuple[str, ...] = (*ALWAYS_ON, *OPTIONAL)
+
+
+def unknown_types(types: Iterable[str]) -> list[str]:
+    return [name for name in types if name not in ALL]
+
+
+def optional_only(types: Iterable[str]) -> list[str]:
+    """The optional types among `types`, each once, in OPTIONAL's order (always-on ones need no
+    subscription and are left out)."""
+    wanted = set(types)
+    return [name for name in OPTIONAL if name in wanted]
+
+
+def validate_event_types(value) -> None:
+    """Partner.event_types: a list of optional types, each known."""
+    if not isinstance(value, list) or not all(isinstance(name, str) for name in value):
+        raise ValidationError(f'A list of event type names, for example ["{DECISION_CORRECTED}"].')
+    if wrong := [name for name in value if name not in OPTIONAL]:
+        always = [name for name in wrong if name in ALWAYS_ON]
+        message = (
+            f"{', '.join(always)}: always sent, leave {'it' if len(always) == 1 else 'them'} out. "
+            if always
+            else ""
+        )
+        others = [name for name in wrong if name not in ALWAYS_ON]
+        if others:
+            message += f"Unknown event type {', '.join(others)}; choose from {', '.join(OPTIONAL)}."
+        raise ValidationError(message.strip())
+
+
+def receives(event_types: Iterable[str], event_type: str) -> bool:
+    """Whether a partner subscribed to `event_types` is sent `event_type`."""
+    return event_type in ALWAYS_ON or event_type in set(event_types)
