@@ -9,6 +9,7 @@ with the config; no ORM, no Celery, no clock. Invalid input raises `InvalidIntak
 import math
 from dataclasses import dataclass, field
 
+from intake.vocabulary.body_sites import BODY_SITES
 from intake.vocabulary.conditions import VocabularyEntry, vocabulary
 from intake.vocabulary.contraindications import CONTRAINDICATION_LABELS
 from intake.vocabulary.findings import labels
@@ -90,6 +91,11 @@ def _candidate(code: str, entry: VocabularyEntry | None, protocols: list[Protoco
     return None, no_protocol(code, None, "no active protocol lists this condition"), Route.NOT_RECOMMENDED
 
 
+def _site_words(codes: list[str]) -> str:
+    """Sites as a sentence names them: "right knee, left hip"."""
+    return ", ".join(BODY_SITES.get(code, code).lower() for code in codes)
+
+
 def _local_sites(intake: Intake, codes: tuple[str, ...], sites: tuple[str, ...], work: _Work) -> str | None:
     """Step (d): no site, then sites outside the code's region, then sites on the wrong side."""
     if not sites:
@@ -101,9 +107,11 @@ def _local_sites(intake: Intake, codes: tuple[str, ...], sites: tuple[str, ...],
     if outside:
         named = "; ".join(f"{code}: {region_text(code)}" for code in codes)
         work.needs["sites_without_condition"] = outside
+        # The question is read by people (the desk, the partner): sites by their labels.
+        said = _site_words(outside)
         work.asks.append(
-            f"{', '.join(outside)} {'lies' if len(outside) == 1 else 'lie'} outside the body region of the "
-            f"given codes ({named}): give a code for that site, or correct the sites."
+            f"{said[0].upper()}{said[1:]} {'lies' if len(outside) == 1 else 'lie'} outside the body region "
+            f"of the given codes ({named}): give a code for that site, or correct the sites."
         )
         work.rules.append(fire("LOC-SITE-MISMATCH", f"sites outside the coded regions: {', '.join(outside)}"))
     wrong = sites_on_wrong_side(codes, sites)
@@ -111,7 +119,7 @@ def _local_sites(intake: Intake, codes: tuple[str, ...], sites: tuple[str, ...],
         names = [site for site, _ in wrong]
         work.needs["sites_on_wrong_side"] = names
         work.asks.append(
-            f"The codes name the {wrong[0][1]} side but {', '.join(names)} "
+            f"The codes name the {wrong[0][1]} side but {_site_words(names)} "
             f"{'is' if len(names) == 1 else 'are'} on the other: which side is affected?"
         )
         work.rules.append(

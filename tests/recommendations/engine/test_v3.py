@@ -123,6 +123,8 @@ def test_a_site_on_the_other_side_fails_only_when_every_code_holding_it_names_th
 
     assert wrong.route == "needs_information" and ids(wrong)[-1] == "LOC-SIDE-MISMATCH"
     assert wrong.needs["sites_on_wrong_side"] == ["left_knee"]
+    # The question a person reads names the site by its label; `needs` keeps the contract's code.
+    assert "but left knee is on the other" in wrong.missing and "left_knee" not in wrong.missing
     assert both.route == "local_injection"
 
 
