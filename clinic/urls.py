@@ -1,11 +1,11 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from django.views import defaults
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from clinic import health, metrics
-from clinic.web.api.problems import api_aware
+from clinic.web.api.problems import api_aware, problem_page
 from clinic.web.desk import views as desk_views
 
 urlpatterns = [
@@ -23,6 +23,8 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves its start-up script as a file: no inline script, CSP holds.
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="docs"),
+    # What each problem type means (its `type` names the page): public, no patient data; no slug, the list.
+    re_path(r"^api/docs/problems/(?:(?P<slug>[a-z0-9-]+)/?)?$", problem_page, name="docs-problem"),
 ]
 
 # Under /api/ even Django's own errors answer in problem+json.

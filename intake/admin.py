@@ -1,12 +1,14 @@
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.templatetags.static import static
 from django.urls import reverse
-from django.utils.html import format_html
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
 from rest_framework_api_key.admin import APIKeyModelAdmin
 from rest_framework_api_key.models import APIKey
 
-from intake import partners, services
+from intake import partner_webhooks, partners, services
 from intake.audit import record_reads
 from intake.event_types import OPTIONAL as OPTIONAL_EVENTS
 from intake.matching import search_patients
@@ -14,6 +16,7 @@ from intake.models import (
     Case,
     Partner,
     PartnerAPIKey,
+    PartnerNotification,
     Patient,
     PendingContactUpdate,
     ReadAccess,
@@ -89,10 +92,42 @@ class PartnerForm(forms.ModelForm):
         widget=forms.CheckboxSelectMultiple(attrs={"class": "radiolist"}),
         help_text=Partner._meta.get_field("event_types").help_text,
     )
+    # Asked for only when the optional events change; kept with the change (SubscriptionChange).
+    requested_by = forms.CharField(
+        label="Change requested by",
+        required=False,
+        max_length=partners.REQUESTED_BY_MAX,
+        help_text="When you change the optional events: who at the partner asked, in writing, with their "
+        "care role (for example “Dr Ana Reyes, orthopaedic surgeon”).",
+    )
+    reason = forms.CharField(
+        label="Why",
+        required=False,
+        max_length=partners.REASON_MAX,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="When you change the optional events: the partner's request as written, or where it is "
+        "kept.",
+    )
 
     class Meta:
         model = Partner
         fields = ["name", "webhook_url", "webhook_format", "is_active", "is_sandbox", "event_types"]
+
+    def subscriptions_change(self) -> bool:
+        if self.instance._state.adding:
+            return bool(self.cleaned_data.get("event_types"))
+        return "event_types" in self.changed_data
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if self.subscriptions_change():
+            errors = partners.subscription_change_errors(
+                requested_by=data.get("requested_by", ""), reason=data.get("reason", "")
+            )
+            for name, messages_ in errors.items():
+                if name not in self.errors:  # a field's own error (too long) says enough
+                    self.add_error(name, messages_)
+        return data
 
     def clean_webhook_url(self) -> str:
         # The rule create_partner applies: http(s), a host that resolves, never an internal address.
@@ -102,17 +137,158 @@ class PartnerForm(forms.ModelForm):
             raise ValidationError(exc.message_dict["webhook_url"]) from None
 
 
+def _icon(ok: bool) -> str:
+    return format_html(
+        '<img src="{}" alt="{}"> ', static(f"admin/img/icon-{'yes' if ok else 'no'}.svg"), "" if ok else "!"
+    )
+
+
 @admin.register(Partner)
 class PartnerAdmin(admin.ModelAdmin):
     form = PartnerForm
-    list_display = ["name", "is_active", "is_sandbox", "webhook_url", "webhook_format", "created_at"]
+    list_display = [
+        "name",
+        "is_active",
+        "is_sandbox",
+        "webhook_url",
+        "webhook_format",
+        "webhooks_state",
+        "created_at",
+    ]
     list_filter = ["is_sandbox", "is_active"]
+    actions = ["reenable_webhooks"]
+    WEBHOOK_FIELDS = ["webhooks", "signing_secret"]
+    HISTORY_FIELDS = ["subscription_history"]
 
     def get_readonly_fields(self, request, obj=None):
         # Turning a partner with referrals into a sandbox (or back) would mix test and real cases.
         if obj is not None and obj.cases.exists():
-            return ["is_sandbox"]
-        return []
+            return ["is_sandbox", *self.WEBHOOK_FIELDS, *self.HISTORY_FIELDS]
+        return [*self.WEBHOOK_FIELDS, *self.HISTORY_FIELDS] if obj is not None else []
+
+    @admin.display(description="Changes to optional events")
+    def subscription_history(self, partner: Partner) -> str:
+        changes = partner.subscription_changes.select_related("changed_by")
+        if not changes:
+            return "None yet."
+        # Paragraphs, not a table: each change wraps to the width of a phone.
+        items = format_html_join(
+            "",
+            "<p><strong>{} UTC</strong>: {}<br>Requested by: {}<br>Why: {}<br>Changed by: {}</p>",
+            (
+                (
+                    f"{change.at:%Y-%m-%d %H:%M}",
+                    "; ".join(
+                        [f"added {', '.join(change.added)}"] * bool(change.added)
+                        + [f"removed {', '.join(change.removed)}"] * bool(change.removed)
+                    ),
+                    change.requested_by,
+                    change.reason,
+                    change.changed_by.get_username() if change.changed_by else "a command",
+                )
+                for change in changes
+            ),
+        )
+        return format_html("<div>{}</div>", items)
+
+    @admin.display(description="Webhooks")
+    def webhooks_state(self, partner: Partner) -> str:
+        if not partner.webhook_url:
+            return "No URL"
+        if partner.webhook_disabled_at:
+            return format_html("{}Disabled (410 Gone)", _icon(False))
+        return format_html("{}Sending", _icon(True))
+
+    @admin.display(description="Webhooks")
+    def webhooks(self, partner: Partner) -> str:
+        if partner.webhook_disabled_at is None:
+            return "Sending." if partner.webhook_url else "No webhook URL: nothing is sent."
+        waiting = PartnerNotification.objects.filter(
+            partner=partner, state=PartnerNotification.State.PENDING
+        ).count()
+        return format_html(
+            "{}<strong>Disabled since {} UTC</strong>: {} {} waiting deliveries are sent when you re-enable "
+            "them: the action “Re-enable webhooks” on the partner list, or a new webhook URL here.",
+            _icon(False),
+            f"{partner.webhook_disabled_at:%Y-%m-%d %H:%M}",
+            partner.webhook_disabled_reason,
+            waiting,
+        )
+
+    @admin.display(description="Signing secret")
+    def signing_secret(self, partner: Partner) -> str:
+        expires = partner.previous_secret_expires_at
+        if partner.previous_webhook_secret and expires and expires > timezone.now():
+            return f"Rotated: the previous secret also signs until {expires:%Y-%m-%d %H:%M} UTC."
+        return "One secret signs. Rotate it with manage.py rotate_webhook_secret, or the partner does."
+
+    @admin.action(description="Re-enable webhooks")
+    def reenable_webhooks(self, request, queryset):
+        enabled = 0
+        for partner in queryset:
+            waiting = partner_webhooks.enable_webhooks(
+                partner_id=partner.pk, by=f"admin user {request.user.get_username()}"
+            )
+            if waiting is not None:
+                enabled += 1
+                self.log_change(
+                    request, partner, f"Re-enabled webhooks; {waiting} waiting deliveries due now."
+                )
+                self.message_user(
+                    request,
+                    f"Webhooks of {partner.name} re-enabled: {waiting} waiting deliveries go out now.",
+                )
+        if enabled < queryset.count():
+            self.message_user(
+                request,
+                f"{queryset.count() - enabled} partner(s) had webhooks enabled already: nothing changed.",
+                level=messages.WARNING,
+            )
+
+    def _change_subscriptions(self, request, partner, form, event_types, subscribing: bool) -> None:
+        if not subscribing:
+            return
+        made = partners.change_subscriptions(
+            partner=partner,
+            event_types=event_types,
+            requested_by=form.cleaned_data["requested_by"],
+            reason=form.cleaned_data["reason"],
+            actor=request.user,
+        )
+        if made is not None:
+            said = [f"added {', '.join(made.added)}"] * bool(made.added)
+            said += [f"removed {', '.join(made.removed)}"] * bool(made.removed)
+            messages.info(
+                request, f"Optional events of {partner.name}: {'; '.join(said)} (kept in its history)."
+            )
+
+    def save_model(self, request, obj, form, change):
+        # The optional events change through the service, which keeps who asked and why.
+        subscribing, event_types = form.subscriptions_change(), obj.event_types
+        if not change:
+            obj.event_types = []
+            obj.save()
+            self._change_subscriptions(request, obj, form, event_types, subscribing)
+            return
+        # Only what the form changed: a secret rotated, or a 410 that disabled webhooks, while this page
+        # was open must not be written back.
+        columns = {field.name for field in Partner._meta.concrete_fields} - {"event_types"}
+        saved = [name for name in form.changed_data if name in columns]
+        if saved:
+            obj.save(update_fields=saved)
+        self._change_subscriptions(request, obj, form, event_types, subscribing)
+        if "webhook_url" in form.changed_data and obj.webhook_url:
+            # A new URL is a new endpoint: what the old one refused (410 Gone) goes to it.
+            waiting = partner_webhooks.enable_webhooks(
+                partner_id=obj.pk,
+                by=f"admin user {request.user.get_username()}",
+                why="re-enabled: the webhook URL changed",
+            )
+            if waiting is not None:
+                self.log_change(request, obj, f"Re-enabled webhooks for the new URL; {waiting} due now.")
+                messages.info(
+                    request, f"Webhooks re-enabled for the new URL: {waiting} waiting deliveries go out now."
+                )
 
 
 @admin.register(Case)

@@ -17,12 +17,25 @@ DECISION_CORRECTED = "referral.decision_corrected"
 # Sent to every partner: the test ping, then the v1 types in the order a referral meets them.
 ALWAYS_ON: tuple[str, ...] = (PING, *PARTNER_EVENTS.values())
 
+# type -> when an always-on type is sent (the optional ones say it in OPTIONAL).
+ALWAYS_ON_WHEN: dict[str, str] = {
+    PING: "the partner asks for a test (POST /api/v1/webhooks/test); tried once, never in the events feed",
+    PARTNER_EVENTS["needs_information"]: "a specialist asks a question about the referral",
+    PARTNER_EVENTS["decided"]: "the referral is decided",
+    PARTNER_EVENTS["withdrawn"]: "the referral is withdrawn",
+}
+
 # type -> when it is sent, as the admin, `create_partner --help` and the API docs say it.
 OPTIONAL: dict[str, str] = {
     DECISION_CORRECTED: "a specialist adds an addendum to the decision",
 }
 
 ALL: tuple[str, ...] = (*ALWAYS_ON, *OPTIONAL)
+
+
+def sent_when(event_type: str) -> str:
+    """When a type is sent, in words a partner's developer reads."""
+    return ALWAYS_ON_WHEN.get(event_type) or OPTIONAL[event_type]
 
 
 def unknown_types(types: Iterable[str]) -> list[str]:

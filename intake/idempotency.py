@@ -1,5 +1,9 @@
 """`Idempotency-Key` for partner POSTs: the first response is stored and replayed.
 
+A key belongs to one request: its method, its path and its body. The same request again
+gets the first response; the same key with anything else is refused (422), so a key can
+never replay one endpoint's answer on another.
+
 The key's row is committed before the work starts, so a concurrent retry sees it
 and gets 409; the work and its stored response commit together, so a crash
 either leaves nothing (the retry runs) or a response to replay.
@@ -10,6 +14,7 @@ import json
 from collections.abc import Callable
 from contextlib import nullcontext
 from datetime import timedelta
+from typing import NamedTuple
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -20,18 +25,52 @@ from intake.models import IdempotencyRecord, Partner
 # How often work refused by a unique index is run again before the error stands.
 UNIQUE_CONFLICT_ATTEMPTS = 3
 
+# The problem types (clinic.web.problem_types) of the two ways a key refuses a request.
+KEY_REUSED = "idempotency-key-reused"
+IN_FLIGHT = "idempotency-in-flight"
+KEY_REUSED_DETAIL = (
+    "This Idempotency-Key was already used for another request (another method, path or body); "
+    "use a new key for a new request, or send exactly the first request to retry it."
+)
+IN_FLIGHT_DETAIL = "A request with this Idempotency-Key is still being processed; retry in a few seconds."
+
 
 class IdempotencyConflict(Exception):
-    def __init__(self, status: int, detail: str):
-        self.status, self.detail = status, detail
+    def __init__(self, status: int, detail: str, *, kind: str):
+        self.status, self.detail, self.kind = status, detail, kind
         super().__init__(detail)
 
 
-def request_hash(data) -> str:
-    """The body's fingerprint, blind to key order and white space."""
-    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+def _canonical(data) -> bytes:
+    """JSON blind to key order and white space."""
+    text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
     # surrogatepass: a lone surrogate in the body must give a hash, not a crash.
-    return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
+    return text.encode("utf-8", "surrogatepass")
+
+
+def request_hash(data) -> str:
+    """The body's fingerprint alone: what keys were bound to before they were bound to their request."""
+    return hashlib.sha256(_canonical(data)).hexdigest()
+
+
+class Fingerprint(NamedTuple):
+    request: str  # method, path and body: what a key is bound to
+    # The body-only hash a key stored before keys were bound to their request would hold (None for
+    # a body that is not JSON: no such key has one). Those keys expire within
+    # IDEMPOTENCY_KEY_TTL_HOURS of the release that binds keys; until then their retries replay.
+    body_only: str | None
+
+
+def fingerprint(*, method: str, path: str, body: bytes) -> Fingerprint:
+    """A path with and without its trailing slash is one path (one view serves both); a JSON body
+    is compared as JSON, any other body (none, or not JSON) byte for byte."""
+    head = f"{method.upper()} {path.rstrip('/') or '/'}\n".encode()
+    try:
+        data = json.loads(body)
+    except (ValueError, RecursionError):  # empty, not JSON, or nested deeper than Python reads
+        return Fingerprint(hashlib.sha256(head + b"raw:" + body).hexdigest(), None)
+    canonical = _canonical(data)
+    return Fingerprint(hashlib.sha256(head + b"json:" + canonical).hexdigest(), request_hash(data))
 
 
 def _claim(*, partner: Partner, key: str, fingerprint: str) -> IdempotencyRecord | None:
@@ -73,27 +112,22 @@ def _claim(*, partner: Partner, key: str, fingerprint: str) -> IdempotencyRecord
 
 
 def run_once(
-    *, partner: Partner, key: str, data, handler: Callable[[], tuple[int, dict]]
-) -> tuple[int, dict, bool]:
-    """Run `handler` (which returns status and body) once per key and body.
+    *, partner: Partner, key: str, fingerprint: Fingerprint, handler: Callable[[], tuple[int, object]]
+) -> tuple[int, object, bool]:
+    """Run `handler` (which returns status and a JSON body) once per key and request.
 
-    Returns (status, body, replayed). Raises IdempotencyConflict with 422 when
-    the key came with another body, 409 while the first request is in flight."""
-    fingerprint = request_hash(data)
-    record = _claim(partner=partner, key=key, fingerprint=fingerprint)
+    Returns (status, body, replayed). Raises IdempotencyConflict: 422 (`idempotency-key-reused`)
+    when the key came with another method, path or body, 409 (`idempotency-in-flight`) while the
+    first request is still running."""
+    record = _claim(partner=partner, key=key, fingerprint=fingerprint.request)
     if record is None:
-        existing = IdempotencyRecord.objects.get(partner=partner, key=key)
-        if existing.request_hash != fingerprint:
-            raise IdempotencyConflict(
-                422,
-                "This Idempotency-Key was already used with a different request body; "
-                "use a new key for a new request.",
-            )
-        if existing.response_status is None:
-            raise IdempotencyConflict(
-                409, "A request with this Idempotency-Key is still being processed; retry in a few seconds."
-            )
-        return existing.response_status, json.loads(existing.response_body), True
+        existing = IdempotencyRecord.objects.filter(partner=partner, key=key).first()
+        if existing is None:  # the first request failed and freed its key a moment ago
+            record = _claim(partner=partner, key=key, fingerprint=fingerprint.request)
+        else:
+            return _replay(existing, fingerprint)
+    if record is None:
+        raise IdempotencyConflict(409, IN_FLIGHT_DETAIL, kind=IN_FLIGHT)
     attempts_left = UNIQUE_CONFLICT_ATTEMPTS
     while True:
         attempts_left -= 1
@@ -114,6 +148,14 @@ def run_once(
         except BaseException:
             _free(record)
             raise
+
+
+def _replay(existing: IdempotencyRecord, fingerprint: Fingerprint) -> tuple[int, object, bool]:
+    if existing.request_hash not in (fingerprint.request, fingerprint.body_only):
+        raise IdempotencyConflict(422, KEY_REUSED_DETAIL, kind=KEY_REUSED)
+    if existing.response_status is None:
+        raise IdempotencyConflict(409, IN_FLIGHT_DETAIL, kind=IN_FLIGHT)
+    return existing.response_status, json.loads(existing.response_body), True
 
 
 def _free(record: IdempotencyRecord) -> None:

@@ -6,7 +6,7 @@ the counts, and two per group (its newest cards, its oldest waiting case).
 
 import re
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -187,7 +187,9 @@ class UnknownEventCursor(Exception):
     """The cursor names no event of this partner's feed."""
 
 
-def partner_events(*, partner: Partner, after: uuid.UUID | None, limit: int) -> list[PartnerNotification]:
+def partner_events(
+    *, partner: Partner, after: uuid.UUID | None, limit: int, types: Collection[str] | None = None
+) -> list[PartnerNotification]:
     """The partner's own events, oldest first, after the event `after` (the last one read). Pings
     are webhook tests, not events. Nothing is purged: events stay listed (at least 30 days).
 
@@ -195,6 +197,9 @@ def partner_events(*, partner: Partner, after: uuid.UUID | None, limit: int) -> 
     an event is listed only once no transaction that could precede it is still running: however
     late a transaction commits, a cursor can never pass its events. Raises UnknownEventCursor."""
     events = PartnerNotification.objects.filter(partner=partner).exclude(event_type=PartnerNotification.PING)
+    if types is not None:
+        # Only these types: the feed's `types=` among the partner's subscriptions (clinic.web.api.catalogue).
+        events = events.filter(event_type__in=list(types))
     if connection.vendor == "postgresql":
         events = events.filter(Q(feed_txid__lt=_FEED_HORIZON) | Q(feed_txid=_OWN_TRANSACTION))
         order = ("feed_txid", "created_at", "id")

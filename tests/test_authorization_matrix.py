@@ -126,12 +126,21 @@ TABLE: dict[str, tuple[str, str, dict | None, tuple[str, ...]]] = {
         ("401", "403", "403", "ok", "404"),
     ),
     "api:webhook-test": ("POST", "/api/v1/webhooks/test", None, ("401", "403", "403", "ok", "ok")),
+    "api:event-types": ("GET", "/api/v1/event-types/", None, ("401", "403", "403", "ok", "ok")),
+    "api:webhook-rotate-secret": (
+        "POST",
+        "/api/v1/webhooks/rotate-secret",
+        None,
+        ("401", "403", "403", "ok", "ok"),
+    ),
     "api:body-sites": ("GET", "/api/v1/body-sites/", None, ("401", "ok", "ok", "ok", "ok")),
     "api:findings": ("GET", "/api/v1/findings/", None, ("401", "ok", "ok", "ok", "ok")),
     # Any other path under /api/v1/: the API's own 404, whoever asks (no resource is named).
     "api:not-found": ("GET", "/api/v1/no-such-path", None, ("404",) * 5),
     "schema": ("GET", "/api/schema/", None, ("ok",) * 5),
     "docs": ("GET", "/api/docs/", None, ("ok",) * 5),
+    # What each problem type means: public pages, no patient data.
+    "docs-problem": ("GET", "/api/docs/problems/idempotency-key-reused", None, ("ok",) * 5),
     # Probes for the load balancer: open to all, and they show no patient data.
     "health-live": ("GET", "/health/live", None, ("ok",) * 5),
     "health-ready": ("GET", "/health/ready", None, ("ok",) * 5),

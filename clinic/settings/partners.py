@@ -26,6 +26,8 @@ WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 10)
 WEBHOOK_RETRY_BASE_SECONDS = env_int("WEBHOOK_RETRY_BASE_SECONDS", 30)
 WEBHOOK_RETRY_MAX_SECONDS = env_int("WEBHOOK_RETRY_MAX_SECONDS", 3600)
 WEBHOOK_GIVE_UP_HOURS = env_int("WEBHOOK_GIVE_UP_HOURS", 25)
+# After a signing secret is rotated, the old one still signs (beside the new) for this long.
+WEBHOOK_SECRET_OVERLAP_HOURS = env_int("WEBHOOK_SECRET_OVERLAP_HOURS", 24)
 # Partner URLs on loopback, link-local or private networks are refused unless this
 # is on (local development and tests only).
 WEBHOOK_ALLOW_PRIVATE_ADDRESSES = env_bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", DEBUG)
@@ -61,9 +63,22 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "SERVE_AUTHENTICATION": [],
-    # The description's sections on paths, webhooks, event types and the sandbox (clinic.web.api.docs).
+    # OpenAPI 3.1, which describes webhooks; `/api/schema/?oas=3.0` is the 3.0.3 document, without
+    # them, for at least 12 months after the move (clinic.web.api.openapi).
+    "OAS_VERSION": "3.1.0",
+    "DEFAULT_GENERATOR_CLASS": "clinic.web.api.openapi.PartnerSchemaGenerator",
+    # Partners authenticate with their API key only; the staff session the vocabularies also admit
+    # is not part of the partner contract.
+    "AUTHENTICATION_WHITELIST": ["clinic.web.api.auth.PartnerAPIKeyAuthentication"],
     "POSTPROCESSING_HOOKS": [
+        # Every event type under `webhooks` (first: its schemas join the components the others see).
+        "clinic.web.api.openapi.add_webhooks",
         "drf_spectacular.hooks.postprocess_schema_enums",
+        # The description's sections on paths, webhooks, event types, the sandbox and how v1 grows.
         "clinic.web.api.docs.describe_api",
+        # A read lists only the responses it can give.
+        "clinic.web.api.openapi.tidy_operations",
+        # Defaults where they are valid; in 3.1, `nullable` (DRF's paginators) as a `null` type.
+        "clinic.web.api.openapi.tidy_schemas",
     ],
 }

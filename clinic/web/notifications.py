@@ -115,10 +115,11 @@ def tell_partner_of_correction(*, case_id: uuid.UUID, queue_delivery: QueueDeliv
 
 def resend(*, notification_id: uuid.UUID | str, queue_delivery: QueueDelivery) -> bool:
     """A person asked to send it again now, whatever happened before (an event written while
-    the partner had no URL too, once it has one). False when the partner has no webhook URL."""
+    the partner had no URL too, once it has one). False when the partner has no webhook URL, or
+    its webhooks are disabled (its endpoint answered 410 Gone): they wait for re-enabling."""
     with transaction.atomic():
         due = bool(
-            PartnerNotification.objects.filter(pk=notification_id)
+            PartnerNotification.objects.filter(pk=notification_id, partner__webhook_disabled_at=None)
             .exclude(partner__webhook_url="")
             .update(state=PartnerNotification.State.PENDING, next_attempt_at=timezone.now())
         )

@@ -2,13 +2,16 @@
 
 Notifications are outbox rows (intake.models.PartnerNotification) written in the
 transaction that changed the case. A task tries each at once after commit; a
-periodic task retries the due ones with exponential backoff for more than a day,
-so a broker or partner outage loses nothing. Every attempt is logged.
+periodic task retries the due ones with exponential backoff and jitter for more than a day,
+so a broker or partner outage loses nothing. Every attempt is logged. A receiver answering
+`410 Gone` disables the partner's webhooks (intake.partner_webhooks): its events wait in the
+outbox until someone re-enables them. While a rotated secret's overlap runs, both secrets sign.
 """
 
 import http.client
 import json
 import logging
+import random
 import socket
 import ssl
 import time
@@ -24,6 +27,7 @@ from standardwebhooks import Webhook
 from clinic.web.fhir.outbound import AsOf, referral_bundle
 from intake import telemetry, tracing
 from intake.models import Case, Partner, PartnerNotification, WebhookAttempt, WebhookFormat
+from intake.partner_webhooks import disable_webhooks, signing_secrets
 from intake.webhook_urls import Target, UnsafeWebhookURL, check_url
 from recommendations.selectors import with_decision
 
@@ -65,9 +69,22 @@ def payload_as_sent(notification: PartnerNotification) -> dict:
     return notification.payload
 
 
-def backoff(attempts: int) -> timedelta:
-    seconds = settings.WEBHOOK_RETRY_BASE_SECONDS * 2 ** max(attempts - 1, 0)
-    return timedelta(seconds=min(seconds, settings.WEBHOOK_RETRY_MAX_SECONDS))
+# Each retry waits its step of the doubling schedule give or take this share, so deliveries that
+# failed together (one partner's outage, many events) are not all retried at one instant.
+JITTER = 0.2
+# SystemRandom: a Random() made at import would repeat the same draws in every forked worker.
+# Tests put a seeded random.Random here.
+jitter_source: random.Random = random.SystemRandom()
+
+
+def backoff(attempts: int, *, rng: random.Random | None = None) -> timedelta:
+    """The wait before the next try after `attempts` failures: 30 s doubling up to an hour (the
+    settings), each drawn within ±JITTER of its step. The retries end WEBHOOK_GIVE_UP_HOURS after the
+    event, however they fall."""
+    step = min(
+        settings.WEBHOOK_RETRY_BASE_SECONDS * 2 ** max(attempts - 1, 0), settings.WEBHOOK_RETRY_MAX_SECONDS
+    )
+    return timedelta(seconds=step * (rng or jitter_source).uniform(1 - JITTER, 1 + JITTER))
 
 
 class _PinnedHTTPConnection(http.client.HTTPConnection):
@@ -110,7 +127,11 @@ def _post(target: Target, body: bytes, headers: dict[str, str]) -> tuple[int | N
 def signed_request(notification: PartnerNotification, *, now) -> tuple[bytes, dict[str, str]]:
     body = json.dumps(notification.payload, separators=(",", ":"), ensure_ascii=False)
     msg_id = f"msg_{notification.pk.hex}"
-    signature = Webhook(notification.partner.webhook_secret).sign(msg_id, now, body)
+    # Signed at each attempt (its timestamp is signed): during a rotated secret's overlap both secrets
+    # sign, newest first, space-separated as Standard Webhooks asks; the receiver accepts either.
+    signature = " ".join(
+        Webhook(secret).sign(msg_id, now, body) for secret in signing_secrets(notification.partner, now=now)
+    )
     headers = {
         "Content-Type": "application/json",
         "User-Agent": "clinic-webhooks/1",
@@ -127,7 +148,7 @@ def deliver(*, notification_id: uuid.UUID | str) -> str | None:
     """Try one notification if it is due and nobody else is sending it. Returns its new state."""
     now = timezone.now()
     claimed = PartnerNotification.objects.filter(
-        pk=notification_id, state=State.PENDING, next_attempt_at__lte=now
+        pk=notification_id, state=State.PENDING, next_attempt_at__lte=now, partner__webhook_disabled_at=None
     ).update(next_attempt_at=now + LEASE)
     if not claimed:
         return None
@@ -171,9 +192,14 @@ def _attempt(notification: PartnerNotification, *, now) -> str:
     return state
 
 
+GONE = 410
+
+
 @transaction.atomic
 def _record_attempt(notification, *, url: str, status: int | None, error: str, duration_ms: int) -> str:
-    WebhookAttempt.objects.create(
+    if status == GONE:
+        error = "HTTP 410 Gone: webhooks disabled until they are re-enabled"
+    attempt = WebhookAttempt.objects.create(
         notification=notification, url=url, status_code=status, error=error, duration_ms=duration_ms
     )
     now = timezone.now()
@@ -181,6 +207,15 @@ def _record_attempt(notification, *, url: str, status: int | None, error: str, d
     fields: dict = {"attempts": attempts, "last_error": error}
     if status is not None and 200 <= status < 300:
         fields |= {"state": State.DELIVERED, "delivered_at": now, "last_error": ""}
+    elif status == GONE:
+        # Standard Webhooks: the receiver wants no more webhooks. This one waits with the others,
+        # due as soon as the partner's webhooks are re-enabled.
+        disable_webhooks(
+            partner_id=notification.partner_id,
+            reason=f"{url} answered 410 Gone to the {notification.event_type} delivery "
+            f"msg_{notification.pk.hex} at {attempt.attempted_at:%Y-%m-%d %H:%M:%S} UTC.",
+        )
+        fields |= {"next_attempt_at": now}
     elif now - notification.created_at > timedelta(hours=settings.WEBHOOK_GIVE_UP_HOURS):
         fields |= {"state": State.FAILED}
         log.warning("gave up on webhook %s after %d attempts", notification.pk, attempts)
@@ -192,7 +227,9 @@ def _record_attempt(notification, *, url: str, status: int | None, error: str, d
 
 def due_notifications(limit: int = 100) -> list[uuid.UUID]:
     return list(
-        PartnerNotification.objects.filter(state=State.PENDING, next_attempt_at__lte=timezone.now())
+        PartnerNotification.objects.filter(
+            state=State.PENDING, next_attempt_at__lte=timezone.now(), partner__webhook_disabled_at=None
+        )
         .order_by("next_attempt_at")
         .values_list("id", flat=True)[:limit]
     )

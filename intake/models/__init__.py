@@ -8,6 +8,7 @@ from intake.models.partners import (
     PartnerAPIKey,
     PartnerAPIKeyManager,
     PartnerNotification,
+    SubscriptionChange,
     WebhookAttempt,
     WebhookFormat,
 )
@@ -46,6 +47,7 @@ __all__ = [
     "Priority",
     "ReadAccess",
     "Sex",
+    "SubscriptionChange",
     "WebhookAttempt",
     "WebhookFormat",
 ]

@@ -2,6 +2,7 @@
 
 import uuid
 
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from rest_framework_api_key.models import AbstractAPIKey, BaseAPIKeyManager
@@ -22,6 +23,14 @@ class Partner(models.Model):
     webhook_url = models.URLField(blank=True, max_length=500)
     # Kept readable: the service signs every webhook with it.
     webhook_secret = models.CharField(max_length=100, blank=True)
+    # After a rotation the old secret still signs, beside the new one, until it expires, so a
+    # receiver can switch without a gap (Standard Webhooks: several signatures in one header).
+    previous_webhook_secret = models.CharField(max_length=100, blank=True)
+    previous_secret_expires_at = models.DateTimeField(null=True, blank=True)
+    # Set when the receiver answered 410 Gone: nothing is sent until someone re-enables it;
+    # events still queue in the outbox meanwhile.
+    webhook_disabled_at = models.DateTimeField("webhooks disabled at", null=True, blank=True)
+    webhook_disabled_reason = models.CharField("why webhooks are disabled", max_length=300, blank=True)
     webhook_format = models.CharField(
         max_length=8,
         choices=WebhookFormat.choices,
@@ -190,3 +199,31 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.partner_id}:{self.key}"
+
+
+class SubscriptionChange(AppendOnlyModel):
+    """A change to the optional event types a partner receives (Partner.event_types): what was added
+    and removed, who at the partner asked for it in writing and why, and who made it. Kept, never
+    changed (intake.partners.change_subscriptions writes it)."""
+
+    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="subscription_changes")
+    added = models.JSONField(default=list, blank=True)
+    removed = models.JSONField(default=list, blank=True)
+    requested_by = models.CharField(
+        "requested by",
+        max_length=200,
+        help_text="Who at the partner asked, in writing: name and care role (or the command that made it).",
+    )
+    reason = models.TextField(max_length=2000, help_text="Why: the request as written, or where it is kept.")
+    # NULL when a command made the change.
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["partner", "at"], name="subscription_change_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.partner}: {self.at:%Y-%m-%d %H:%M}"

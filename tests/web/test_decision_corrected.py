@@ -218,6 +218,9 @@ def test_the_admin_subscribes_a_partner_and_the_next_addendum_reaches_it(client)
             "webhook_format": "json",
             "is_active": "on",
             "event_types": [CORRECTED],
+            # Who asked and why: kept with the change (tests/web/api/test_event_catalogue.py).
+            "requested_by": "Dr Ana Reyes, orthopaedic surgeon",
+            "reason": "Letter of 2026-12-01 asking for decision corrections.",
         },
     )
 

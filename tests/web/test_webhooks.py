@@ -1,6 +1,7 @@
 """Webhooks delivered to a real HTTP server the test starts, verified with `standardwebhooks`."""
 
 import json
+import random
 import socket
 from datetime import timedelta
 
@@ -92,7 +93,10 @@ def test_a_fhir_bundle_tells_the_events_state_even_if_the_case_moved_on_before_i
 
 
 @pytest.mark.django_db
-def test_a_failing_receiver_is_retried_with_backoff_and_every_attempt_is_logged(receiver):
+def test_a_failing_receiver_is_retried_with_backoff_and_every_attempt_is_logged(receiver, monkeypatch):
+    monkeypatch.setattr(webhooks, "jitter_source", random.Random(30))
+    same_draws = random.Random(30)
+    expected = [webhooks.backoff(n, rng=same_draws) for n in (1, 2)]
     endpoint = receiver(codes=(500, 503, 200))
     partner, _ = make_partner(webhook_url=endpoint.url)
     notification = PartnerNotification.objects.get(case=decided_partner_case(partner))
@@ -109,8 +113,11 @@ def test_a_failing_receiver_is_retried_with_backoff_and_every_attempt_is_logged(
     assert [a.status_code for a in attempts] == [500, 503, 200]
     assert attempts[0].error == "HTTP 500"
     assert notification.state == "delivered"
-    assert timedelta(seconds=25) < delays[0] <= timedelta(seconds=30)  # first retry after 30 s
-    assert timedelta(seconds=55) < delays[1] <= timedelta(seconds=60)  # then doubling
+    # The first retry after 30 s give or take 20%, then doubling (measured just after each attempt)
+    assert timedelta(seconds=24) <= expected[0] <= timedelta(seconds=36)
+    assert timedelta(seconds=48) <= expected[1] <= timedelta(seconds=72)
+    for delay, wait in zip(delays, expected, strict=False):
+        assert wait - timedelta(seconds=5) < delay <= wait
     ids = {headers["webhook-id"] for headers, _ in endpoint.received}
     assert len(ids) == 1  # the same webhook-id on every retry
 
@@ -132,10 +139,14 @@ def test_an_unreachable_receiver_is_logged_and_given_up_after_a_day(receiver):
     assert webhooks.deliver(notification_id=notification.pk) == "failed"
 
 
-def test_backoff_doubles_up_to_its_cap_and_retries_span_more_than_a_day(settings):
-    steps = [webhooks.backoff(n).total_seconds() for n in range(1, 12)]
-    assert steps[:4] == [30, 60, 120, 240]
-    assert max(steps) == settings.WEBHOOK_RETRY_MAX_SECONDS
+def test_backoff_doubles_up_to_its_cap_with_jitter_and_retries_span_more_than_a_day(settings):
+    draws = random.Random(7)
+    for attempts, step in [(1, 30), (2, 60), (3, 120), (4, 240), (8, 3600), (11, 3600)]:
+        waits = [webhooks.backoff(attempts, rng=draws).total_seconds() for _ in range(200)]
+        # Within 20% of the doubling step (capped at an hour), and spread over that range
+        assert step * 0.8 <= min(waits) < step * 0.85 and step * 1.15 < max(waits) <= step * 1.2
+        assert len(set(waits)) == len(waits)
+    assert settings.WEBHOOK_RETRY_MAX_SECONDS == 3600
     assert settings.WEBHOOK_GIVE_UP_HOURS >= 24
 
 

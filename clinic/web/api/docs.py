@@ -1,8 +1,8 @@
 """What `/api/docs/` says beyond the endpoints: the paths' trailing slash, the webhooks (headers,
-signature and how to check it, retries), every event type and its payload, and the sandbox's
-external_id prefixes. Each list is read from where it is kept (intake.event_types,
-recommendations.sandbox), so the docs cannot fall behind it. Added to the schema's description by
-a drf-spectacular postprocessing hook (SPECTACULAR_SETTINGS)."""
+signature and how to check it, retries), every event type and its payload, the sandbox's
+external_id prefixes, how v1 grows and the schema's versions. Each list is read from where it is
+kept (intake.event_types, recommendations.sandbox), so the docs cannot fall behind it. Added to the
+schema's description by a drf-spectacular postprocessing hook (SPECTACULAR_SETTINGS)."""
 
 import json
 
@@ -50,15 +50,21 @@ Webhooks follow the [Standard Webhooks](https://www.standardwebhooks.com/) speci
   deduplicate on it.
 - `webhook-timestamp`: when this attempt was signed, in Unix seconds.
 - `webhook-signature`: `v1,<base64 HMAC-SHA256>` of `<webhook-id>.<webhook-timestamp>.<body>`, keyed
-  with your secret: the base64 after its `whsec_` prefix, decoded.
+  with your secret: the base64 after its `whsec_` prefix, decoded. After `POST /api/v1/webhooks/rotate-secret`
+  it holds two, space-separated (`v1,<with the new secret> v1,<with the previous one>`) until the
+  previous secret expires ({settings.WEBHOOK_SECRET_OVERLAP_HOURS} hours unless you ask otherwise): accept
+  the webhook if any one verifies.
 - `X-Request-ID`: the id of the request that caused the event, for support.
 
 Answer with any `2xx` within {settings.WEBHOOK_TIMEOUT_SECONDS} seconds. Anything else (a redirect too)
-is retried with exponential backoff ({settings.WEBHOOK_RETRY_BASE_SECONDS} s doubling up to
-{settings.WEBHOOK_RETRY_MAX_SECONDS} s) for {settings.WEBHOOK_GIVE_UP_HOURS} hours; every attempt is
-listed by `GET /api/v1/webhook-deliveries/`. Events are not ordered: `timestamp` is when it
-happened, and `GET /api/v1/referrals/{{id}}/` gives the current state. A partner that cannot receive
-webhooks reads the same events, with the same ids and bodies, from `GET /api/v1/events/`.
+is retried with exponential backoff and jitter ({settings.WEBHOOK_RETRY_BASE_SECONDS} s doubling up
+to {settings.WEBHOOK_RETRY_MAX_SECONDS} s, each wait give or take 20%) for
+{settings.WEBHOOK_GIVE_UP_HOURS} hours; every attempt is listed by `GET /api/v1/webhook-deliveries/`.
+`410 Gone` means you want no more webhooks: they are disabled at once, your events wait (each
+delivery's `endpoint_disabled` says why) and are sent when the clinic re-enables them or sets your
+new URL. Events are not ordered: `timestamp` is when it happened, and `GET /api/v1/referrals/{{id}}/`
+gives the current state. A partner that cannot receive webhooks reads the same events, with the same
+ids and bodies, from `GET /api/v1/events/`.
 
 Check the signature with the raw body, before parsing it. With the `standardwebhooks` package:
 
@@ -140,9 +146,14 @@ more may be added within v1.
 
 The optional types are off until the clinic adds them to your partner account, on your written
 request naming your care role (or `create_partner --events`); a sandbox partner receives all of
-them. An event is written only for partners subscribed when it happens, for webhooks and the
-events feed alike. `referral.decision_corrected` carries the referral as `referral.decided` did
-(the correction's text is not sent): read the referral, and call the clinic for the correction.
+them. Your subscriptions govern your webhooks and your events feed alike: an event is written only
+for partners subscribed when it happens, and the feed lists only the types you receive now (after
+you unsubscribe from a type, its earlier events are no longer listed either).
+`GET /api/v1/event-types/` lists every type, whether you receive it, and the JSON Schema of its
+body; the feed's `types=referral.decided,referral.withdrawn` narrows it (an unknown name is a `400`
+on field `types`). This document lists every body under `webhooks`.
+`referral.decision_corrected` carries the referral as `referral.decided` did (the correction's text
+is not sent): read the referral, and call the clinic for the correction.
 
 A `referral.decided` webhook:
 
@@ -187,9 +198,55 @@ every optional event type, but a sandbox decision takes no addendum, so it is ne
 `referral.decision_corrected`: its payload is `referral.decided`'s, shown above."""
 
 
+# DESIGN.md, "How v1 grows": the rules partners build against. The enums named here are marked in
+# this document (tests/web/api/test_openapi31.py checks each one).
+GROWTH = """## How v1 grows
+Receivers ignore members they do not know, in every response, problem and event, and must be able to
+answer any referral that asks (whatever its `needs` holds).
+
+**May be added within v1 without notice:** endpoints; optional request members; members of
+responses, events and problems; headers; problem types; findings keys (`GET /api/v1/findings/`);
+body sites (`GET /api/v1/body-sites/`); new reasons for a draft to ask, each with its `needs` member;
+event types; new values of the open enums below.
+
+**Open enums** are marked `x-extensible-enum` in this document, in place of `enum`: the values
+listed are today's, and an unknown one must not break your client (treat it as "other"). They are:
+event types (an event's `type`, `GET /api/v1/event-types/`, the feed's `types`), `consent.by`,
+`decision.protocol.basis`, a finding's `type`, and the members of `needs`; and, as the endpoints
+after the decision arrive, treatment `state`, adverse-event `outcome` and `seriousness_criteria`,
+`reporter.qualification`, `triage`, adverse-event `source` (`partner`, `staff`, `patient`) and
+`follow_up.instrument`.
+
+**Closed enums** keep `enum`, and no value is added to them within v1: referral `status`,
+`decision.route`, `decision.outcome`, a webhook delivery's `state`, the referral Task's
+`businessStatus` (FHIR), and, when they arrive, `relatedness_opinion` and `ctcae_grade`.
+
+**Never within v1:** removing or renaming a member, endpoint, path, query parameter, header, problem
+type or event type; making an optional member required; a new validation rule on an existing member;
+narrowing a published list or range (an entry is retired by marking it `deprecated`: still accepted,
+no longer asked for); a new value in a closed enum. A change to what an event's `data` means ships as
+a new event type, `<type>.v2`, while the old type is still sent for at least 12 more months.
+
+Refusing input the published contract never allowed (a date not written YYYY-MM-DD, an invisible
+or filler character in a name or an id) is a fix, not a new rule; it is announced in the README,
+naming what is now refused.
+
+## Schema versions
+This document is OpenAPI 3.1, which describes the webhooks: every event type's body is under
+`webhooks`. `/api/schema/?oas=3.0` serves the same API as OpenAPI 3.0.3, without `webhooks` (3.0
+cannot describe them), for at least 12 months after the move to 3.1."""
+
+
 def describe_api(result: dict, generator, request, public) -> dict:
     """drf-spectacular postprocessing hook: the sections above after the settings' DESCRIPTION."""
     info = result.setdefault("info", {})
-    sections = [info.get("description", ""), SLASHES, WEBHOOKS, events_section(), sandbox_section()]
+    sections = [
+        info.get("description", ""),
+        SLASHES,
+        WEBHOOKS,
+        events_section(),
+        sandbox_section(),
+        GROWTH,
+    ]
     info["description"] = "\n\n".join(section for section in sections if section)
     return result

@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 
 from clinic.web.api.auth import IsPartnerOrStaff, partner_of
 from clinic.web.api.errors import flatten_errors
+from clinic.web.api.once import idempotent
 from clinic.web.api.parsers import FHIRJSONParser, JSONBodyParser
 from clinic.web.api.problems import exception_handler as problem_exception_handler
 from clinic.web.api.serializers import (
@@ -24,7 +25,6 @@ from clinic.web.api.serializers import (
     answer_from,
 )
 from clinic.web.api.v3_fields import contract_errors
-from clinic.web.api.views import IDEMPOTENCY_HEADER, answer_once
 from clinic.web.fhir import (
     BODY_SITE_SYSTEM,
     CONDITION_ROLE_SYSTEM,
@@ -36,11 +36,11 @@ from clinic.web.fhir import (
 from clinic.web.fhir.followups import issues_from_answer_errors, read_answer, withdrawal_from_fhir
 from clinic.web.fhir.inbound import issues_from_field_errors, read_referral
 from clinic.web.fhir.outbound import referral_bundle, screening_questionnaire, service_request
-from clinic.web.fhir.outcome import operation_outcome, outcome_from_problem
+from clinic.web.fhir.outcome import kind_outcome, operation_outcome, outcome_from_problem
 from clinic.web.fhir.reading import FHIRInputError, Issue
 from clinic.web.reads import partner_case
 from intake.audit import record_reads
-from intake.models import Case, Partner, ReadAccess
+from intake.models import Case, ReadAccess
 from intake.referrals import DuplicateReferral, partner_actor, submit_referral
 from intake.services import answer_information, withdraw_case
 from intake.workflow import TransitionError
@@ -127,21 +127,14 @@ class FHIRView(APIView):
     parser_classes = [FHIRJSONParser, JSONBodyParser]
     renderer_classes = [FHIRJSONRenderer, JSONRenderer]
 
+    # Every answer of the FHIR door, errors and replays of a POST (clinic.web.api.once) included.
+    answer_media_type = FHIR_JSON
+
     def get_exception_handler(self):
         return lambda exc, context: outcome_from_problem(problem_exception_handler(exc, context))
 
-    def create_once(
-        self, request: Request, submit: Callable[[Partner, object], tuple[int, dict]]
-    ) -> Response:
-        """Run `submit(partner, body)` at most once per Idempotency-Key, as the JSON door does."""
-        partner, data = partner_of(request), request.data
-        status, body, replayed = answer_once(
-            request, partner=partner, data=data, submit=lambda: submit(partner, data)
-        )
-        response = Response(body, status=status, content_type=FHIR_JSON)
-        if replayed:
-            response["Idempotent-Replayed"] = "true"
-        return response
+    def fhir_response(self, status: int, body: dict) -> Response:
+        return Response(body, status=status, content_type=FHIR_JSON)
 
 
 class ServiceRequestCreateView(FHIRView):
@@ -163,7 +156,6 @@ class ServiceRequestCreateView(FHIRView):
             "Answers `201` with the ServiceRequest as held, and "
             "`Location` pointing at its Bundle; errors are an OperationOutcome."
         ),
-        parameters=[IDEMPOTENCY_HEADER],
         request={FHIR_JSON: OpenApiTypes.OBJECT},
         responses={
             (201, FHIR_JSON): OpenApiResponse(OpenApiTypes.OBJECT, description="The ServiceRequest"),
@@ -171,34 +163,35 @@ class ServiceRequestCreateView(FHIRView):
         },
         examples=[OpenApiExample("A knee referral", value=EXAMPLE_SERVICE_REQUEST, request_only=True)],
     )
+    @idempotent
     def post(self, request: Request) -> Response:
-        response = self.create_once(request, _submit)
-        if response.status_code == 201:
+        return self.fhir_response(*_submit(partner_of(request), request.data))
+
+    def finalize_response(self, request: Request, response: Response, *args, **kwargs) -> Response:
+        # Here, not in `post`: a replayed 201 points at the referral too.
+        if request.method == "POST" and response.status_code == 201:
             response["Location"] = f"/api/v1/referrals/{response.data['id']}/fhir"
-        return response
+        return super().finalize_response(request, response, *args, **kwargs)
 
 
 def _submit(partner, data) -> tuple[int, dict]:
     try:
         referral, places = read_referral(data)
     except FHIRInputError as exc:
-        return 400, operation_outcome(exc.issues)
+        return 400, operation_outcome(exc.issues, kind="validation")
     serializer = ReferralSerializer(data=referral)
     if not serializer.is_valid():
-        return 400, operation_outcome(issues_from_field_errors(flatten_errors(serializer.errors), places))
+        issues = issues_from_field_errors(flatten_errors(serializer.errors), places)
+        return 400, operation_outcome(issues, kind="validation")
     try:
         case = submit_referral(partner=partner, referral=serializer.validated_data, via="FHIR")
     except DuplicateReferral as exc:
         existing = exc.existing
-        return 409, operation_outcome(
-            [
-                Issue(
-                    "duplicate",
-                    f"Referral {existing.external_id} already exists as {existing.pk}; follow it at "
-                    f"/api/v1/referrals/{existing.pk}/fhir.",
-                    "ServiceRequest.identifier",
-                )
-            ]
+        return 409, kind_outcome(
+            "duplicate-referral",
+            f"Referral {existing.external_id} already exists as {existing.pk}; follow it at "
+            f"/api/v1/referrals/{existing.pk}/fhir.",
+            "ServiceRequest.identifier",
         )
     return 201, service_request(case)
 
@@ -256,7 +249,6 @@ class CommunicationCreateView(FHIRView):
             "timeline (no separate Communication resource is kept), so the response is `200` with the "
             "referral's Bundle, its Task back in progress."
         ),
-        parameters=[IDEMPOTENCY_HEADER],
         request={FHIR_JSON: OpenApiTypes.OBJECT},
         responses={
             (200, FHIR_JSON): OpenApiResponse(OpenApiTypes.OBJECT, description="A Bundle"),
@@ -264,18 +256,20 @@ class CommunicationCreateView(FHIRView):
         },
         examples=[OpenApiExample("An answer", value=EXAMPLE_COMMUNICATION, request_only=True)],
     )
+    @idempotent
     def post(self, request: Request) -> Response:
-        return self.create_once(request, _answer)
+        return self.fhir_response(*_answer(partner_of(request), request.data))
 
 
 def _answer(partner, data) -> tuple[int, dict]:
     try:
         case_id, answer, places = read_answer(data)
     except FHIRInputError as exc:
-        return 400, operation_outcome(exc.issues)
+        return 400, operation_outcome(exc.issues, kind="validation")
     serializer = InformationSerializer(data=answer)
     if not serializer.is_valid():
-        return 400, operation_outcome(issues_from_answer_errors(flatten_errors(serializer.errors), places))
+        issues = issues_from_answer_errors(flatten_errors(serializer.errors), places)
+        return 400, operation_outcome(issues, kind="validation")
     # The JSON door's own mapping of an answer onto the service, so both doors mean the same.
     given = answer_from(serializer.validated_data)
 
@@ -300,9 +294,11 @@ def _on_referral(
     try:
         act(case)
     except TransitionError as exc:
-        return 409, operation_outcome([Issue("conflict", str(exc))])
+        return 409, kind_outcome("wrong-status", str(exc))
     except ServiceError as exc:
-        return 400, operation_outcome(issues_from_answer_errors(contract_errors(exc), places))
+        return 400, operation_outcome(
+            issues_from_answer_errors(contract_errors(exc), places), kind="validation"
+        )
     return 200, referral_bundle(partner_case(partner=partner, case_id=case_id))
 
 
@@ -329,7 +325,6 @@ class TaskCreateView(FHIRView):
             "referral's timeline (no separate Task is kept), so the response is `200` with the "
             "referral's Bundle: its ServiceRequest revoked, its Task cancelled."
         ),
-        parameters=[IDEMPOTENCY_HEADER],
         request={FHIR_JSON: OpenApiTypes.OBJECT},
         responses={
             (200, FHIR_JSON): OpenApiResponse(OpenApiTypes.OBJECT, description="A Bundle"),
@@ -337,19 +332,21 @@ class TaskCreateView(FHIRView):
         },
         examples=[OpenApiExample("A withdrawal", value=EXAMPLE_ABORT_TASK, request_only=True)],
     )
+    @idempotent
     def post(self, request: Request) -> Response:
-        return self.create_once(request, _withdraw)
+        return self.fhir_response(*_withdraw(partner_of(request), request.data))
 
 
 def _withdraw(partner, data) -> tuple[int, dict]:
     try:
         case_id, reason = withdrawal_from_fhir(data)
     except FHIRInputError as exc:
-        return 400, operation_outcome(exc.issues)
+        return 400, operation_outcome(exc.issues, kind="validation")
     serializer = WithdrawSerializer(data={"reason": reason})
     if not serializer.is_valid():
         issues = flatten_errors(serializer.errors)["reason"]
-        return 400, operation_outcome([Issue("value", message, "Task.reasonCode") for message in issues])
+        issues = [Issue("value", message, "Task.reasonCode") for message in issues]
+        return 400, operation_outcome(issues, kind="validation")
     reason = serializer.validated_data["reason"]
     return _on_referral(
         partner,

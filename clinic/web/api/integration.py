@@ -14,16 +14,18 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from clinic.web import notifications, tasks, webhooks
+from clinic.web.api import catalogue
 from clinic.web.api.auth import partner_of
+from clinic.web.api.once import idempotent
 from clinic.web.api.problems import PROBLEM_JSON, problem_response
-from clinic.web.api.serializers import ProblemSerializer
+from clinic.web.api.serializers import OpenChoiceField, ProblemSerializer
 from clinic.web.api.throttle import PartnerPingThrottle, PartnerRateThrottle
 from clinic.web.api.views import ReferralPagination
 from intake import event_types
-from intake.models import PartnerNotification
+from intake.models import Partner, PartnerNotification
 from intake.selectors import UnknownEventCursor, partner_deliveries, partner_delivery, partner_events
 
-PROBLEMS = {(code, PROBLEM_JSON): ProblemSerializer for code in (400, 401, 403, 404, 409, 429)}
+PROBLEMS = {(code, PROBLEM_JSON): ProblemSerializer for code in (400, 401, 403, 404, 409, 422, 429)}
 EVENTS_PER_PAGE = 100
 
 
@@ -34,9 +36,9 @@ def event_id(notification: PartnerNotification) -> str:
 
 class EventSerializer(serializers.Serializer):
     id = serializers.CharField(help_text="The event's id: the `webhook-id` its webhook carries.")
-    type = serializers.CharField(
-        help_text=f"One of {', '.join(t for t in event_types.ALL if t != event_types.PING)}; more may be "
-        "added within v1 (see the description's event types)."
+    type = OpenChoiceField(
+        choices=event_types.ALL,
+        help_text="The event type (GET /api/v1/event-types/); more may be added within v1.",
     )
     timestamp = serializers.DateTimeField()
     data = serializers.JSONField(
@@ -83,14 +85,22 @@ class EventFeedView(GenericAPIView):
 
     @extend_schema(
         operation_id="listEvents",
-        parameters=[OpenApiParameter("after", str, description="The `next` of the page before.")],
+        parameters=[
+            OpenApiParameter("after", str, description="The `next` of the page before."),
+            catalogue.TYPES_PARAMETER,
+        ],
         responses={200: EventPageSerializer, **PROBLEMS},
     )
     def get(self, request: Request) -> Response:
         after = request.query_params.get("after")
         position = decode_cursor(after) if after else None
+        # `types=` (an unknown name is a 400 on field `types`) among the types the partner receives now:
+        # subscriptions govern the feed as well as the webhooks (DESIGN.md).
+        types = catalogue.feed_types(request)
         try:
-            rows = partner_events(partner=partner_of(request), after=position, limit=EVENTS_PER_PAGE + 1)
+            rows = partner_events(
+                partner=partner_of(request), after=position, limit=EVENTS_PER_PAGE + 1, types=types
+            )
         except UnknownEventCursor:
             raise ValidationError({"after": [BAD_CURSOR]}) from None
         page = rows[:EVENTS_PER_PAGE]
@@ -114,22 +124,49 @@ class AttemptSerializer(serializers.Serializer):
     error = serializers.CharField(help_text="Why it failed (empty when it was delivered).")
 
 
+REENABLE = (
+    "Nothing is sent until your webhooks are re-enabled: ask the clinic, or have it set your new webhook "
+    "URL. Your events wait and are sent then; /api/v1/events/ lists them meanwhile."
+)
+
+
+class EndpointDisabledSerializer(serializers.Serializer):
+    disabled_at = serializers.DateTimeField()
+    reason = serializers.CharField(help_text="Which delivery your endpoint answered 410 Gone, and what now.")
+
+
 class DeliverySerializer(serializers.Serializer):
     id = serializers.UUIDField(help_text="The delivery's id, for resend.")
     event_id = serializers.CharField(help_text="The `webhook-id` header.")
-    event_type = serializers.CharField()
+    event_type = OpenChoiceField(choices=event_types.ALL, help_text="The event type.")
     referral_id = serializers.UUIDField(allow_null=True, help_text="Null for a ping.")
     state = serializers.ChoiceField(choices=PartnerNotification.State.values)
     created_at = serializers.DateTimeField()
     delivered_at = serializers.DateTimeField(allow_null=True)
     next_retry_at = serializers.DateTimeField(
-        allow_null=True, help_text="When it is tried again, if it will be."
+        allow_null=True,
+        help_text="When it is tried again, if it will be (null while your webhooks are disabled).",
+    )
+    endpoint_disabled = EndpointDisabledSerializer(
+        allow_null=True,
+        help_text="Set on a pending delivery while your webhooks are disabled (your endpoint answered "
+        "410 Gone): it waits, and is sent when they are re-enabled. Null otherwise.",
     )
     attempts = AttemptSerializer(many=True)
 
 
-def delivery_data(notification: PartnerNotification) -> dict:
-    pending = notification.state == PartnerNotification.State.PENDING
+def endpoint_disabled(partner: Partner) -> dict | None:
+    if partner.webhook_disabled_at is None:
+        return None
+    return {
+        "disabled_at": partner.webhook_disabled_at,
+        "reason": f"{partner.webhook_disabled_reason} {REENABLE}",
+    }
+
+
+def delivery_data(notification: PartnerNotification, *, partner: Partner) -> dict:
+    waits = notification.state == PartnerNotification.State.PENDING and partner.webhook_disabled_at
+    pending = notification.state == PartnerNotification.State.PENDING and not waits
     return {
         "id": notification.pk,
         "event_id": event_id(notification),
@@ -139,6 +176,7 @@ def delivery_data(notification: PartnerNotification) -> dict:
         "created_at": notification.created_at,
         "delivered_at": notification.delivered_at,
         "next_retry_at": notification.next_attempt_at if pending else None,
+        "endpoint_disabled": endpoint_disabled(partner) if waits else None,
         "attempts": [
             {
                 "attempted_at": a.attempted_at,
@@ -174,7 +212,20 @@ class WebhookDeliveryListView(GenericAPIView):
             raise ValidationError({"state": [f"Use one of: {', '.join(PartnerNotification.State.values)}."]})
         deliveries = partner_deliveries(partner=partner_of(request), state=state)
         page = self.paginate_queryset(deliveries)
-        return self.get_paginated_response([DeliverySerializer(delivery_data(n)).data for n in page])
+        partner = partner_of(request)
+        return self.get_paginated_response(
+            [DeliverySerializer(delivery_data(n, partner=partner)).data for n in page]
+        )
+
+
+def _disabled(request: Request, partner: Partner) -> Response:
+    return problem_response(
+        409,
+        f"Your webhooks are disabled: {partner.webhook_disabled_reason} {REENABLE}",
+        instance=request.path,
+        kind="webhooks-disabled",
+        disabled_at=partner.webhook_disabled_at.isoformat(),
+    )
 
 
 def _no_url(request: Request) -> Response:
@@ -195,6 +246,7 @@ class WebhookDeliveryResendView(GenericAPIView):
     @extend_schema(
         operation_id="resendWebhookDelivery", request=None, responses={202: DeliverySerializer, **PROBLEMS}
     )
+    @idempotent
     def post(self, request: Request, pk) -> Response:
         partner = partner_of(request)
         try:
@@ -207,12 +259,14 @@ class WebhookDeliveryResendView(GenericAPIView):
                 "A ping is sent once: send a new one with POST /api/v1/webhooks/test.",
                 instance=request.path,
             )
+        if partner.webhook_disabled_at is not None:
+            return _disabled(request, partner)
         if not partner.webhook_url or not notifications.resend(
             notification_id=pk, queue_delivery=tasks.enqueue_delivery
         ):
             return _no_url(request)
         delivery = partner_delivery(partner=partner, delivery_id=pk)
-        return Response(DeliverySerializer(delivery_data(delivery)).data, status=202)
+        return Response(DeliverySerializer(delivery_data(delivery, partner=partner)).data, status=202)
 
 
 class WebhookTestView(GenericAPIView):
@@ -224,10 +278,14 @@ class WebhookTestView(GenericAPIView):
     throttle_classes = [PartnerRateThrottle, PartnerPingThrottle]
 
     @extend_schema(operation_id="testWebhook", request=None, responses={200: DeliverySerializer, **PROBLEMS})
+    @idempotent
     def post(self, request: Request) -> Response:
         partner = partner_of(request)
         if not partner.webhook_url:
             return _no_url(request)
+        if partner.webhook_disabled_at is not None:
+            return _disabled(request, partner)
         ping = webhooks.send_ping(partner=partner)
+        partner.refresh_from_db()  # a ping answered 410 Gone disables webhooks too
         delivery = partner_delivery(partner=partner, delivery_id=ping.pk)
-        return Response(DeliverySerializer(delivery_data(delivery)).data)
+        return Response(DeliverySerializer(delivery_data(delivery, partner=partner)).data)

@@ -1,23 +1,29 @@
-"""Errors as `application/problem+json` (RFC 9457), everywhere under /api/."""
+"""Errors as `application/problem+json` (RFC 9457), everywhere under /api/, and the page that
+documents each problem type (/api/docs/problems/<slug>)."""
 
+import json
 import logging
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404, HttpRequest, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.utils.html import escape, format_html, format_html_join
+from django.views.decorators.http import require_safe
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from clinic.web.api.errors import flatten_errors
-from clinic.web.fhir.outcome import FHIR_PATH, django_outcome
+from clinic.web.fhir.outcome import FHIR_PATH, PROBLEM_SYSTEM, django_outcome
+from clinic.web.problem_types import BY_SLUG, KINDS, RETIRED, TYPE_BASE, kind_of
 
 log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
-TYPE_BASE = "https://clinic.example.org/problems/"
 
+# The titles of problems of no documented kind (`about:blank`: the status says it all).
 TITLES = {
     400: "Invalid request",
     401: "Not authenticated",
@@ -43,9 +49,12 @@ def problem(
     errors: dict[str, list[str]] | None = None,
     **extra,
 ) -> dict:
+    documented = kind_of(kind) if kind else None
+    if documented and documented.status != status_code:
+        raise ValueError(f"A {kind!r} problem is a {documented.status}, not a {status_code}.")
     body = {
-        "type": TYPE_BASE + kind if kind else "about:blank",
-        "title": TITLES.get(status_code, "Error"),
+        "type": documented.type if documented else "about:blank",
+        "title": documented.title if documented else TITLES.get(status_code, "Error"),
         "status": status_code,
         "detail": detail,
     }
@@ -140,12 +149,61 @@ def not_found(request: HttpRequest) -> JsonResponse:
     return _django_problem(request, 404, NO_SUCH_PATH)
 
 
+@require_safe
+def problem_page(request: HttpRequest, slug: str | None = None) -> HttpResponse:
+    """What a problem type means and what to do: public, no patient data, one page per kind; without
+    a slug (or with an unknown one, as a 404) the list of them all."""
+    if slug in BY_SLUG:
+        kind = BY_SLUG[slug]
+        context = {
+            "kind": kind,
+            "when": _with_code(kind.when),
+            "todo": _with_code(kind.todo),
+            "system": PROBLEM_SYSTEM,
+            "type_base": TYPE_BASE,
+            "example": json.dumps(_example(kind), indent=2),
+        }
+        return render(request, "api/problem.html", context)
+    if slug in RETIRED:
+        said, replaced_by = RETIRED[slug]
+        context = {
+            "slug": slug,
+            "type": TYPE_BASE + slug,
+            "said": _with_code(said),
+            "replaced_by": replaced_by,
+        }
+        return render(request, "api/problem_retired.html", context)
+    return render(
+        request, "api/problems.html", {"kinds": KINDS, "unknown": slug}, status=404 if slug else 200
+    )
+
+
+def _with_code(text: str) -> str:
+    """The table's `backticked` words as <code>, everything escaped."""
+    pieces = [
+        escape(part) if i % 2 == 0 else format_html("<code>{}</code>", part)
+        for i, part in enumerate(text.split("`"))
+    ]
+    return format_html_join("", "{}", ((piece,) for piece in pieces))
+
+
+def _example(kind) -> dict:
+    return {
+        "type": kind.type,
+        "title": kind.title,
+        "status": kind.status,
+        "detail": "A sentence on this occurrence: what happened and what to send.",
+        "instance": "/api/v1/...",
+    } | {name: "..." for name, _ in kind.members}
+
+
 __all__ = [
     "PROBLEM_JSON",
     "api_aware",
     "exception_handler",
     "not_found",
     "problem",
+    "problem_page",
     "problem_response",
     "status",
 ]

@@ -6,6 +6,7 @@ from datetime import date
 from django.utils import timezone
 from rest_framework import serializers
 
+from clinic.web.api.enums import OpenChoiceField, open_enum  # noqa: F401  (re-exported)
 from clinic.web.api.v3_fields import AdditionalConditionsField, FindingsField, checked_v3
 from intake.clinical import Answer, Consent, validate_v3_intake
 from intake.models import CONTRAINDICATIONS, CaseStatus, ConsentBy, Priority, Sex
@@ -14,6 +15,7 @@ from intake.validators import no_invisible_characters
 from intake.vocabulary.body_sites import BODY_SITES
 from intake.vocabulary.codes import CodeError, clean_icd10
 from intake.vocabulary.routes import FINAL_ROUTES, OUTCOMES
+from recommendations.models import ProtocolBasis
 
 PHONE = re.compile(r"^\+?[0-9(][0-9 ()-]{5,30}$")
 
@@ -143,7 +145,7 @@ class ConsentSerializer(serializers.Serializer):
     """Who gave consent (rule set v3, rule 6)."""
 
     obtained = StrictBooleanField(help_text="true when consent to the consult was given.")
-    by = serializers.ChoiceField(
+    by = OpenChoiceField(
         choices=ConsentBy.values,
         required=False,
         allow_null=True,
@@ -241,9 +243,9 @@ class DecisionProtocolSerializer(serializers.Serializer):
     id = serializers.CharField(help_text="The protocol's id.")
     version = serializers.IntegerField(help_text="The version the decision is made under.")
     title = serializers.CharField()
-    basis = serializers.CharField(
-        help_text="An open enum: approved_product, ind, irb_trial, same_surgical_procedure, "
-        "minimal_manipulation_homologous, non_us_authorisation (more may be added within v1)."
+    basis = OpenChoiceField(
+        choices=ProtocolBasis.values,
+        help_text="The regulatory basis; an open enum (more may be added within v1).",
     )
     reference = serializers.CharField(
         allow_blank=True, help_text="The product licence, IND or NCT number, IRB approval or registration."

@@ -1,7 +1,7 @@
 from django.urls import URLPattern, path, re_path
 from rest_framework.views import APIView
 
-from clinic.web.api import fhir, integration, malformed, views, vocabularies
+from clinic.web.api import catalogue, fhir, integration, malformed, secrets, views, vocabularies
 from clinic.web.api.problems import not_found
 
 app_name = "api"
@@ -41,6 +41,8 @@ urlpatterns = [
         "webhook-delivery-resend",
     ),
     *route("webhooks/test", integration.WebhookTestView, "webhook-test"),
+    *route("webhooks/rotate-secret", secrets.WebhookSecretRotateView, "webhook-rotate-secret"),
+    *route("event-types/", catalogue.EventTypeListView, "event-types"),
     *route("conditions/", vocabularies.ConditionListView, "conditions"),
     *route("body-sites/", vocabularies.BodySiteListView, "body-sites"),
     *route("findings/", vocabularies.FindingListView, "findings"),

@@ -1,11 +1,8 @@
 """Partner API v1 views. They authenticate, validate and call services; nothing more."""
 
-from collections.abc import Callable
-
-from django.conf import settings
 from django.core.exceptions import ValidationError as ServiceError
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
-from rest_framework.exceptions import APIException, NotFound, ValidationError
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.generics import GenericAPIView
 from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
@@ -13,6 +10,7 @@ from rest_framework.response import Response
 
 from clinic.web.api.auth import partner_of
 from clinic.web.api.errors import flatten_errors
+from clinic.web.api.once import idempotent
 from clinic.web.api.problems import PROBLEM_JSON, problem, problem_response
 from clinic.web.api.serializers import (
     InformationSerializer,
@@ -26,7 +24,6 @@ from clinic.web.api.v3_fields import contract_errors
 from clinic.web.notifications import referral_data
 from clinic.web.reads import partner_case, partner_referrals
 from intake.audit import record_reads
-from intake.idempotency import IdempotencyConflict, run_once
 from intake.models import Case, CaseStatus, ReadAccess
 from intake.referrals import DuplicateReferral, partner_actor, submit_referral
 from intake.services import answer_information, withdraw_case
@@ -95,15 +92,6 @@ EXAMPLE_WAITING = EXAMPLE_REFERRAL | {
     "question": "The patient is 12: who signed the consent form?",
     "needs": empty_needs() | {"consent_by": ["guardian", "legal_representative"]},
 }
-IDEMPOTENCY_HEADER = OpenApiParameter(
-    "Idempotency-Key",
-    str,
-    OpenApiParameter.HEADER,
-    required=False,
-    description="Send the same key with the same body to retry safely: the first response is replayed "
-    "(with `Idempotent-Replayed: true`). The same key with another body is 422; while the first request "
-    f"is still running, 409. Keys are kept for {settings.IDEMPOTENCY_KEY_TTL_HOURS} hours.",
-)
 
 
 def _referral_body(case) -> dict:
@@ -143,7 +131,6 @@ class ReferralListCreateView(GenericAPIView):
 
     @extend_schema(
         operation_id="createReferral",
-        parameters=[IDEMPOTENCY_HEADER],
         request=ReferralSerializer,
         responses={201: ReferralOutSerializer, **PROBLEM},
         examples=[
@@ -156,30 +143,26 @@ class ReferralListCreateView(GenericAPIView):
             OpenApiExample("Received", value=EXAMPLE_REFERRAL, response_only=True, status_codes=["201"]),
             OpenApiExample(
                 "Repeated external_id",
-                value={
-                    "type": "https://clinic.example.org/problems/duplicate-referral",
-                    "title": "Conflict",
-                    "status": 409,
-                    "detail": "Referral RF-1001 already exists.",
-                    "referral_id": EXAMPLE_REFERRAL["id"],
-                },
+                value=problem(
+                    409,
+                    "Referral RF-1001 already exists; follow it at its id.",
+                    kind="duplicate-referral",
+                    referral_id=EXAMPLE_REFERRAL["id"],
+                ),
                 response_only=True,
                 status_codes=["409"],
             ),
         ],
     )
+    @idempotent
     def post(self, request: Request) -> Response:
-        partner = partner_of(request)
         data = request.data
         if not isinstance(data, dict):
             raise ValidationError({"body": ["Send one JSON object, the referral."]})
-        status, body, replayed = answer_once(
-            request, partner=partner, data=data, submit=lambda: self._submit(partner, data, request.path)
+        status, body = self._submit(partner_of(request), data, request.path)
+        return Response(
+            body, status=status, content_type=PROBLEM_JSON if status >= 400 else "application/json"
         )
-        response = Response(body, status=status, content_type=_content_type(status))
-        if replayed:
-            response["Idempotent-Replayed"] = "true"
-        return response
 
     def _submit(self, partner, data: dict, path: str) -> tuple[int, dict]:
         serializer = ReferralSerializer(data=data)
@@ -202,35 +185,6 @@ class ReferralListCreateView(GenericAPIView):
                 referral_id=str(exc.existing.pk),
             )
         return 201, _referral_body(case)
-
-
-class IdempotencyKeyConflict(APIException):
-    """The key's first request is still running (409), or came with another body (422)."""
-
-    problem_kind = "idempotency"
-
-    def __init__(self, status: int, detail: str):
-        self.status_code = status
-        super().__init__(detail)
-
-
-def answer_once(
-    request: Request, *, partner, data: dict, submit: Callable[[], tuple[int, dict]]
-) -> tuple[int, dict, bool]:
-    """(status, body, replayed): `submit` runs at most once per Idempotency-Key."""
-    key = request.headers.get("Idempotency-Key", "").strip()
-    if not key:
-        return (*submit(), False)
-    if len(key) > 255:
-        raise ValidationError({"Idempotency-Key": ["Use at most 255 characters."]})
-    try:
-        return run_once(partner=partner, key=key, data=data, handler=submit)
-    except IdempotencyConflict as exc:
-        raise IdempotencyKeyConflict(exc.status, exc.detail) from None
-
-
-def _content_type(status: int) -> str:
-    return PROBLEM_JSON if status >= 400 else "application/json"
 
 
 class ReferralDetailView(GenericAPIView):
@@ -267,6 +221,7 @@ class ReferralInformationView(ReferralDetailView):
         request=InformationSerializer,
         responses={200: ReferralOutSerializer, **PROBLEM},
     )
+    @idempotent
     def post(self, request: Request, pk) -> Response:
         case = self.get_object()
         serializer = InformationSerializer(data=request.data)
@@ -294,6 +249,7 @@ class ReferralWithdrawView(ReferralDetailView):
         request=WithdrawSerializer,
         responses={200: ReferralOutSerializer, **PROBLEM},
     )
+    @idempotent
     def post(self, request: Request, pk) -> Response:
         case = self.get_object()
         serializer = WithdrawSerializer(data=request.data)

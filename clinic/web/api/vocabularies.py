@@ -9,6 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from clinic.web.api.auth import IsPartnerOrStaff
+from clinic.web.api.enums import OpenChoiceField
 from clinic.web.api.problems import PROBLEM_JSON
 from clinic.web.api.serializers import ProblemSerializer
 from intake import providers
@@ -19,6 +20,8 @@ from intake.vocabulary.findings import FINDINGS
 from intake.vocabulary.regions import regions_by_site
 
 READ_PROBLEM = {(code, PROBLEM_JSON): ProblemSerializer for code in (401, 403, 429)}
+# The kinds of value a finding takes (intake.vocabulary.findings), an open enum.
+FINDING_TYPES = ("integer", "decimal", "date", "string")
 
 
 class ConditionEntrySerializer(serializers.Serializer):
@@ -56,8 +59,9 @@ class _Number(serializers.Field):
 class FindingSerializer(serializers.Serializer):
     key = serializers.CharField(help_text="The key a referral's `findings` uses.")
     label = serializers.CharField()
-    type = serializers.CharField(
-        help_text="integer, decimal, date (YYYY-MM-DD) or string; more types may be added within v1."
+    type = OpenChoiceField(
+        choices=FINDING_TYPES,
+        help_text="integer, decimal, date (YYYY-MM-DD) or string; more types may be added within v1.",
     )
     unit = serializers.CharField(
         allow_null=True, help_text="The UCUM unit values are given in; never converted."

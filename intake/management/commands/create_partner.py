@@ -5,14 +5,14 @@ from django.core.management.base import BaseCommand, CommandError
 
 from intake import event_types
 from intake.models import WebhookFormat
-from intake.partners import create_partner
+from intake.partners import CREATE_PARTNER_COMMAND, create_partner
 
 EVENTS_HELP = (
     "optional event types it receives besides ping and the v1 types, comma-separated: "
     + "; ".join(f"{name} (sent when {when})" for name, when in event_types.OPTIONAL.items()).replace(
         "%", "%%"
     )
-    + ". A sandbox partner receives all of them."
+    + ". A sandbox partner receives all of them. Recorded as the partner's first subscription change."
 )
 
 
@@ -59,6 +59,8 @@ class Command(BaseCommand):
                 webhook_format=webhook_format,
                 sandbox=sandbox,
                 events=event_list(events),
+                # Kept with the subscription, as the admin keeps who asked for a change.
+                requested_by=CREATE_PARTNER_COMMAND,
             )
         except ValidationError as exc:
             raise CommandError("; ".join(m for ms in exc.message_dict.values() for m in ms)) from exc

@@ -152,7 +152,11 @@ def test_a_retry_with_the_same_idempotency_key_replays_and_makes_one_referral():
     assert again["Location"] == first["Location"]
     assert Case.objects.count() == 1
     [issue] = outcome(other, 422)
-    assert "different request body" in issue["diagnostics"]
+    assert "already used for another request" in issue["diagnostics"]
+    assert issue["code"] == "business-rule"
+    assert issue["details"]["coding"] == [
+        {"system": "https://clinic.example.org/problems", "code": "idempotency-key-reused"}
+    ]
 
 
 @pytest.mark.django_db

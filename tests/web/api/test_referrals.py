@@ -211,7 +211,8 @@ def test_the_same_key_with_another_body_is_422():
     client = client_for()
     post(client, body(), **{"Idempotency-Key": "k-2"})
     problem = assert_problem(post(client, body(goals="changed"), **{"Idempotency-Key": "k-2"}), 422)
-    assert "different request body" in problem["detail"]
+    assert problem["type"] == "https://clinic.example.org/problems/idempotency-key-reused"
+    assert "already used for another request" in problem["detail"]
 
 
 @pytest.mark.django_db
@@ -219,16 +220,17 @@ def test_a_key_still_in_flight_is_409():
     partner, key = make_partner()
     from django.utils import timezone
 
-    from intake.idempotency import request_hash
+    from intake.idempotency import fingerprint
 
     IdempotencyRecord.objects.create(
         partner=partner,
         key="k-3",
-        request_hash=request_hash(body()),
+        request_hash=fingerprint(method="POST", path=URL, body=json.dumps(body()).encode()).request,
         expires_at=timezone.now() + timezone.timedelta(hours=24),
     )
 
     problem = assert_problem(post(client_for(key=key), body(), **{"Idempotency-Key": "k-3"}), 409)
+    assert problem["type"] == "https://clinic.example.org/problems/idempotency-in-flight"
     assert "still being processed" in problem["detail"]
 
 
