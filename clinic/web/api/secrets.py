@@ -65,9 +65,10 @@ class WebhookSecretRotateView(GenericAPIView):
         examples=[
             OpenApiExample(
                 "Rotated, with the default overlap",
+                # A made-up secret for the docs' example: it signs nothing.
                 value={
-                    "webhook_secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
-                    "previous_secret_expires_at": "2026-11-26T10:00:00+00:00",
+                    "webhook_secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",  # noqa: S105  # nosec B105
+                    "previous_secret_expires_at": "2026-11-26T10:00:00+00:00",  # nosec B105
                 },
                 response_only=True,
             )
