@@ -222,7 +222,7 @@ class PartnerAdmin(admin.ModelAdmin):
             return f"Rotated: the previous secret also signs until {expires:%Y-%m-%d %H:%M} UTC."
         return "One secret signs. Rotate it with manage.py rotate_webhook_secret, or the partner does."
 
-    @admin.action(description="Re-enable webhooks")
+    @admin.action(description="Re-enable webhooks", permissions=["change"])
     def reenable_webhooks(self, request, queryset):
         enabled = 0
         for partner in queryset:

@@ -112,7 +112,12 @@ def _claim(*, partner: Partner, key: str, fingerprint: str) -> IdempotencyRecord
 
 
 def run_once(
-    *, partner: Partner, key: str, fingerprint: Fingerprint, handler: Callable[[], tuple[int, object]]
+    *,
+    partner: Partner,
+    key: str,
+    fingerprint: Fingerprint,
+    handler: Callable[[], tuple[int, object]],
+    atomic: bool = True,
 ) -> tuple[int, object, bool]:
     """Run `handler` (which returns status and a JSON body) once per key and request.
 
@@ -132,7 +137,9 @@ def run_once(
     while True:
         attempts_left -= 1
         try:
-            with transaction.atomic():
+            # atomic=False: a handler that talks to the network (a webhook ping) must not hold a
+            # transaction open while it waits; its answer is stored right after.
+            with transaction.atomic() if atomic else nullcontext():
                 status, body = handler()
                 IdempotencyRecord.objects.filter(pk=record.pk).update(
                     response_status=status, response_body=json.dumps(body)

@@ -111,7 +111,18 @@ def of_addendum(addendum: Addendum) -> Signing:
             f"{decision.get_outcome_display()}: {decision.get_route_display()}, signed by "
             f"{decision.signature} on {decided_at:%Y-%m-%d %H:%M}"
         ),
-        record={"decision": str(decision.pk), "author": addendum.author_id},
+        # The addenda already signed on the decision: the same confirmation posted twice (a double
+        # click, Back and resubmit) then no longer matches, and signs nothing the second time.
+        record={
+            "decision": str(decision.pk),
+            "author": addendum.author_id,
+            "earlier": sorted(
+                str(pk)
+                for pk in Addendum.objects.filter(decision=decision)
+                .exclude(pk=addendum.pk)
+                .values_list("pk", flat=True)
+            ),
+        },
     )
 
 

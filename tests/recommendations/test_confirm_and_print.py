@@ -190,8 +190,14 @@ def test_an_addendum_is_confirmed_before_it_is_written(client):
     assert "Add an addendum: what you are about to sign" in page
     assert "Approved as drafted: Local injection, signed by Dr. Dr_Amends, MD" in page
     assert not Addendum.objects.exists()
-    client.post(review_url(case), confirmed(page, {"addendum": "1", "reason": "Left knee, not right"}))
+    answer = confirmed(page, {"addendum": "1", "reason": "Left knee, not right"})
+    client.post(review_url(case), answer)
     assert Addendum.objects.get().reason == "Left knee, not right"
+
+    # The same confirmation posted again (a double click, Back and resubmit) signs nothing more.
+    again = client.post(review_url(case), answer)
+    assert Addendum.objects.count() == 1
+    assert "Add an addendum: what you are about to sign" in again.content.decode()
 
 
 @pytest.mark.django_db

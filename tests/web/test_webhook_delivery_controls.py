@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.admin.models import LogEntry
+from django.contrib.auth.models import Permission
 from django.utils import timezone
 from standardwebhooks import Webhook
 
@@ -204,3 +205,22 @@ def test_the_outbox_does_not_resend_to_a_disabled_endpoint_and_says_why(receiver
 
     assert "1 could not be sent: the partner&#x27;s webhooks are disabled" in page
     assert sweep() == 0 and len(endpoint.received) == 1
+
+
+@pytest.mark.django_db
+def test_staff_who_may_only_view_partners_cannot_re_enable_their_webhooks(client):
+    # Given a partner whose webhooks a 410 disabled, and a staff member allowed only to view partners
+    partner, _ = make_partner()
+    Partner.objects.filter(pk=partner.pk).update(
+        webhook_disabled_at=timezone.now(), webhook_disabled_reason="410"
+    )
+    viewer = make_user("partner_viewer", is_staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_partner"))
+    client.force_login(viewer)
+
+    # When they try the admin action, then the webhooks stay disabled
+    client.post(
+        "/admin/intake/partner/", {"action": "reenable_webhooks", "_selected_action": [str(partner.pk)]}
+    )
+    partner.refresh_from_db()
+    assert partner.webhook_disabled_at is not None

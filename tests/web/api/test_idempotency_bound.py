@@ -7,6 +7,7 @@ import json
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 
 import pytest
 from django.conf import settings
@@ -270,6 +271,29 @@ def test_a_key_stored_before_keys_were_bound_still_replays_its_retry():
     assert (again.status_code, again.json()) == (201, first.json())
     assert again["Idempotent-Replayed"] == "true"
     refused_as_reused(other)
+
+
+@pytest.mark.django_db
+def test_a_key_stored_before_keys_were_bound_never_replays_on_an_endpoint_that_took_no_keys():
+    # Given a body-only key of the release before (only the referral doors took keys then) ...
+    partner, key = make_partner()
+    IdempotencyRecord.objects.create(
+        partner=partner,
+        key="legacy",
+        request_hash=request_hash({}),
+        response_status=201,
+        response_body=json.dumps({"id": "a referral"}),
+        created_at=timezone.now(),
+        expires_at=timezone.now() + timedelta(hours=1),
+    )
+    secret = Partner.objects.get(pk=partner.pk).webhook_secret
+
+    # ... sent with the same (empty) body to rotate the webhook secret
+    answer = send(client_for(key), "/api/v1/webhooks/rotate-secret", {}, key="legacy")
+
+    # then nothing is replayed: the key is another request's, and the secret stays as it was.
+    refused_as_reused(answer)
+    assert Partner.objects.get(pk=partner.pk).webhook_secret == secret
 
 
 @pytest.mark.django_db
