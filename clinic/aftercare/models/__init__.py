@@ -1,0 +1,23 @@
+"""The aftercare app's models: the treatment course, its signed treatment records, adverse events
+and their reporting clocks. One module per concern; everything is importable from here."""
+
+from clinic.aftercare.models.adverse_events import (
+    AdverseEvent,
+    AdverseEventChange,
+    ClockEscalation,
+    ReportingClock,
+)
+from clinic.aftercare.models.courses import CourseEvent, TreatmentCourse
+from clinic.aftercare.models.treatments import TreatmentAddendum, TreatmentEntry, TreatmentRecord
+
+__all__ = [
+    "AdverseEvent",
+    "AdverseEventChange",
+    "ClockEscalation",
+    "CourseEvent",
+    "ReportingClock",
+    "TreatmentAddendum",
+    "TreatmentCourse",
+    "TreatmentEntry",
+    "TreatmentRecord",
+]
