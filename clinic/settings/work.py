@@ -98,6 +98,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "intake.purge_idempotency_keys",
         "schedule": 3600,
     },
+    # Adverse-event reporting clocks past their deadline: an email to the specialists (clinic.aftercare).
+    "escalate-overdue-clocks": {
+        "task": "aftercare.escalate_overdue_clocks",
+        "schedule": env_int("ESCALATION_SWEEP_SECONDS", 300),
+    },
 }
 
 # --- Workflow -------------------------------------------------------------
@@ -109,6 +114,12 @@ SWEEP_STUCK_AFTER_SECONDS = env_int("SWEEP_STUCK_AFTER_SECONDS", 120)
 DRAFT_MAX_RETRIES = env_int("DRAFT_MAX_RETRIES", 5)
 # A sandbox partner's test case is decided automatically this long after its draft.
 SANDBOX_DECISION_DELAY_SECONDS = env_int("SANDBOX_DECISION_DELAY_SECONDS", 3)
+# The sandbox's simulated course after an automatic approval: one simulated day lasts this many
+# seconds (treated on day 0, then each follow-up day of the protocol).
+SANDBOX_TIME_SCALE = float(os.environ.get("SANDBOX_TIME_SCALE") or 2)
+# The clinic is a device user facility (a hospital or surgery centre, not a physician's office):
+# a device-related death or serious injury then opens a 10-work-day clock (21 CFR 803.30).
+DEVICE_USER_FACILITY = env_bool("DEVICE_USER_FACILITY", False)
 # Review due times, counted from intake.
 # A specialist's claim on a case lapses after this long; until then nobody else may decide it.
 REVIEW_CLAIM_MINUTES = env_int("REVIEW_CLAIM_MINUTES", 60)

@@ -1,0 +1,1 @@
+"""The review desk for what follows the decision (Django admin)."""

@@ -1,0 +1,1 @@
+"""Reporting clocks: pure rules (DESIGN.md, "Who reports what, by when")."""

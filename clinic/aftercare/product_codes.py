@@ -1,0 +1,1 @@
+"""The distinct identification code check (21 CFR 1271.290(c))."""

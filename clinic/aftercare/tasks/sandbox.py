@@ -1,0 +1,3 @@
+"""The sandbox's simulated course (clinic.aftercare.sandbox)."""
+
+__all__: list[str] = []
