@@ -13,6 +13,10 @@ from intake.statuses import PARTNER_EVENTS
 
 PING = "ping"
 DECISION_CORRECTED = "referral.decision_corrected"
+# After the decision (DESIGN.md, "Partners: events after the decision").
+TREATED = "referral.treated"
+COURSE_CLOSED = "referral.course_closed"
+ADVERSE_EVENT = "referral.adverse_event"
 
 # Sent to every partner: the test ping, then the v1 types in the order a referral meets them.
 ALWAYS_ON: tuple[str, ...] = (PING, *PARTNER_EVENTS.values())
@@ -28,6 +32,10 @@ ALWAYS_ON_WHEN: dict[str, str] = {
 # type -> when it is sent, as the admin, `create_partner --help` and the API docs say it.
 OPTIONAL: dict[str, str] = {
     DECISION_CORRECTED: "a specialist adds an addendum to the decision",
+    TREATED: "the treatment record is signed (once per session of a staged plan)",
+    COURSE_CLOSED: "the course ends: completed, cancelled or lost to follow-up",
+    ADVERSE_EVENT: "staff confirm a serious adverse event, or a partner's update "
+    "(POST /api/v1/referrals/{id}/adverse-events/{ae_id}/updates/) makes one serious",
 }
 
 ALL: tuple[str, ...] = (*ALWAYS_ON, *OPTIONAL)

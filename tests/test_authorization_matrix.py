@@ -17,213 +17,18 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from clinic.aftercare import adverse_events, treatments
+from clinic.aftercare.models import ReportingClock, TreatmentEntry
+from clinic.aftercare.selectors import course_of
+from clinic.aftercare.vocabulary import AdverseEventSource
 from intake.models import Case, PartnerAPIKey, PartnerNotification, PendingContactUpdate
+from intake.referrals import partner_actor
 from recommendations import review
 from recommendations.models import Addendum, Decision
 from recommendations.services import make_draft
+from tests.aftercare.factories import treatment_values
+from tests.authorization_table import ACTIONS, ROLES, SPECIALIST_ADMIN, TABLE
 from tests.factories import make_demo_protocols, make_partner, make_referral, make_user
-
-ROLES = ("anonymous", "desk", "specialist", "partner_a", "partner_b")
-
-# name: (method, path, body, outcomes for ROLES)
-TABLE: dict[str, tuple[str, str, dict | None, tuple[str, ...]]] = {
-    "home": ("GET", "/", None, ("ok",) * 5),
-    "favicon": ("GET", "/favicon.ico", None, ("ok",) * 5),
-    "desk:login": ("GET", "/desk/login/", None, ("ok",) * 5),
-    "desk:logout": ("GET", "/desk/logout/", None, ("405",) * 5),
-    "desk:board": ("GET", "/desk/", None, ("login", "ok", "ok", "login", "login")),
-    "desk:patients": ("GET", "/desk/patients/", None, ("login", "ok", "ok", "login", "login")),
-    "desk:codes": ("GET", "/desk/codes/?q=knee", None, ("login", "ok", "ok", "login", "login")),
-    "desk:board-changes": ("GET", "/desk/board/changes/", None, ("login", "ok", "ok", "login", "login")),
-    "desk:new-patient": ("GET", "/desk/patients/new/", None, ("login", "ok", "ok", "login", "login")),
-    "desk:new-case": (
-        "GET",
-        "/desk/patients/{patient}/intake/",
-        None,
-        ("login", "ok", "ok", "login", "login"),
-    ),
-    "desk:case": ("GET", "/desk/cases/{case}/", None, ("login", "ok", "ok", "login", "login")),
-    "desk:case-status": ("GET", "/desk/cases/{case}/status/", None, ("login", "ok", "ok", "login", "login")),
-    # Empty forms: authorized callers get the form's errors, nothing changes.
-    "desk:answer": ("POST", "/desk/cases/{case}/answer/", {}, ("login", "ok", "ok", "login", "login")),
-    "desk:accept-contact-update": (
-        "GET",
-        "/desk/contact-updates/{contact_update}/accept/",
-        None,
-        ("login", "ok", "ok", "login", "login"),
-    ),
-    "desk:dismiss-contact-update": (
-        "POST",
-        "/desk/contact-updates/{contact_update}/dismiss/",
-        {},
-        ("login", "ok", "ok", "login", "login"),
-    ),
-    "desk:withdraw": ("POST", "/desk/cases/{case}/withdraw/", {}, ("login", "ok", "ok", "login", "login")),
-    "desk:print": ("GET", "/desk/cases/{case}/print/", None, ("login", "ok", "ok", "login", "login")),
-    "api:referrals": ("GET", "/api/v1/referrals/", None, ("401", "403", "403", "ok", "ok")),
-    "api:referral": ("GET", "/api/v1/referrals/{case}/", None, ("401", "403", "403", "ok", "404")),
-    "api:referral-information": (
-        "POST",
-        "/api/v1/referrals/{case}/information/",
-        {},
-        ("401", "403", "403", "ok", "404"),
-    ),
-    "api:referral-withdraw": (
-        "POST",
-        "/api/v1/referrals/{case}/withdraw/",
-        {},
-        ("401", "403", "403", "ok", "404"),
-    ),
-    "api:referral-fhir": ("GET", "/api/v1/referrals/{case}/fhir", None, ("401", "403", "403", "ok", "404")),
-    "api:fhir-service-request": (
-        "POST",
-        "/api/v1/fhir/ServiceRequest",
-        {},
-        ("401", "403", "403", "ok", "ok"),
-    ),
-    "api:fhir-communication": ("POST", "/api/v1/fhir/Communication", {}, ("401", "403", "403", "ok", "ok")),
-    "api:fhir-screening-questionnaire": (
-        "GET",
-        "/api/v1/fhir/Questionnaire/referral-screening",
-        None,
-        ("401", "ok", "ok", "ok", "ok"),
-    ),
-    "api:fhir-task": ("POST", "/api/v1/fhir/Task", {}, ("401", "403", "403", "ok", "ok")),
-    "api:conditions": ("GET", "/api/v1/conditions/", None, ("401", "ok", "ok", "ok", "ok")),
-    # A malformed id: the caller is known first (401/403), then told the id is no id (400 = "ok").
-    "api:malformed-referral": ("GET", "/api/v1/referrals/x/", None, ("401", "403", "403", "ok", "ok")),
-    "api:malformed-referral-information": (
-        "POST",
-        "/api/v1/referrals/x/information/",
-        {},
-        ("401", "403", "403", "ok", "ok"),
-    ),
-    "api:malformed-referral-withdraw": (
-        "POST",
-        "/api/v1/referrals/x/withdraw/",
-        {},
-        ("401", "403", "403", "ok", "ok"),
-    ),
-    "api:malformed-referral-fhir": (
-        "GET",
-        "/api/v1/referrals/x/fhir",
-        None,
-        ("401", "403", "403", "ok", "ok"),
-    ),
-    "api:malformed-delivery-resend": (
-        "POST",
-        "/api/v1/webhook-deliveries/x/resend",
-        {},
-        ("401", "403", "403", "ok", "ok"),
-    ),
-    # A partner's own events and webhook deliveries; partner A owns the sample delivery.
-    "api:events": ("GET", "/api/v1/events/", None, ("401", "403", "403", "ok", "ok")),
-    "api:webhook-deliveries": ("GET", "/api/v1/webhook-deliveries/", None, ("401", "403", "403", "ok", "ok")),
-    "api:webhook-delivery-resend": (
-        "POST",
-        "/api/v1/webhook-deliveries/{notification}/resend",
-        None,
-        ("401", "403", "403", "ok", "404"),
-    ),
-    "api:webhook-test": ("POST", "/api/v1/webhooks/test", None, ("401", "403", "403", "ok", "ok")),
-    "api:event-types": ("GET", "/api/v1/event-types/", None, ("401", "403", "403", "ok", "ok")),
-    "api:webhook-rotate-secret": (
-        "POST",
-        "/api/v1/webhooks/rotate-secret",
-        None,
-        ("401", "403", "403", "ok", "ok"),
-    ),
-    "api:body-sites": ("GET", "/api/v1/body-sites/", None, ("401", "ok", "ok", "ok", "ok")),
-    "api:findings": ("GET", "/api/v1/findings/", None, ("401", "ok", "ok", "ok", "ok")),
-    # Any other path under /api/v1/: the API's own 404, whoever asks (no resource is named).
-    "api:not-found": ("GET", "/api/v1/no-such-path", None, ("404",) * 5),
-    "schema": ("GET", "/api/schema/", None, ("ok",) * 5),
-    "docs": ("GET", "/api/docs/", None, ("ok",) * 5),
-    # What each problem type means: public pages, no patient data.
-    "docs-problem": ("GET", "/api/docs/problems/idempotency-key-reused", None, ("ok",) * 5),
-    # Probes for the load balancer: open to all, and they show no patient data.
-    "health-live": ("GET", "/health/live", None, ("ok",) * 5),
-    "health-ready": ("GET", "/health/ready", None, ("ok",) * 5),
-    # For Prometheus only: a bearer token or an allowed address, which no role here has.
-    "metrics": ("GET", "/metrics", None, ("401",) * 5),
-    "admin:login": ("GET", "/admin/login/", None, ("ok",) * 5),
-    # Signing out takes a POST; callers not signed in to the admin have nothing to sign out of.
-    "admin:logout": ("GET", "/admin/logout/", None, ("ok", "ok", "405", "ok", "ok")),
-    "admin:index": ("GET", "/admin/", None, ("login", "login", "ok", "login", "login")),
-    "admin:password_change": (
-        "GET",
-        "/admin/password_change/",
-        None,
-        ("login", "login", "ok", "login", "login"),
-    ),
-    "admin:password_change_done": (
-        "GET",
-        "/admin/password_change/done/",
-        None,
-        ("login", "login", "ok", "login", "login"),
-    ),
-    "admin:auth_user_password_change": (
-        "GET",
-        "/admin/auth/user/{user}/password/",
-        None,
-        ("login", "login", "403", "login", "login"),
-    ),
-    "admin:app_list": ("GET", "/admin/recommendations/", None, ("login", "login", "ok", "login", "login")),
-    "admin:autocomplete": ("GET", "/admin/autocomplete/", None, ("login", "login", "403", "login", "login")),
-    "admin:recommendations_analytics": (
-        "GET",
-        "/admin/recommendations/decision/analytics/",
-        None,
-        ("login", "login", "ok", "login", "login"),
-    ),
-    # The review queue's "has it changed?" poll, the next case, and a decided case's letter.
-    "admin:recommendations_reviewcase_changes": (
-        "GET",
-        "/admin/recommendations/reviewcase/changes/",
-        None,
-        ("login", "login", "ok", "login", "login"),
-    ),
-    "admin:recommendations_reviewcase_next": (
-        "GET",
-        "/admin/recommendations/reviewcase/next/",
-        None,
-        ("login", "login", "ok", "login", "login"),
-    ),
-    "admin:recommendations_reviewcase_print": (
-        "GET",
-        "/admin/recommendations/reviewcase/{case}/print/",
-        None,
-        ("login", "login", "ok", "login", "login"),
-    ),
-    "admin:jsi18n": ("GET", "/admin/jsi18n/", None, ("login", "login", "ok", "login", "login")),
-    "admin:view_on_site": ("GET", "/admin/r/1/1/", None, ("login", "login", "404", "login", "login")),
-    "admin:catch_all": ("GET", "/admin/no-such-page/", None, ("login", "login", "404", "login", "login")),
-}
-
-# The admin's model pages, for a specialist (everyone else is sent to the admin sign-in).
-# Per model: changelist, add, change (view), delete, history.
-SPECIALIST_ADMIN = {
-    "recommendations.reviewcase": ("ok", "403", "ok", "403", "ok"),
-    "recommendations.decision": ("ok", "403", "ok", "403", "ok"),
-    "recommendations.addendum": ("ok", "403", "ok", "403", "ok"),
-    # Administrators keep the signatures; a specialist cannot change their own or anyone's.
-    "recommendations.specialistprofile": ("403",) * 5,
-    # Administrators manage the clinic's protocols (a change is a new version); specialists do not.
-    "recommendations.protocol": ("403",) * 5,
-    "intake.case": ("ok", "403", "ok", "403", "ok"),
-    "intake.patient": ("ok", "403", "ok", "403", "ok"),
-    "intake.partner": ("403",) * 5,
-    "intake.partnerapikey": ("403",) * 5,
-    "intake.partnernotification": ("403",) * 5,
-    # Read-only, for administrators: the desk accepts or dismisses an update on the patient's page.
-    "intake.pendingcontactupdate": ("403",) * 5,
-    "auth.user": ("403",) * 5,
-    "auth.group": ("403",) * 5,
-    "axes.accessattempt": ("403",) * 5,
-    "axes.accesslog": ("403",) * 5,
-    "axes.accessfailurelog": ("403",) * 5,
-}
-ACTIONS = ("changelist", "add", "change", "delete", "history")
 
 
 def discovered_names() -> set[str]:
@@ -259,6 +64,30 @@ def world(db):
     decision = review.approve_draft(case_id=decided.pk, user=doctor)
     review.add_addendum(decision_id=decision.pk, user=doctor, reason="note")
     case = make_referral(partner_a, external_id="A-2")
+    # After the decision: the approval opened a course; one signed session, one unsigned entry, and a
+    # serious report from partner A (its clock is a row of the knee protocol's basis).
+    course = course_of(decided.pk)
+    values = treatment_values(course, doctor)
+    record = treatments.sign_treatment(user=doctor, course_id=course.pk, values=values)
+    entry = treatments.save_treatment_entry(
+        course_id=course.pk, user=doctor, values=treatment_values(course, doctor, session=2)
+    )
+    report = adverse_events.report_adverse_event(
+        course_id=course.pk,
+        source=AdverseEventSource.PARTNER,
+        actor=partner_actor(partner_a),
+        partner=partner_a,
+        external_id="AE-matrix",
+        values={
+            "onset": timezone.localdate(),
+            "description": "Swollen knee",
+            "ctcae_grade": 3,
+            "serious": True,
+            "seriousness_criteria": ["hospitalization"],
+            "outcome": "recovering",
+            "reporter": {"name": "Dr Reyes", "qualification": "physician"},
+        },
+    )
     AccessAttempt.objects.create(username="x", ip_address="127.0.0.1", user_agent="t", failures_since_start=1)
     AccessLog.objects.create(username="x", ip_address="127.0.0.1", user_agent="t")
     AccessFailureLog.objects.create(username="x", ip_address="127.0.0.1", user_agent="t")
@@ -281,6 +110,10 @@ def world(db):
         "axes.accessattempt": AccessAttempt.objects.get().pk,
         "axes.accesslog": AccessLog.objects.get().pk,
         "axes.accessfailurelog": AccessFailureLog.objects.get().pk,
+        "aftercare.treatmententry": entry.pk,
+        "aftercare.treatmentrecord": record.pk,
+        "aftercare.adverseevent": report.pk,
+        "aftercare.reportingclock": ReportingClock.objects.filter(adverse_event=report).first().pk,
     }
     clients = {"anonymous": APIClient(), "partner_a": APIClient(), "partner_b": APIClient()}
     clients["partner_a"].credentials(HTTP_AUTHORIZATION=f"Api-Key {key_a}")
@@ -289,7 +122,15 @@ def world(db):
     clients["desk"].force_login(make_user("desk_matrix", group="Front desk"))
     clients["specialist"] = APIClient()
     clients["specialist"].force_login(doctor)
-    return {"case": case, "samples": samples, "clients": clients, "decided": decided}
+    return {
+        "case": case,
+        "samples": samples,
+        "clients": clients,
+        "decided": decided,
+        "adverse_event": report,
+        "entry": entry,
+        "record": record,
+    }
 
 
 def outcome(response) -> str:
@@ -335,6 +176,10 @@ def test_every_role_gets_exactly_what_the_table_says(world):
             user=world["samples"]["auth.user"],
             notification=world["samples"]["intake.partnernotification"],
             contact_update=world["samples"]["intake.pendingcontactupdate"],
+            decided=world["decided"].pk,
+            adverse_event=world["adverse_event"].pk,
+            entry=world["entry"].pk,
+            record=world["record"].pk,
         )
         if name in ("desk:print", "admin:recommendations_reviewcase_print"):
             path = template.format(case=world["decided"].pk)
@@ -349,6 +194,10 @@ def test_every_role_gets_exactly_what_the_table_says(world):
     world["case"].refresh_from_db()
     assert world["case"].status == "received"  # nobody's probe changed anything
     assert Decision.objects.count() == 1
+    # Nor signed, booked, cancelled or reported anything after the decision.
+    assert TreatmentEntry.objects.get(pk=world["entry"].pk).signed_record_id is None
+    assert course_of(world["decided"].pk).state == "treated"
+    assert world["adverse_event"].changes.count() == 1
 
 
 def test_partner_b_never_sees_partner_a_in_a_list(world):

@@ -70,6 +70,8 @@ CELERY_TASK_ROUTES = {
     "recommendations.decide_sandbox_case": {"queue": DRAFTING_QUEUE},
     "recommendations.escalate_overdue": {"queue": EMAIL_QUEUE},
     "recommendations.send_escalation": {"queue": EMAIL_QUEUE},
+    "aftercare.escalate_overdue_clocks": {"queue": EMAIL_QUEUE},
+    "aftercare.send_clock_escalation": {"queue": EMAIL_QUEUE},
     "intake.deliver_notification": {"queue": WEBHOOKS_QUEUE},
     "intake.deliver_due_notifications": {"queue": WEBHOOKS_QUEUE},
     # Everything else (beat's housekeeping: audit checkpoints, purges) goes to DEFAULT_QUEUE.

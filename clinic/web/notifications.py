@@ -1,5 +1,10 @@
 """What partners are told: the referral as a partner may see it, and the outbox rows
-that the webhook sender (clinic.web.webhooks) delivers."""
+that the webhook sender (clinic.web.webhooks) delivers.
+
+The events after the decision (`referral.treated`, `referral.course_closed`,
+`referral.adverse_event`) carry the referral's `id` and `external_id` and their own member only:
+never the decision's reason, a product's code, lot or dose, a name, or any free text
+(DESIGN.md, "Partners: events after the decision")."""
 
 import copy
 import uuid
@@ -8,11 +13,16 @@ from collections.abc import Callable
 from django.db import transaction
 from django.utils import timezone
 
+from clinic.aftercare import reporting, selectors
+from clinic.aftercare.courses import CourseMoved
+from clinic.aftercare.models import AdverseEvent, TreatmentRecord
+from clinic.aftercare.statuses import COURSE
 from intake import event_types, tracing
 from intake.models import Case, CaseStatus, PartnerNotification
 from intake.statuses import PARTNER_EVENTS, STATUS
 from intake.vocabulary.needs import NOT_ASKED
 from intake.workflow import Moved
+from recommendations.decision_protocols import TREATMENT_ROUTES
 from recommendations.selectors import current_draft, decision_of, with_decision
 
 # Queues one notification's delivery once the surrounding transaction commits (clinic.web.tasks).
@@ -55,7 +65,29 @@ def referral_data(case: Case) -> dict:
             # decision on a draft made without protocols).
             "protocol": copy.deepcopy(decision.protocol),
         }
+    data["treatment"] = _treatment(case, decision)
     return data
+
+
+def _treatment(case: Case, decision) -> dict | None:
+    """The referral's `treatment`: null until a treatment decision opens a course (clinic.aftercare).
+    Looked for only after such a decision, so a referral's path costs what it did before."""
+    if decision is None or decision.route not in TREATMENT_ROUTES:
+        return None
+    return _jsonable(selectors.treatment_summary(case))
+
+
+def _jsonable(value):
+    """Times and ids as the API writes them, so a snapshot stored in the outbox reads as the GET."""
+    if isinstance(value, dict):
+        return {key: _jsonable(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(item) for item in value]
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    return value
 
 
 def record_partner_event(*, case_id: uuid.UUID) -> PartnerNotification | None:
@@ -79,17 +111,51 @@ def record_decision_corrected(*, case_id: uuid.UUID) -> PartnerNotification | No
     return _record(case, event_types.DECISION_CORRECTED)
 
 
-def _record(case: Case, event_type: str) -> PartnerNotification | None:
+def record_treated(*, record: TreatmentRecord) -> PartnerNotification | None:
+    """Inside the signing's transaction: `referral.treated`, once per signed session."""
+    case = Case.objects.select_related("partner").get(pk=record.case_id)
+    # The course as it now stands (read in this transaction) over the record's own view of it.
+    treatment = selectors.treated_data(record) | (selectors.treatment_summary(case) or {})
+    return _record(case, event_types.TREATED, member=("treatment", treatment))
+
+
+def record_course_closed(*, moved: CourseMoved) -> PartnerNotification | None:
+    """Inside the course move's transaction: `referral.course_closed` when the course enters a state
+    that tells partners (the course table's `partner_event`)."""
+    if COURSE[moved.to_state].partner_event != event_types.COURSE_CLOSED:
+        return None
+    case = Case.objects.select_related("partner").get(pk=moved.case_id)
+    course = selectors.course_of(case.pk)
+    treatment = selectors.closed_data(course) | (selectors.treatment_summary(case) or {})
+    return _record(case, event_types.COURSE_CLOSED, member=("treatment", treatment))
+
+
+def record_adverse_event(*, adverse_event: AdverseEvent) -> PartnerNotification | None:
+    """Inside the transaction that confirmed a serious adverse event (or an update made it serious)."""
+    case = Case.objects.select_related("partner").get(pk=adverse_event.case_id)
+    data = reporting.partner_adverse_event_data(adverse_event)
+    return _record(case, event_types.ADVERSE_EVENT, member=("adverse_event", data))
+
+
+def _record(
+    case: Case, event_type: str, *, member: tuple[str, dict] | None = None
+) -> PartnerNotification | None:
     """The outbox row of `event_type` about `case`, for its partner if it receives that type; None
-    for a desk case or a partner not subscribed."""
+    for a desk case or a partner not subscribed. Without `member`, `data` is the referral; with
+    one, the referral's ids and that member alone."""
     partner = case.partner
     if partner is None or not event_types.receives(partner.event_types, event_type):
         return None
+    if member is None:
+        data = referral_data(case)
+    else:
+        name, value = member
+        data = {"id": str(case.id), "external_id": case.external_id, name: _jsonable(value)}
     return PartnerNotification.objects.create(
         partner=partner,
         case=case,
         event_type=event_type,
-        payload={"type": event_type, "timestamp": timezone.now().isoformat(), "data": referral_data(case)},
+        payload={"type": event_type, "timestamp": timezone.now().isoformat(), "data": data},
         request_id=tracing.current(),
         state=PartnerNotification.State.PENDING if partner.webhook_url else PartnerNotification.State.NO_URL,
     )
@@ -111,6 +177,21 @@ def tell_partner(*, moved: Moved, queue_delivery: QueueDelivery) -> None:
 def tell_partner_of_correction(*, case_id: uuid.UUID, queue_delivery: QueueDelivery) -> None:
     """In an addendum's transaction, as tell_partner in a move's."""
     _queue(record_decision_corrected(case_id=case_id), queue_delivery)
+
+
+def tell_partner_treated(*, record: TreatmentRecord, queue_delivery: QueueDelivery) -> None:
+    """In the signing's transaction, as tell_partner in a move's."""
+    _queue(record_treated(record=record), queue_delivery)
+
+
+def tell_partner_course_closed(*, moved: CourseMoved, queue_delivery: QueueDelivery) -> None:
+    """In the course move's transaction, as tell_partner in a move's."""
+    _queue(record_course_closed(moved=moved), queue_delivery)
+
+
+def tell_partner_adverse_event(*, adverse_event: AdverseEvent, queue_delivery: QueueDelivery) -> None:
+    """In the confirming transaction, as tell_partner in a move's."""
+    _queue(record_adverse_event(adverse_event=adverse_event), queue_delivery)
 
 
 def resend(*, notification_id: uuid.UUID | str, queue_delivery: QueueDelivery) -> bool:

@@ -76,11 +76,16 @@ KINDS: tuple[ProblemKind, ...] = (
         "duplicate-adverse-event",
         409,
         "Adverse event already reported",
-        "An adverse-event report came with an `external_id` you already used for another report.",
+        "An adverse-event report came with an `external_id` you already used for another report, or an "
+        "update with an `external_id` already used on that report.",
         "Nothing new was stored. `adverse_event_id` names the report you sent before: to add to it, post "
-        "an update to that report; for a new event, use a new `external_id`.",
+        "an update to that report; for a new event, use a new `external_id`. On an update, `update_id` "
+        "names the update already stored.",
         "duplicate",
-        (("adverse_event_id", "the id of the report already stored"),),
+        (
+            ("adverse_event_id", "the id of the report already stored"),
+            ("update_id", "on an update: the id of the update already stored"),
+        ),
     ),
     ProblemKind(
         "duplicate-referral",

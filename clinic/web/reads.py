@@ -11,8 +11,10 @@ from recommendations.selectors import with_decision
 
 
 def partner_referrals(*, partner: Partner, status: str | None = None) -> QuerySet[Case]:
-    """The partner's own referrals, each with its decision (one SELECT)."""
-    return with_decision(cases.partner_referrals(partner=partner, status=status))
+    """The partner's own referrals, each with its decision and treatment course (one SELECT)."""
+    return with_decision(cases.partner_referrals(partner=partner, status=status)).select_related(
+        "treatment_course"
+    )
 
 
 def partner_case(*, partner: Partner, case_id: uuid.UUID | str) -> Case:

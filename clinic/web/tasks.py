@@ -1,12 +1,15 @@
 """Celery tasks of the partner face (webhook delivery), and the handlers this app registers on
-status moves and addenda (clinic.web.apps). Task names are unchanged from when they lived in intake.tasks,
-so messages already queued by an earlier release still find them."""
+status moves, addenda, signed treatments, course moves and confirmed adverse events
+(clinic.web.apps). Task names are unchanged from when they lived in intake.tasks, so messages
+already queued by an earlier release still find them."""
 
 import uuid
 
 from celery import shared_task
 from django.db import transaction
 
+from clinic.aftercare.courses import CourseMoved
+from clinic.aftercare.models import AdverseEvent, TreatmentRecord
 from clinic.web import notifications, webhooks
 from intake.workflow import Moved
 from recommendations.models import Addendum
@@ -47,3 +50,18 @@ def tell_partner_of_addendum(addendum: Addendum) -> None:
     notifications.tell_partner_of_correction(
         case_id=addendum.decision.case_id, queue_delivery=enqueue_delivery
     )
+
+
+def tell_partner_treated(record: TreatmentRecord) -> None:
+    """Registered in the signing's transaction (clinic.web.apps)."""
+    notifications.tell_partner_treated(record=record, queue_delivery=enqueue_delivery)
+
+
+def tell_partner_of_course(moved: CourseMoved) -> None:
+    """Registered in the course move's transaction (clinic.web.apps): the course's end."""
+    notifications.tell_partner_course_closed(moved=moved, queue_delivery=enqueue_delivery)
+
+
+def tell_partner_adverse_event(adverse_event: AdverseEvent) -> None:
+    """Registered in the transaction that confirms a serious adverse event (clinic.web.apps)."""
+    notifications.tell_partner_adverse_event(adverse_event=adverse_event, queue_delivery=enqueue_delivery)

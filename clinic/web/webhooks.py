@@ -24,8 +24,13 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from standardwebhooks import Webhook
 
-from clinic.web.fhir.outbound import AsOf, referral_bundle
+from clinic.aftercare import selectors as course_selectors
+from clinic.aftercare.models import AdverseEvent
+from clinic.web.fhir.adverse_event_outbound import AsReported, adverse_event, is_own
+from clinic.web.fhir.aftercare import CourseAt, course_task, patient_reference, procedure
+from clinic.web.fhir.outbound import AsOf, collection, referral_bundle, service_request
 from intake import telemetry, tracing
+from intake.event_types import ADVERSE_EVENT, COURSE_CLOSED, TREATED, receives
 from intake.models import Case, Partner, PartnerNotification, WebhookAttempt, WebhookFormat
 from intake.partner_webhooks import disable_webhooks, signing_secrets
 from intake.webhook_urls import Target, UnsafeWebhookURL, check_url
@@ -46,18 +51,58 @@ def _render_fhir(notification: PartnerNotification) -> None:
     once, before the first attempt: every retry then sends the same body."""
     snapshot = notification.payload["data"]
     case = with_decision(Case.objects.select_related("patient")).get(pk=notification.case_id)
-    # The case may have moved on since the event; the Bundle tells the event's state.
-    at_event = AsOf(
-        status=snapshot["status"],
-        status_changed_at=parse_datetime(snapshot["updated_at"]),
-        open_question=snapshot["question"] or "",
-        needs=snapshot.get("needs"),
-    )
+    if notification.event_type in AFTERCARE_EVENTS:
+        bundle = aftercare_event_bundle(case, notification.event_type, snapshot, notification.partner)
+    else:
+        # The case may have moved on since the event; the Bundle tells the event's state.
+        at_event = AsOf(
+            status=snapshot["status"],
+            status_changed_at=parse_datetime(snapshot["updated_at"]),
+            open_question=snapshot["question"] or "",
+            needs=snapshot.get("needs"),
+        )
+        bundle = referral_bundle(case, at_event)
     rendered = PartnerNotification.objects.filter(pk=notification.pk)
-    bundle = referral_bundle(case, at_event)
     rendered.update(payload={**notification.payload, "data": bundle})
     # Sign what is stored (jsonb orders keys its own way), so every attempt's body is the same bytes.
     notification.payload = rendered.values_list("payload", flat=True).get()
+
+
+AFTERCARE_EVENTS = frozenset({TREATED, COURSE_CLOSED, ADVERSE_EVENT})
+
+
+def aftercare_event_bundle(case: Case, event_type: str, snapshot: dict, partner: Partner) -> dict:
+    """A FHIR partner's `data` for an event after the decision: a `collection` Bundle of the event's
+    resources (referral.treated: the Procedure and the course Task; referral.course_closed: the
+    course Task; referral.adverse_event: the AdverseEvent), as the event's snapshot tells them, and
+    the ServiceRequest with the partner's external_id as its placer identifier."""
+    course = course_selectors.course_of(case.pk)
+    records = list(course.records.all()) if course is not None else []
+    # A Procedure is named only to a partner that may read it (subscribed to referral.treated).
+    known = records if receives(partner.event_types, TREATED) else []
+    treatment = snapshot.get("treatment") or {}
+    changed = parse_datetime(treatment.get("state_changed_at") or "")
+    if event_type == TREATED:
+        treated_at = parse_datetime(treatment["treated_at"])
+        record = min(records, key=lambda r: (abs(r.administered_at - treated_at), r.session))
+        so_far = [r for r in records if r.signed_at <= record.signed_at]
+        at = CourseAt(treatment["state"], changed or record.signed_at)
+        entries = [
+            (record.pk, procedure(record, case=case)),
+            (course.pk, course_task(course, case=case, records=so_far, at=at)),
+        ]
+    elif event_type == COURSE_CLOSED:
+        closed_at = parse_datetime(treatment["closed_at"])
+        at = CourseAt(treatment["state"], changed or closed_at, closed_at)
+        entries = [(course.pk, course_task(course, case=case, records=known, at=at))]
+    else:
+        data = snapshot["adverse_event"]
+        ae = AdverseEvent.objects.get(pk=data["id"])
+        told = AsReported(data["ctcae_grade"], data["serious"], data["seriousness_criteria"], data["outcome"])
+        entries = [(ae.pk, adverse_event(ae, case=case, records=known, own=is_own(ae, partner), at=told))]
+    # Never the patient's name in the events after the decision: the subject without it.
+    request = service_request(case) | {"subject": patient_reference(case)}
+    return collection([*entries, (case.pk, request)])
 
 
 def payload_as_sent(notification: PartnerNotification) -> dict:

@@ -5,6 +5,8 @@ side by side, actions, timeline). Every action goes through `recommendations.rev
 one (approve, amend, decline, an addendum) first shows what it would sign (admin/signing.py).
 """
 
+from collections.abc import Callable
+
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
@@ -29,6 +31,18 @@ admin.site.enable_nav_sidebar = False
 admin.site.site_header = "Clinic review desk"
 admin.site.site_title = "Clinic review desk"
 inbox.land_specialists_on_the_queue(admin.site)
+
+# Panels an app above this one adds to the queue page (what follows the decision shows its open
+# reporting clocks there) without this app importing it: each provider takes the request and
+# returns the panel's HTML (a SafeString), or "" when it has nothing to show.
+QueuePanel = Callable[[HttpRequest], str]
+QUEUE_PANELS: list[QueuePanel] = []
+
+
+def add_queue_panel(provider: QueuePanel) -> None:
+    """Show `provider`'s panel above the queue, once however often it is registered."""
+    if provider not in QUEUE_PANELS:
+        QUEUE_PANELS.append(provider)
 
 
 @admin.register(ReviewCase)
@@ -85,6 +99,7 @@ class ReviewQueueAdmin(SpecialistsOnly, admin.ModelAdmin):
             # Read before the list: a change in between reloads the page once more, never misses.
             "queue_version": selectors.queue_version(),
             "next_url": reverse("admin:recommendations_reviewcase_next"),
+            "queue_panels": [html for provider in QUEUE_PANELS if (html := provider(request))],
         }
         return super().changelist_view(request, {**context, **(extra_context or {})})
 

@@ -13,6 +13,7 @@ from django.db import connection
 from django.test import override_settings
 from rest_framework.test import APIClient
 
+from clinic.aftercare.models import CourseEvent
 from intake.audit import verify_chains
 from intake.clinical import Answer
 from intake.models import Case, CaseEvent, ReadAccess
@@ -52,6 +53,8 @@ def chain_of(case: Case) -> list:
             *Recommendation.objects.filter(case=case),
             *Decision.objects.filter(case=case),
             *Addendum.objects.filter(decision__case=case),
+            # The treatment course the decision opened (clinic.aftercare) joins the same chain.
+            *CourseEvent.objects.filter(case=case),
         ],
         key=lambda row: row.chain_seq,
     )
@@ -76,6 +79,8 @@ def test_events_drafts_decisions_and_addenda_form_one_keyed_chain_per_case():
             *Recommendation.objects.filter(case=case),
             *Decision.objects.filter(case=case),
             *Addendum.objects.filter(decision__case=case),
+            # The treatment course the decision opened (clinic.aftercare) joins the same chain.
+            *CourseEvent.objects.filter(case=case),
         ],
         key=lambda row: row.chain_seq,
     )
@@ -83,7 +88,13 @@ def test_events_drafts_decisions_and_addenda_form_one_keyed_chain_per_case():
     assert [row.chain_seq for row in rows] == list(range(1, len(rows) + 1))
     assert all(later.prev_hash == earlier.row_hash for earlier, later in zip(rows, rows[1:], strict=False))
     assert case.audit_head == rows[-1].row_hash and case.audit_length == len(rows)
-    assert {type(row).__name__ for row in rows} == {"CaseEvent", "Recommendation", "Decision", "Addendum"}
+    assert {type(row).__name__ for row in rows} == {
+        "CaseEvent",
+        "Recommendation",
+        "Decision",
+        "Addendum",
+        "CourseEvent",
+    }
     assert {row.hash_key for row in rows} == {"test1"} and case.audit_seal.startswith("test1:")
     assert "Audit chains intact" in verify()
 

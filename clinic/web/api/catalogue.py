@@ -26,6 +26,11 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from clinic.web.api.adverse_event_fields import (
+    AdverseEventDataSerializer,
+    CourseClosedDataSerializer,
+    TreatedDataSerializer,
+)
 from clinic.web.api.auth import partner_of
 from clinic.web.api.enums import OpenChoiceField, open_enum
 from clinic.web.api.problems import PROBLEM_JSON
@@ -84,8 +89,40 @@ REFERRAL_DATA = PolymorphicProxySerializer(
 )
 
 
+# The events after the decision: `data` is the referral's ids and one member (never the referral's
+# free text), or for a FHIR partner a Bundle with the event's resource and the ServiceRequest.
+AFTERCARE_DATA: dict[str, type[serializers.Serializer]] = {
+    event_types.TREATED: TreatedDataSerializer,
+    event_types.COURSE_CLOSED: CourseClosedDataSerializer,
+    event_types.ADVERSE_EVENT: AdverseEventDataSerializer,
+}
+
+
 def _camel(name: str) -> str:
     return "".join(part.capitalize() for part in re.split(r"[._]", name))
+
+
+def _data(name: str) -> serializers.Field:
+    if name == event_types.PING:
+        return PingDataSerializer()
+    if name in AFTERCARE_DATA:
+        return PolymorphicProxySerializer(
+            component_name=f"{_camel(name)}EventData",
+            serializers=[AFTERCARE_DATA[name], FhirBundleSerializer],
+            resource_type_field_name=None,
+            help_text="The referral's ids and the event's member for a partner whose webhook format is JSON; "
+            "for a FHIR partner, a FHIR R4 `collection` Bundle with the event's resource and the "
+            "ServiceRequest.",
+        )
+    return copy.deepcopy(REFERRAL_DATA)
+
+
+def _json_branches() -> dict[str, str]:
+    """Each `data` component that holds either format -> the component of its JSON format."""
+    branches = {REFERRAL_DATA.component_name: "ReferralOut"}
+    for name, serializer in AFTERCARE_DATA.items():
+        branches[f"{_camel(name)}EventData"] = serializer.__name__.removesuffix("Serializer")
+    return branches
 
 
 @functools.cache
@@ -96,7 +133,7 @@ def event_serializer(name: str) -> type[serializers.Serializer]:
         "__doc__": f"The body of a `{name}` event, sent when {event_types.sent_when(name)}.",
         "type": ConstField(name, help_text="The event type."),
         "timestamp": serializers.DateTimeField(help_text="When it happened."),
-        "data": PingDataSerializer() if name == event_types.PING else copy.deepcopy(REFERRAL_DATA),
+        "data": _data(name),
     }
     return type(f"{_camel(name)}Event", (serializers.Serializer,), fields)
 
@@ -222,17 +259,17 @@ def _webhook_bodies() -> tuple[dict[str, dict], dict[str, dict]]:
 
 
 def schema_for(name: str, webhook_format: str) -> dict:
-    """The JSON Schema of a type's body as a partner of `webhook_format` receives it: `data` is the
-    referral (ReferralOut) for JSON, its FHIR Bundle for FHIR."""
+    """The JSON Schema of a type's body as a partner of `webhook_format` receives it: `data` in JSON
+    (the referral, ReferralOut, or an event's own `data`) or the FHIR Bundle for FHIR."""
     bodies, components = _webhook_bodies()
-    data = components.get(REFERRAL_DATA.component_name)
-    if data is not None:
-        chosen = "FhirBundle" if webhook_format == WebhookFormat.FHIR else "ReferralOut"
-        one_format = {key: value for key, value in data.items() if key != "oneOf"}
-        components = components | {
-            REFERRAL_DATA.component_name: one_format | {"allOf": [{"$ref": COMPONENT + chosen}]}
-        }
-    return _json_schema(bodies[name], components)
+    chosen_formats = {}
+    for component, json_branch in _json_branches().items():
+        data = components.get(component)
+        if data is not None:
+            chosen = "FhirBundle" if webhook_format == WebhookFormat.FHIR else json_branch
+            one_format = {key: value for key, value in data.items() if key != "oneOf"}
+            chosen_formats[component] = one_format | {"allOf": [{"$ref": COMPONENT + chosen}]}
+    return _json_schema(bodies[name], components | chosen_formats)
 
 
 class EventTypeSerializer(serializers.Serializer):

@@ -119,7 +119,48 @@ SENT_WHEN = {
 
 
 # What an optional type's `data` holds, beside when it is sent.
-DATA_NOTES = {event_types.DECISION_CORRECTED: " (`data`: the referral as in `referral.decided`)"}
+DATA_NOTES = {
+    event_types.DECISION_CORRECTED: " (`data`: the referral as in `referral.decided`)",
+    event_types.TREATED: " (`data.treatment`: `id`, `state`, `treated_at`, `route`, `sites`, `protocol`)",
+    event_types.COURSE_CLOSED: " (`data.treatment`: `id`, `state`, `closed_at`)",
+    event_types.ADVERSE_EVENT: " (`data.adverse_event`: `id`, `onset`, `ctcae_grade`, `serious`, "
+    "`seriousness_criteria`, `outcome`, `received_at`, `source`)",
+}
+EXAMPLE_TREATED = {
+    "type": event_types.TREATED,
+    "timestamp": "2026-12-01T11:05:00+00:00",
+    "data": {
+        "id": EXAMPLE_REFERRAL["id"],
+        "external_id": EXAMPLE_REFERRAL["external_id"],
+        "treatment": {
+            "id": "5e0b7a52-31d4-4f0e-8a55-0c2f4b1d9e77",
+            "state": "treated",
+            "state_changed_at": "2026-12-01T11:05:00+00:00",
+            "treated_at": "2026-12-01T10:40:00+00:00",
+            "route": "local_injection",
+            "sites": ["right_knee"],
+            "protocol": {"id": "knee-oa-bmac", "version": 1},
+        },
+    },
+}
+EXAMPLE_ADVERSE_EVENT = {
+    "type": event_types.ADVERSE_EVENT,
+    "timestamp": "2026-12-05T16:20:00+00:00",
+    "data": {
+        "id": EXAMPLE_REFERRAL["id"],
+        "external_id": EXAMPLE_REFERRAL["external_id"],
+        "adverse_event": {
+            "id": "7d1c2f3e-5b6a-4c8d-9e0f-1a2b3c4d5e6f",
+            "onset": "2026-12-03",
+            "ctcae_grade": 3,
+            "serious": True,
+            "seriousness_criteria": ["hospitalization"],
+            "outcome": "recovering",
+            "received_at": "2026-12-05T14:02:11+00:00",
+            "source": "partner",
+        },
+    },
+}
 
 
 def _event_rows() -> str:
@@ -134,10 +175,14 @@ def _event_rows() -> str:
 def events_section() -> str:
     decided = {"type": PARTNER_EVENTS["decided"], "timestamp": "2026-11-25T09:30:01+00:00"}
     return f"""## Event types
-Every event's body is `{{"type", "timestamp", "data"}}`. For a `referral.*` event `data` is the
-referral as `GET /api/v1/referrals/{{id}}/` shows it at the event (schema `ReferralOut`); a partner
-whose webhook format is FHIR gets the referral's FHIR R4 `collection` Bundle instead (as
-`GET /api/v1/referrals/{{id}}/fhir`). Receivers ignore members and event types they do not know:
+Every event's body is `{{"type", "timestamp", "data"}}`. For the v1 `referral.*` events and
+`referral.decision_corrected`, `data` is the referral as `GET /api/v1/referrals/{{id}}/` shows it at
+the event (schema `ReferralOut`); a partner whose webhook format is FHIR gets the referral's FHIR R4
+`collection` Bundle instead (as `GET /api/v1/referrals/{{id}}/fhir`). The events after the decision
+(`referral.treated`, `referral.course_closed`, `referral.adverse_event`) carry in `data` the
+referral's `id` and `external_id` and their own member (`treatment` or `adverse_event`), never a
+name, a product's code, lot or dose, or free text; for a FHIR partner, a `collection` Bundle with the
+event's resource and the ServiceRequest. Receivers ignore members and event types they do not know:
 more may be added within v1.
 
 | type | sent when | who receives it |
@@ -159,6 +204,19 @@ A `referral.decided` webhook:
 
 ```json
 {json.dumps(decided | {"data": EXAMPLE_REFERRAL}, indent=2)}
+```
+
+A `referral.treated` webhook (one per signed session):
+
+```json
+{json.dumps(EXAMPLE_TREATED, indent=2)}
+```
+
+A `referral.adverse_event` webhook (a serious event staff confirmed, or that your update made
+serious):
+
+```json
+{json.dumps(EXAMPLE_ADVERSE_EVENT, indent=2)}
 ```
 
 A `ping`:
@@ -195,7 +253,16 @@ Without consent the sandbox asks for it first, as a specialist's decision would 
 draft that needs information is asked its own question (with `needs`). Decisions are signed
 "Sandbox (automatic test decision)", never a clinical decision. A sandbox partner is subscribed to
 every optional event type, but a sandbox decision takes no addendum, so it is never sent
-`referral.decision_corrected`: its payload is `referral.decided`'s, shown above."""
+`referral.decision_corrected`: its payload is `referral.decided`'s, shown above.
+
+After an approved or amended sandbox decision the sandbox runs a treatment course on synthetic data,
+one simulated day lasting {settings.SANDBOX_TIME_SCALE:g} seconds: `referral.treated` on day 0, then
+by the `external_id`: `approve-ae-` a grade 2 non-serious adverse event on day 1 (no event is sent
+for it, as in production); `approve-sae-` a serious one (hospitalization) on day 1, confirmed at once,
+sending `referral.adverse_event` with `source` `staff`; `approve-lost-` lost to follow-up after the
+first time point; anything else completes (`referral.course_closed`). A sandbox referral takes
+adverse-event reports like any other (`POST /api/v1/referrals/{{id}}/adverse-events/`): validated,
+stored and answered the same way, but a test: no reporting clock, never seen by staff."""
 
 
 # DESIGN.md, "How v1 grows": the rules partners build against. The enums named here are marked in
@@ -212,14 +279,14 @@ event types; new values of the open enums below.
 **Open enums** are marked `x-extensible-enum` in this document, in place of `enum`: the values
 listed are today's, and an unknown one must not break your client (treat it as "other"). They are:
 event types (an event's `type`, `GET /api/v1/event-types/`, the feed's `types`), `consent.by`,
-`decision.protocol.basis`, a finding's `type`, and the members of `needs`; and, as the endpoints
-after the decision arrive, treatment `state`, adverse-event `outcome` and `seriousness_criteria`,
-`reporter.qualification`, `triage`, adverse-event `source` (`partner`, `staff`, `patient`) and
+`decision.protocol.basis`, a finding's `type`, and the members of `needs`; after the decision,
+treatment `state`, adverse-event `outcome` and `seriousness_criteria`, `reporter.qualification`,
+`triage`, adverse-event `source` (`partner`, `staff`, `patient`) and, when it arrives,
 `follow_up.instrument`.
 
 **Closed enums** keep `enum`, and no value is added to them within v1: referral `status`,
 `decision.route`, `decision.outcome`, a webhook delivery's `state`, the referral Task's
-`businessStatus` (FHIR), and, when they arrive, `relatedness_opinion` and `ctcae_grade`.
+`businessStatus` (FHIR), `relatedness_opinion` and `ctcae_grade`.
 
 **Never within v1:** removing or renaming a member, endpoint, path, query parameter, header, problem
 type or event type; making an optional member required; a new validation rule on an existing member;

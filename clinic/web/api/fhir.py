@@ -197,7 +197,8 @@ def _submit(partner, data) -> tuple[int, dict]:
 
 
 class ReferralFHIRView(FHIRView):
-    """One of your referrals as FHIR: ServiceRequest, Task and, once decided, Provenance."""
+    """One of your referrals as FHIR: ServiceRequest, Task, once decided, Provenance, and after a
+    treatment decision the course as your subscriptions allow."""
 
     @extend_schema(
         operation_id="getReferralFhir",
@@ -206,7 +207,12 @@ class ReferralFHIRView(FHIRView):
             "A `collection` Bundle: the ServiceRequest; a Task whose `status` follows the referral "
             "(received, in-progress, on-hold with the question as `statusReason`, failed, completed "
             "with the decision as `output`, cancelled) and whose `businessStatus` is the exact "
-            "status; and, once decided, a Provenance for the decision."
+            "status; and, once decided, a Provenance for the decision. After a treatment decision, "
+            "what your subscriptions unlock: a Procedure per signed treatment session and the course "
+            "Task (code `treatment-course`; `referral.treated`, the Task alone with "
+            "`referral.course_closed`), your own adverse-event reports always, and those staff "
+            "confirmed (`referral.adverse_event`). The referral's own Task has code `referral-review` "
+            "and comes first."
         ),
         responses={
             (200, FHIR_JSON): OpenApiResponse(OpenApiTypes.OBJECT, description="A Bundle"),

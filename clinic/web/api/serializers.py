@@ -6,6 +6,7 @@ from datetime import date
 from django.utils import timezone
 from rest_framework import serializers
 
+from clinic.aftercare.statuses import CourseState
 from clinic.web.api.enums import OpenChoiceField, open_enum  # noqa: F401  (re-exported)
 from clinic.web.api.v3_fields import AdditionalConditionsField, FindingsField, checked_v3
 from intake.clinical import Answer, Consent, validate_v3_intake
@@ -264,33 +265,34 @@ class DecisionOutSerializer(serializers.Serializer):
     )
 
 
+def _names(help_text: str, **kwargs) -> serializers.ListField:
+    return serializers.ListField(child=serializers.CharField(), help_text=help_text, **kwargs)
+
+
 class NeedsSerializer(serializers.Serializer):
     """What the draft behind the open question asks for; members not asked are empty, null or false.
     More members may be added within v1 (one per new reason to ask)."""
 
-    findings = serializers.ListField(
-        child=serializers.CharField(), help_text="Finding keys to send (GET /api/v1/findings/)."
-    )
-    consent_by = serializers.ListField(
-        child=serializers.CharField(),
+    findings = _names("Finding keys to send (GET /api/v1/findings/).")
+    consent_by = _names(
+        "Who may give the consent still needed (a minor's: guardian or legal_representative).",
         allow_null=True,
-        help_text="Who may give the consent still needed (a minor's: guardian or legal_representative).",
     )
     assent = serializers.BooleanField(allow_null=True, help_text="true when the minor's assent is needed.")
-    sites_without_condition = serializers.ListField(
-        child=serializers.CharField(), help_text="Listed sites outside the coded condition's region."
-    )
-    sites_on_wrong_side = serializers.ListField(
-        child=serializers.CharField(), help_text="Listed sites on the other side of a one-sided code."
-    )
+    sites_without_condition = _names("Listed sites outside the coded condition's region.")
+    sites_on_wrong_side = _names("Listed sites on the other side of a one-sided code.")
     sites = serializers.BooleanField(help_text="true when no affected site was given.")
     histology = serializers.BooleanField(help_text="true for a neoplasm of unspecified behaviour.")
-    protocols = serializers.ListField(
-        child=serializers.CharField(), help_text="The protocol ids among which to choose."
-    )
+    protocols = _names("The protocol ids among which to choose.")
     cancer_treatment_ended = serializers.BooleanField(
         help_text="true when the date a cancer treatment ended is needed (finding cancer_treatment_ended)."
     )
+
+
+class TreatmentSerializer(serializers.Serializer):
+    id = serializers.UUIDField(help_text="The treatment course's id.")
+    state = OpenChoiceField(choices=CourseState.values, help_text="The course's state (an open enum).")
+    state_changed_at = serializers.DateTimeField()
 
 
 class ReferralOutSerializer(serializers.Serializer):
@@ -309,6 +311,7 @@ class ReferralOutSerializer(serializers.Serializer):
         required=False,
         help_text="Present only while the status is needs_information: what answering must send.",
     )
+    treatment = TreatmentSerializer(required=False, allow_null=True, help_text="null until a course opens.")
 
 
 class InformationSerializer(serializers.Serializer):

@@ -1,7 +1,17 @@
 from django.urls import URLPattern, path, re_path
 from rest_framework.views import APIView
 
-from clinic.web.api import catalogue, fhir, integration, malformed, secrets, views, vocabularies
+from clinic.web.api import (
+    adverse_events,
+    catalogue,
+    fhir,
+    fhir_adverse_events,
+    integration,
+    malformed,
+    secrets,
+    views,
+    vocabularies,
+)
 from clinic.web.api.problems import not_found
 
 app_name = "api"
@@ -25,6 +35,16 @@ urlpatterns = [
     *route("referrals/<uuid:pk>/information/", views.ReferralInformationView, "referral-information"),
     *route("referrals/<uuid:pk>/withdraw/", views.ReferralWithdrawView, "referral-withdraw"),
     *route("referrals/<uuid:pk>/fhir", fhir.ReferralFHIRView, "referral-fhir"),
+    *route(
+        "referrals/<uuid:pk>/adverse-events/",
+        adverse_events.AdverseEventListCreateView,
+        "referral-adverse-events",
+    ),
+    *route(
+        "referrals/<uuid:pk>/adverse-events/<uuid:ae_id>/updates/",
+        adverse_events.AdverseEventUpdateView,
+        "referral-adverse-event-updates",
+    ),
     *route("fhir/ServiceRequest", fhir.ServiceRequestCreateView, "fhir-service-request"),
     *route(
         "fhir/Questionnaire/referral-screening",
@@ -33,6 +53,7 @@ urlpatterns = [
     ),
     *route("fhir/Task", fhir.TaskCreateView, "fhir-task"),
     *route("fhir/Communication", fhir.CommunicationCreateView, "fhir-communication"),
+    *route("fhir/AdverseEvent", fhir_adverse_events.FHIRAdverseEventView, "fhir-adverse-event"),
     *route("events/", integration.EventFeedView, "events"),
     *route("webhook-deliveries/", integration.WebhookDeliveryListView, "webhook-deliveries"),
     *route(
@@ -51,6 +72,14 @@ urlpatterns = [
     *route("referrals/<str:pk>/information/", malformed.MalformedIdView, "malformed-referral-information"),
     *route("referrals/<str:pk>/withdraw/", malformed.MalformedIdView, "malformed-referral-withdraw"),
     *route("referrals/<str:pk>/fhir", malformed.MalformedFHIRIdView, "malformed-referral-fhir"),
+    *route(
+        "referrals/<str:pk>/adverse-events/", malformed.MalformedIdView, "malformed-referral-adverse-events"
+    ),
+    *route(
+        "referrals/<str:pk>/adverse-events/<str:ae_id>/updates/",
+        adverse_events.MalformedAdverseEventIdView,
+        "malformed-referral-adverse-event-updates",
+    ),
     *route("webhook-deliveries/<str:pk>/resend", malformed.MalformedIdView, "malformed-delivery-resend"),
     # Anything else under /api/v1/: the API's own 404 (an OperationOutcome on the FHIR door), even
     # with DEBUG on, where Django would answer with its HTML page instead of handler404.

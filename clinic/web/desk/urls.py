@@ -1,6 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
+from clinic.web.desk import aftercare_views as aftercare
 from clinic.web.desk import patients, views
 
 app_name = "desk"
@@ -29,4 +30,27 @@ urlpatterns = [
     path("cases/<uuid:case_id>/answer/", views.answer, name="answer"),
     path("cases/<uuid:case_id>/withdraw/", views.withdraw, name="withdraw"),
     path("cases/<uuid:case_id>/print/", views.case_print, name="print"),
+    # After the decision: the treatment course, its records, adverse events and their clocks.
+    path("cases/<uuid:case_id>/course/", aftercare.course, name="course"),
+    path("cases/<uuid:case_id>/course/schedule/", aftercare.course_schedule, name="course-schedule"),
+    path("cases/<uuid:case_id>/course/cancel/", aftercare.course_cancel, name="course-cancel"),
+    path("cases/<uuid:case_id>/course/complete/", aftercare.course_complete, name="course-complete"),
+    path("cases/<uuid:case_id>/treatment/", aftercare.treatment_entry, name="treatment-entry"),
+    path(
+        "cases/<uuid:case_id>/treatment/<uuid:entry_id>/",
+        aftercare.treatment_entry,
+        name="treatment-entry",
+    ),
+    path(
+        "cases/<uuid:case_id>/adverse-events/new/",
+        aftercare.adverse_event_new,
+        name="adverse-event-new",
+    ),
+    path("adverse-events/<uuid:ae_id>/", aftercare.adverse_event, name="adverse-event"),
+    path("adverse-events/<uuid:ae_id>/medwatch/", aftercare.medwatch_sheet, name="medwatch"),
+    path(
+        "adverse-events/<uuid:ae_id>/export.json",
+        aftercare.adverse_event_json,
+        name="adverse-event-json",
+    ),
 ]

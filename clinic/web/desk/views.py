@@ -9,7 +9,9 @@ from django.templatetags.static import static
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from clinic.aftercare import selectors as aftercare
 from clinic.web import reads
+from clinic.web.desk import aftercare_display
 from clinic.web.desk.access import apply_errors, desk_required, submitted_key
 from clinic.web.desk.forms import AnswerForm, DismissContactForm, IntakeForm, WithdrawForm
 from clinic.web.desk.wording import readable
@@ -34,9 +36,18 @@ def board(request: HttpRequest) -> HttpResponse:
     for group in groups:
         for case in group.cases:
             case.question_text = readable(case.open_question)
-    context = {"groups": groups, "board_version": selectors.board_version()}
+    context = {
+        "groups": groups,
+        "board_version": _board_version(),
+        **aftercare_display.board_lists(),
+    }
     template = "desk/_board.html" if request.GET.get("fragment") else "desk/board.html"
     return render(request, template, context)
+
+
+def _board_version() -> str:
+    # A course booked or moved, an adverse event reported or a submission recorded redraws it too.
+    return f"{selectors.board_version()}|{aftercare_display.board_version()}"
 
 
 @require_GET
@@ -44,7 +55,7 @@ def board(request: HttpRequest) -> HttpResponse:
 def board_changes(request: HttpRequest) -> JsonResponse:
     """Has any case changed since the board was drawn? The board asks every few seconds (as a
     background poll, which does not keep the user signed in) and redraws only when so."""
-    version = selectors.board_version()
+    version = _board_version()
     return JsonResponse({"changed": version != request.GET.get("since", ""), "version": version})
 
 
@@ -146,10 +157,13 @@ def _events(case: Case) -> list:
 def _case_context(case: Case, answer_form=None, withdraw_form=None) -> dict:
     facts = STATUS[case.status]
     reached = facts.progress_step
+    course = aftercare.course_of(case.pk)
     return {
         "case": case,
         "decision": decision_of(case),
-        "events": _events(case),
+        # The case's own events with the treatment course's, its records and adverse events.
+        "events": aftercare_display.timeline(case, course, _events(case)),
+        "treatment": aftercare_display.treatment(case, course),
         "question": readable(case.open_question),
         "contact_updates": selectors.pending_contact_updates(case.patient_id),
         "dismiss_form": DismissContactForm(),

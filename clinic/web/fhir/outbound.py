@@ -1,5 +1,6 @@
 """A referral as FHIR R4: the ServiceRequest, a Task whose status follows the case,
-and, once decided, a Provenance for the decision. What a partner may see, no more:
+and, once decided, a Provenance for the decision; after a treatment decision, what the partner's
+subscriptions unlock of the course (clinic.web.fhir.aftercare). What a partner may see, no more:
 like the JSON API, it never shows the draft."""
 
 import uuid
@@ -8,9 +9,11 @@ from datetime import datetime
 
 from django.utils import timezone
 
+from clinic.aftercare import reporting
+from clinic.aftercare import selectors as course_selectors
+from clinic.aftercare.vocabulary import AdverseEventSource, Triage
 from clinic.web.fhir import (
     BASE,
-    BODY_SITE_SYSTEM,
     CONDITION_ROLE_SYSTEM,
     CONSENT_BY_SYSTEM,
     DECISION_SYSTEM,
@@ -18,15 +21,16 @@ from clinic.web.fhir import (
     ICD10_CM,
     LOINC,
     SCREENING_QUESTIONNAIRE,
-    SNOMED_CT,
     STATUS_SYSTEM,
     UCUM,
 )
+from clinic.web.fhir.adverse_event_outbound import adverse_event, is_own
+from clinic.web.fhir.aftercare import TASK_SYSTEM, body_site, course_task, procedure
 from clinic.web.fhir.supporting import ADDITIONAL
 from clinic.web.notifications import needs_of
+from intake.event_types import ADVERSE_EVENT, COURSE_CLOSED, TREATED, receives
 from intake.models import CONTRAINDICATION_LABELS, Case, CaseStatus, ConsentBy, Priority
 from intake.statuses import STATUS
-from intake.vocabulary.body_sites import SITES
 from intake.vocabulary.findings import BY_KEY
 from recommendations.selectors import decision_of
 
@@ -140,15 +144,6 @@ def additional_condition(case: Case, index: int, condition: dict) -> dict:
     }
 
 
-def body_site(code: str) -> dict:
-    """Our coding and, where the site has one, its SNOMED CT coding beside it."""
-    site = SITES.get(code)
-    codings = [{"system": BODY_SITE_SYSTEM, "code": code, "display": site.label if site else code}]
-    if site and site.snomed_ct:
-        codings.append({"system": SNOMED_CT, "code": site.snomed_ct, "display": site.snomed_display})
-    return {"coding": codings}
-
-
 def task(case: Case, at: AsOf | None = None) -> dict:
     at = at or AsOf.now(case)
     focus = {"reference": _urn(case.pk)}
@@ -163,7 +158,11 @@ def task(case: Case, at: AsOf | None = None) -> dict:
         },
         "intent": "order",
         "priority": _priority(case),
-        "code": {"text": "Specialist review of the referral"},
+        # Coded, so a reader tells it from the treatment course's Task (clinic.web.fhir.aftercare).
+        "code": {
+            "coding": [{"system": TASK_SYSTEM, "code": "referral-review", "display": "Referral review"}],
+            "text": "Specialist review of the referral",
+        },
         "focus": focus,
         "for": _subject(case),
         "authoredOn": case.created_at.isoformat(),
@@ -240,12 +239,44 @@ def provenance(case: Case, decision) -> dict:
 
 
 def referral_bundle(case: Case, at: AsOf | None = None) -> dict:
-    """`at` None: the referral as it is now."""
+    """`at` None: the referral as its partner reads it now, with what follows the decision as its
+    subscriptions unlock it. With `at`, a v1 event's snapshot: the v1 resources only (ServiceRequest,
+    the referral Task, Provenance), whenever it is rendered."""
+    now = at is None
     at = at or AsOf.now(case)
     entries = [(case.pk, service_request(case, at)), (task_id(case), task(case, at))]
     decision = _decision(case, at)
     if decision is not None:
         entries.append((decision.pk, provenance(case, decision)))
+    if now and decision is not None:
+        entries += partner_entries(case, case.partner)
+    return collection(entries)
+
+
+def partner_entries(case, partner) -> list[tuple[uuid.UUID, dict]]:
+    """The resources after the decision a partner may read in its referral's Bundle, as its
+    subscriptions unlock them (DESIGN.md, "Partners: events after the decision"): the Procedures
+    with `referral.treated`; the course Task with it or `referral.course_closed`; its own
+    adverse-event reports always, and the others staff confirmed with `referral.adverse_event`."""
+    course = course_selectors.course_of(case.pk) if partner is not None else None
+    if course is None:
+        return []
+    subscribed = partner.event_types or []
+    records = list(course.records.all()) if receives(subscribed, TREATED) else []
+    entries = [(record.pk, procedure(record, case=case)) for record in records]
+    if receives(subscribed, TREATED) or receives(subscribed, COURSE_CLOSED):
+        entries.append((course.pk, course_task(course, case=case, records=records)))
+    others = receives(subscribed, ADVERSE_EVENT)
+    for ae in reporting.adverse_events_of(case.pk):
+        own = is_own(ae, partner)
+        # As GET .../adverse-events/ reads them: a patient's flag only once staff confirmed it.
+        if own or (others and ae.source != AdverseEventSource.PARTNER and ae.triage == Triage.CONFIRMED):
+            entries.append((ae.pk, adverse_event(ae, case=case, records=records, own=own)))
+    return entries
+
+
+def collection(entries: list[tuple]) -> dict:
+    """A `collection` Bundle of (id, resource), each entry's fullUrl its urn:uuid."""
     return {
         "resourceType": "Bundle",
         "type": "collection",

@@ -7,9 +7,10 @@ import time
 
 import pytest
 from django.utils import timezone
+from jsonschema import Draft202012Validator
 
 from clinic.web import webhooks
-from clinic.web.api import docs
+from clinic.web.api import catalogue, docs
 from intake import event_types
 from intake.models import PartnerNotification
 from recommendations.sandbox import PREFIXES
@@ -34,8 +35,17 @@ def test_the_docs_show_each_payload_as_json(description):
     blocks = [block.split("```", 1)[0] for block in description.split("```json\n")[1:]]
     payloads = [json.loads(block) for block in blocks]
 
-    assert [payload["type"] for payload in payloads] == ["referral.decided", "ping"]
+    assert [payload["type"] for payload in payloads] == [
+        "referral.decided",
+        "referral.treated",
+        "referral.adverse_event",
+        "ping",
+    ]
     assert set(payloads[0]["data"]) >= {"id", "external_id", "status", "decision"}
+    # Each example is a body a JSON partner could really receive.
+    for payload in payloads:
+        schema = Draft202012Validator(catalogue.schema_for(payload["type"], "json"))
+        assert list(schema.iter_errors(payload)) == [], payload["type"]
 
 
 @pytest.mark.django_db

@@ -12,13 +12,19 @@ from django.core.management import call_command
 from jsonschema import Draft202012Validator
 from rest_framework.test import APIClient
 
+from clinic.aftercare import adverse_events
+from clinic.aftercare.courses import complete_course
+from clinic.aftercare.vocabulary import AdverseEventSource
 from clinic.web import tasks
 from intake import event_types
 from intake.models import ImmutableRecordError, Partner, PartnerNotification, SubscriptionChange
 from intake.partners import change_subscriptions
+from intake.workflow import Actor
 from recommendations import review
 from recommendations.services import make_draft
+from tests.aftercare.factories import make_course, make_signed_treatment
 from tests.factories import make_partner, make_referral, make_user
+from tests.web.api.test_adverse_events_api import report_body
 
 CATALOGUE = "/api/v1/event-types/"
 EVENTS = "/api/v1/events/"
@@ -42,6 +48,19 @@ def decided_and_corrected(partner: Partner, external_id: str = "RF-CAT"):
     return case, decision, doctor
 
 
+def after_the_decision(partner: Partner) -> None:
+    """referral.treated, referral.adverse_event and referral.course_closed, through the services."""
+    course = make_course(partner=partner)
+    make_signed_treatment(course)
+    values = report_body(serious=True, seriousness_criteria=["hospitalization"], ctcae_grade=3)
+    for name in ("external_id", "reporter"):
+        values.pop(name)
+    adverse_events.report_adverse_event(
+        course_id=course.pk, source=AdverseEventSource.STAFF, actor=Actor(label="desk"), values=values
+    )
+    complete_course(course_id=course.pk, actor=Actor(label="desk"))
+
+
 def feed(key: str, **params) -> dict:
     # The feed lists an event once no transaction before it is open: the test's own is.
     PartnerNotification.objects.update(feed_txid=0)
@@ -51,7 +70,7 @@ def feed(key: str, **params) -> dict:
 @pytest.mark.django_db
 def test_the_catalogue_lists_every_type_and_whether_the_caller_receives_it():
     _, plain = make_partner()
-    _, subscribed = make_partner(events=[CORRECTED])
+    _, subscribed = make_partner(events=list(event_types.OPTIONAL))
 
     listed = client_for(plain).get(CATALOGUE).json()
     receives = {entry["name"]: entry["receives"] for entry in client_for(subscribed).get(CATALOGUE).json()}
@@ -84,8 +103,9 @@ def schemas_for(key: str) -> dict[str, Draft202012Validator]:
 @pytest.mark.django_db
 def test_each_schema_accepts_the_bodies_really_sent_and_refuses_another_types(receiver):
     endpoint = receiver()
-    partner, key = make_partner(webhook_url=endpoint.url, events=[CORRECTED])
+    partner, key = make_partner(webhook_url=endpoint.url, events=list(event_types.OPTIONAL))
     decided_and_corrected(partner)
+    after_the_decision(partner)
     withdrawn = make_referral(partner, external_id="RF-GONE")
     withdraw = client_for(key).post(
         f"/api/v1/referrals/{withdrawn.pk}/withdraw/", {"reason": "moved"}, "json"

@@ -4,30 +4,31 @@ and body again replay the first answer; the key with another path or body is a 4
 the schema lists is in ROUTES below, so a new one cannot skip the mechanism."""
 
 import json
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
 from django.conf import settings
-from django.db import connection, transaction
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from clinic.aftercare.models import AdverseEvent, AdverseEventChange
 from clinic.web.api import throttle
 from intake.idempotency import fingerprint, request_hash
 from intake.models import Case, CaseEvent, IdempotencyRecord, Partner, PartnerNotification
 from recommendations import review
 from recommendations.services import make_draft
 from tests.factories import make_partner, make_referral, make_user, referral_body
-from tests.support import at_once, committed_db, wait_for
+from tests.web.api.test_adverse_events_api import report_body, reported, treated_referral
 from tests.web.fhir.examples import knee_referral_bundle
+from tests.web.fhir.test_fhir_adverse_event_door import fhir_report
 
 FHIR_JSON = "application/fhir+json"
 PROBLEMS = "https://clinic.example.org/problems/"
 KEY_REUSED, IN_FLIGHT = PROBLEMS + "idempotency-key-reused", PROBLEMS + "idempotency-in-flight"
 ANSWER = "Only the right knee, since March."
+AE_KEY = {"system": "https://clinic.example.org/fhir/partner-adverse-event-id", "value": "AE-key"}
 REASON = "The patient chose another clinic."
 
 
@@ -121,6 +122,25 @@ ROUTES = {
             "reasonCode": {"text": REASON},
         },
         lambda partner, ctx: notes(ctx["id"], REASON),
+        fhir=True,
+    ),
+    "/api/v1/referrals/{id}/adverse-events/": Route(
+        "/api/v1/referrals/{id}/adverse-events/",
+        treated_referral,
+        lambda ctx: report_body("AE-key"),
+        lambda partner, ctx: AdverseEvent.objects.filter(partner=partner, external_id="AE-key").count(),
+    ),
+    "/api/v1/referrals/{id}/adverse-events/{ae_id}/updates/": Route(
+        "/api/v1/referrals/{id}/adverse-events/{ae_id}/updates/",
+        reported,
+        lambda ctx: {"external_id": "U-key", "outcome": "resolved"},
+        lambda partner, ctx: AdverseEventChange.objects.filter(external_id="U-key").count(),
+    ),
+    "/api/v1/fhir/AdverseEvent": Route(
+        "/api/v1/fhir/AdverseEvent",
+        treated_referral,
+        lambda ctx: fhir_report(f"ServiceRequest/{ctx['id']}", identifier=AE_KEY),
+        lambda partner, ctx: AdverseEvent.objects.filter(partner=partner, external_id="AE-key").count(),
         fhir=True,
     ),
     "/api/v1/webhook-deliveries/{id}/resend": Route(
@@ -317,86 +337,3 @@ def test_the_fingerprint_is_method_path_and_body():
     assert of() != of(body=b'{"a": 1, "b": [2, 1]}')
     assert of(body=b"") != of(body=b"{}") != of(body=b"not json")
     assert of(body=b"[" * 100_000) != of(body=b"[" * 99_999)  # too deep to parse: compared as bytes
-
-
-# --- concurrency, with committed transactions --------------------------------------------
-
-
-# The route, and what its one run answers.
-RACES = {
-    "/api/v1/referrals/": 201,
-    "/api/v1/fhir/ServiceRequest": 201,
-    "/api/v1/referrals/{id}/information/": 200,
-}
-
-
-def refusal(data: dict) -> str:
-    """The problem type a 409 names, from problem+json or an OperationOutcome alike."""
-    if "issue" in data:
-        return PROBLEMS + data["issue"][0]["details"]["coding"][0]["code"]
-    return data["type"]
-
-
-@committed_db
-@pytest.mark.parametrize("name", list(RACES))
-def test_racing_duplicates_of_one_request_act_once(name):
-    assert connection.vendor == "postgresql"
-    route = ROUTES[name]
-    partner, key = make_partner()
-    ctx = route.setup(partner)
-    path, body = route.path.format(**ctx), route.body(ctx)
-
-    def retry():
-        response = send(client_for(key), path, body, fhir=route.fhir, key="race")
-        return response.status_code, response.json()
-
-    results = at_once(*[retry] * 8)
-
-    done = [data for status, data in results if status != 409]
-    waiting = [data for status, data in results if status == 409]
-    print(f"\n{name}: {len(done)} answered (first or replayed), {len(waiting)} x 409 in flight")
-    assert route.acted(partner, ctx) == 1
-    assert done and all(data == done[0] for data in done)
-    assert {status for status, _ in results} - {409} == {RACES[name]}
-    # Only ever "still running": never a second answer's wrong-status, nor a duplicate referral.
-    assert {refusal(data) for data in waiting} <= {IN_FLIGHT}
-
-
-@committed_db
-def test_while_the_first_request_runs_a_retry_is_409_in_flight_then_replayed():
-    partner, key = make_partner()
-    case = make_referral(partner, external_id="RF-held")
-    path, body = f"/api/v1/referrals/{case.pk}/withdraw/", {"reason": REASON}
-    locked, release, first = threading.Event(), threading.Event(), {}
-
-    def hold_the_case():
-        # Another session holds the case's row, as a specialist's save would: the withdrawal waits.
-        with transaction.atomic():
-            Case.objects.select_for_update().get(pk=case.pk)
-            locked.set()
-            release.wait()
-        connection.close()
-
-    def withdraw():
-        first["response"] = send(client_for(key), path, body, key="slow")
-        connection.close()
-
-    holder, sender = threading.Thread(target=hold_the_case), threading.Thread(target=withdraw)
-    holder.start()
-    locked.wait()
-    sender.start()
-    try:
-        assert wait_for(lambda: IdempotencyRecord.objects.filter(key="slow").exists())
-        retry = send(client_for(key), path, body, key="slow")
-    finally:
-        release.set()
-        holder.join()
-        sender.join()
-    replay = send(client_for(key), path, body, key="slow")
-
-    assert retry.status_code == 409, retry.content
-    assert retry.json()["type"] == IN_FLIGHT and "still being processed" in retry.json()["detail"]
-    assert first["response"].status_code == 200
-    assert (replay.status_code, replay.json()) == (200, first["response"].json())
-    assert replay["Idempotent-Replayed"] == "true"
-    assert notes(case.pk, REASON) == 1

@@ -12,6 +12,9 @@ JSON_PATHS = [
     ("post", "/api/v1/referrals/not-a-uuid/withdraw/"),
     ("get", "/api/v1/referrals/12345678-1234-1234-1234-12345678901Z/"),
     ("post", "/api/v1/webhook-deliveries/not-a-uuid/resend"),
+    ("get", "/api/v1/referrals/not-a-uuid/adverse-events/"),
+    ("post", "/api/v1/referrals/not-a-uuid/adverse-events"),
+    ("post", "/api/v1/referrals/not-a-uuid/adverse-events/3f6c1c55-8f43-4b7e-9b8e-3c1f3f2f8a10/updates/"),
 ]
 
 
@@ -32,6 +35,18 @@ def test_a_malformed_id_is_a_400_problem_naming_the_id(method, path):
     assert response["Content-Type"] == "application/problem+json"
     (error,) = response.json()["errors"]
     assert error["field"] == "id" and "UUID" in error["detail"]
+
+
+@pytest.mark.django_db
+def test_a_malformed_adverse_event_id_is_a_400_naming_it():
+    _, key = make_partner()
+    path = "/api/v1/referrals/3f6c1c55-8f43-4b7e-9b8e-3c1f3f2f8a10/adverse-events/AE-1/updates/"
+
+    response = client_for(key).post(path, {}, format="json")
+
+    assert response.status_code == 400
+    (error,) = response.json()["errors"]
+    assert error["field"] == "ae_id" and "UUID" in error["detail"]
 
 
 @pytest.mark.django_db

@@ -6,6 +6,8 @@ operations listing only the API-key scheme."""
 import pytest
 from openapi_spec_validator import OpenAPIV30SpecValidator, OpenAPIV31SpecValidator
 
+from clinic.aftercare.statuses import CourseState
+from clinic.aftercare.vocabulary import AdverseEventOutcome, ReporterQualification
 from intake import event_types
 from intake.vocabulary.findings import FINDINGS
 from recommendations.models import ProtocolBasis
@@ -118,12 +120,19 @@ OPEN = {
     ("DecisionProtocol", "basis"): ProtocolBasis.values,
     ("Finding", "type"): sorted({finding.type for finding in FINDINGS}),
     ("ConsentRequest", "by"): ["patient", "guardian", "legal_representative"],
+    # After the decision (DESIGN.md, "How v1 grows").
+    ("Treatment", "state"): CourseState.values,
+    ("PartnerAdverseEvent", "outcome"): AdverseEventOutcome.values,
+    ("PartnerAdverseEvent", "source"): ["partner", "staff", "patient"],
+    ("AdverseEventOut", "triage"): ["received"],
+    ("ReporterRequest", "qualification"): ReporterQualification.values,
 }
 CLOSED = [
     ("ReferralOut", "status"),
     ("DecisionOut", "route"),
     ("DecisionOut", "outcome"),
     ("Delivery", "state"),
+    ("AdverseEventReportRequest", "ctcae_grade"),
 ]
 
 
@@ -137,6 +146,13 @@ def test_open_enums_are_marked_extensible_and_closed_ones_stay_enums(schema):
     for component, name in CLOSED:
         field = prop(schema, component, name)
         assert field["enum"] and "x-extensible-enum" not in field, (component, name)
+    relatedness = schema["components"]["schemas"]["AdverseEventReportRequest"]["properties"][
+        "relatedness_opinion"
+    ]
+    assert [resolve(schema, branch).get("enum") for branch in relatedness["oneOf"]] == [
+        ["certain", "probable", "possible", "unlikely", "conditional", "unassessable"],
+        [""],
+    ]
     types = schema["paths"]["/api/v1/events/"]["get"]["parameters"]
     (param,) = [p for p in types if p["name"] == "types"]
     assert param["schema"]["items"]["x-extensible-enum"] == list(event_types.ALL)
