@@ -65,6 +65,7 @@ class AdverseEventAdmin(SpecialistsOnly, admin.ModelAdmin):
     search_fields = ["case__patient__family_name", "case__patient__mrn", "external_id"]
     search_help_text = "Patient name, MRN or the partner's reference for the report."
     change_list_template = "admin/aftercare/adverseevent/change_list.html"
+
     # Untriaged first (oldest first), then by the soonest open clock, then the newest.
     def get_ordering(self, request):
         # What is due first, by the annotations of get_queryset (an `ordering` attribute may only
