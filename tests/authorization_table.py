@@ -181,6 +181,7 @@ TABLE: dict[str, tuple[str, str, dict | None, tuple[str, ...]]] = {
     # After the decision (#25). {decided} is partner A's decided referral, whose approval opened a
     # course; {adverse_event} a report on it. Empty POSTs answer 400 (or a redirect) and change nothing.
     "desk:course": ("GET", "/desk/cases/{decided}/course/", None, DESK),
+    "desk:course-fhir": ("GET", "/desk/cases/{decided}/course/fhir.json", None, DESK),
     "desk:course-schedule": ("POST", "/desk/cases/{decided}/course/schedule/", {}, DESK),
     "desk:course-cancel": ("POST", "/desk/cases/{decided}/course/cancel/", {}, DESK),
     # Its GET is the confirmation page; a POST completes the course (tests/web/desk).

@@ -1,8 +1,8 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
+from clinic.web.desk import aftercare_exports, patients, views
 from clinic.web.desk import aftercare_views as aftercare
-from clinic.web.desk import patients, views
 
 app_name = "desk"
 
@@ -32,6 +32,7 @@ urlpatterns = [
     path("cases/<uuid:case_id>/print/", views.case_print, name="print"),
     # After the decision: the treatment course, its records, adverse events and their clocks.
     path("cases/<uuid:case_id>/course/", aftercare.course, name="course"),
+    path("cases/<uuid:case_id>/course/fhir.json", aftercare_exports.treatment_fhir, name="course-fhir"),
     path("cases/<uuid:case_id>/course/schedule/", aftercare.course_schedule, name="course-schedule"),
     path("cases/<uuid:case_id>/course/cancel/", aftercare.course_cancel, name="course-cancel"),
     path("cases/<uuid:case_id>/course/complete/", aftercare.course_complete, name="course-complete"),
