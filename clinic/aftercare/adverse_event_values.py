@@ -19,6 +19,7 @@ from intake.text import NotADate, invisible_characters_message, iso_date
 
 TEXT_LIMIT = 5000
 ID_LIMIT = 100
+NAME_LIMIT = 200  # reporter.name, as the contract and the serializer allow
 HEALTH_PROFESSIONALS = ("physician", "pharmacist", "other_health_professional")
 # The clinic's own assessment: never sent by a partner; staff may give it with their report.
 ASSESSMENT_ONLY = (
@@ -69,8 +70,8 @@ def text(value, field: str, *, required: bool, limit: int, what: str) -> str:
         raise ValidationError({field: [str(bad)]}) from None
 
 
-def _identifier(value, *, field: str, what: str) -> str:
-    value = _text(value, required=True, limit=ID_LIMIT, what=what, field=field)
+def _identifier(value, *, field: str, what: str, limit: int = ID_LIMIT) -> str:
+    value = _text(value, required=True, limit=limit, what=what, field=field)
     if message := invisible_characters_message(value):
         raise _Bad(message)
     return value
@@ -200,7 +201,12 @@ def _reporter(values: dict, got: _Collector, *, source: str) -> tuple[str, str]:
     partner = source == AdverseEventSource.PARTNER
     if partner or name:
         name = got.take(
-            "reporter.name", _identifier, name, field="reporter.name", what="who reported it to you"
+            "reporter.name",
+            _identifier,
+            name,
+            field="reporter.name",
+            what="who reported it to you",
+            limit=NAME_LIMIT,
         )
     if partner or qualification:
         qualification = got.take(

@@ -70,13 +70,17 @@ def _decided_on(course: TreatmentCourse):
 # --- writing ------------------------------------------------------------------------------------
 
 
-def _stamp(ae: AdverseEvent, now: datetime) -> None:
-    """serious_at: when the report or update that made it serious arrived (the serious clock's start);
-    qualified_at: when what makes 312.32(c) apply was recorded. Each is cleared when it stops."""
+def _stamp(ae: AdverseEvent, now: datetime, *, learned_at: datetime | None = None) -> None:
+    """serious_at: when the clinic learned what makes it serious, where rows counted from receipt
+    start. That is the event's receipt unless a partner's update made it serious (`learned_at`, the
+    update's own receipt): staff judging it serious later, in an assessment or at triage, learned of
+    the event when it arrived, so a 24-hour or 10-work-day row is not late by their delay.
+    qualified_at: when what makes 312.32(c) apply was recorded. Each is cleared when it stops; the
+    clock rows keep their first start all the same (reporting.sync_clocks)."""
     if ae.serious is not True:
         ae.serious_at = None
     elif ae.serious_at is None:
-        ae.serious_at = now
+        ae.serious_at = learned_at or ae.received_at
     if not qualifies(ae):
         ae.qualified_at = None
     elif ae.qualified_at is None:
@@ -100,11 +104,11 @@ def _check_version(ae: AdverseEvent, version: int) -> None:
         )
 
 
-def _save(ae: AdverseEvent, fields: dict, *, now: datetime) -> None:
+def _save(ae: AdverseEvent, fields: dict, *, now: datetime, learned_at: datetime | None = None) -> None:
     """Write `fields` and the stamps with a compare-and-set on the version the lock read."""
     for name, value in fields.items():
         setattr(ae, name, value)
-    _stamp(ae, now)
+    _stamp(ae, now, learned_at=learned_at)
     written = AdverseEvent.objects.filter(pk=ae.pk, version=ae.version).update(
         **fields,
         serious_at=ae.serious_at,
@@ -237,7 +241,7 @@ def update_from_partner(
     external_id = cleaned.pop("external_id")
     was_serious, was_confirmed = ae.serious is True, ae.triage == Triage.CONFIRMED
     now = timezone.now()
-    _save(ae, cleaned, now=now)
+    _save(ae, cleaned, now=now, learned_at=now)
     clock_keys = sync_clocks(ae)
     change = _change(
         ae,
@@ -320,6 +324,12 @@ def triage_adverse_event(
     return ae
 
 
+def submission_floor(clock: ReportingClock) -> datetime:
+    """The earliest a submission for `clock` may be dated: when the clinic learned of the event, to the
+    minute the forms give (not the row's start: a 312.32(c) report may go out before it is recorded)."""
+    return min(clock.starts_at, clock.adverse_event.received_at).replace(second=0, microsecond=0)
+
+
 @transaction.atomic
 def record_submission(
     *, clock_id: uuid.UUID | str, user, submitted_at: datetime, recipient: str, reference: str
@@ -343,6 +353,11 @@ def record_submission(
             submitted_at = timezone.make_aware(submitted_at)
         if submitted_at > timezone.now() + timedelta(minutes=5):
             errors["submitted_at"] = ["Give the time the report was sent: it cannot be in the future."]
+        elif submitted_at < (learned := submission_floor(clock)):
+            errors["submitted_at"] = [
+                f"The clinic learned of this adverse event on {timezone.localtime(learned):%Y-%m-%d %H:%M}; "
+                "a report of it cannot have been sent before then: check the date."
+            ]
     fields = {}
     for name, value, what in (
         ("recipient", recipient, "who received the report (e.g. FDA MedWatch, the sponsor)"),

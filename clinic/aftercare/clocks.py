@@ -7,11 +7,13 @@ The software submits nothing: a row says to whom, under which rule, on which for
 person records the submission."""
 
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 
 # Where a row's clock starts: when the clinic learned of the event ("received": received_at), when
-# the report or update that made it serious arrived ("serious": serious_at), or when staff recorded
-# the seriousness, expectedness and relatedness that make 21 CFR 312.32(c) apply ("qualified").
+# it learned what makes the event serious ("serious": serious_at, the event's receipt, or a partner's
+# update that made it serious, however late staff judge it), or when staff recorded the
+# seriousness, expectedness and relatedness that make 21 CFR 312.32(c) apply ("qualified"). A row
+# that has existed keeps its first start (clinic.aftercare.reporting.sync_clocks).
 RECEIVED, SERIOUS, QUALIFIED = "received", "serious", "qualified"
 HOURS, CALENDAR_DAYS, WORK_DAYS = "hours", "calendar_days", "work_days"
 
@@ -133,10 +135,11 @@ RULES: dict[str, ClockRule] = {
             "FDA MedWatch, voluntarily",
             "21 CFR 1271.15(b): Part 1271 does not apply",
             FORM_3500,
-            SERIOUS,
+            RECEIVED,
             None,
             None,
-            "No FDA clock for the same surgical procedure; a voluntary report has no deadline.",
+            "No FDA clock for the same surgical procedure; a voluntary report of any adverse event has "
+            "no deadline.",
         ),
         _row(
             "device_death_10_work_days",
@@ -185,12 +188,16 @@ def rules_for(
     device_user_facility: bool,
     irb_report_days: int | None,
     device_death: bool = False,
+    confirmed: bool = True,
 ) -> list[ClockRule]:
     """The rows that apply now. `None` means not assessed yet: a row that needs the clinic's
     assessment (expectedness, relatedness) opens once it is recorded, except the 361 HCT/P row, which
     opens while relatedness is still unassessed (its clock runs from receipt). A device row needs
     `device_related_death_or_injury`; `device_death` picks the death row (FDA and the manufacturer)
-    over the serious-injury row (the manufacturer)."""
+    over the serious-injury row (the manufacturer). `confirmed`: staff have confirmed it as an
+    adverse event (a staff report is as it is entered). The voluntary same-surgical-procedure row
+    is for any event: a report still in triage gets it only when serious as reported, as every
+    serious row opens at receipt; a mild or unassessed one (a patient's flag) waits for triage."""
     picked: list[ClockRule] = []
     is_serious = serious is True
     unanticipated = expected is False and reasonable_possibility is True
@@ -218,7 +225,8 @@ def rules_for(
         # until the clinic has assessed relatedness the row opens rather than waits.
         elif communicable_disease is True and reasonable_possibility is not False:
             picked.append(RULES["hctp_adverse_reaction_15_day"])
-    elif basis == "same_surgical_procedure" and is_serious:
+    elif basis == "same_surgical_procedure" and (confirmed or is_serious):
+        # DESIGN.md's table: "any" event, serious or not, once staff confirm it is one.
         picked.append(RULES["same_surgical_voluntary"])
     if device_involved and device_user_facility and device_related_death_or_injury:
         picked.append(
@@ -293,12 +301,15 @@ def add_work_days(day: date, count: int) -> date:
     return day
 
 
-def deadline(start: datetime, rule: ClockRule) -> datetime | None:
-    """When the row is due: None for a voluntary row. Calendar and work days keep the start's wall
-    time in the start's own time zone (pass it in the clinic's zone: the work days are the clinic's);
-    hours are elapsed hours."""
+def deadline(start: datetime, rule: ClockRule, *, zone: tzinfo | None = None) -> datetime | None:
+    """When the row is due: None for a voluntary row. Calendar and work days are counted in `zone`,
+    the clinic's (a work day is a day at the clinic: an event received on a Thursday evening there is
+    already Friday in UTC), keeping the start's wall time there; without `zone`, in the start's own.
+    Hours are elapsed hours."""
     if not rule.has_deadline:
         return None
+    if zone is not None and start.tzinfo is not None:
+        start = start.astimezone(zone)
     amount = int(rule.amount or 0)
     if rule.unit == HOURS:
         if start.tzinfo is None:

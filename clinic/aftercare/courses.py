@@ -266,3 +266,47 @@ def complete_course(*, course_id: uuid.UUID | str, actor: Actor, note: str = "")
         actor=actor,
         note=f"Completed. {note}".strip() if note else "Completed",
     )
+
+
+@transaction.atomic
+def begin_follow_up(*, course_id: uuid.UUID | str, actor: Actor) -> TreatmentCourse:
+    """A treated course starts its follow-up (the desk's "Start follow-up", or the first follow-up
+    invitation going out)."""
+    course = _locked(course_id)
+    if course.state == CourseState.SCHEDULED:
+        raise WrongState(
+            "This course has no signed treatment record yet: follow-up starts once the patient is "
+            "treated. Nothing was changed."
+        )
+    if course.state == CourseState.FOLLOWING_UP:
+        raise WrongState(
+            f"This course is already following up (since {when(course.state_changed_at)}); nothing was "
+            "changed."
+        )
+    return move_course(
+        course=course, to_state=CourseState.FOLLOWING_UP, actor=actor, note="Follow-up started"
+    )
+
+
+LOST_REASON = "Say why the patient is lost to follow-up, for example: three calls and a letter unanswered."
+
+
+@transaction.atomic
+def lose_to_follow_up(*, course_id: uuid.UUID | str, actor: Actor, reason: str) -> TreatmentCourse:
+    """Close a course whose patient can no longer be followed up, with the reason; for good."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": [LOST_REASON]})
+    course = _locked(course_id)
+    if course.state == CourseState.TREATED:
+        raise WrongState(
+            "Follow-up has not started on this course: start it first, or complete the course. "
+            "Nothing was changed."
+        )
+    return move_course(
+        course=course,
+        to_state=CourseState.LOST_TO_FOLLOW_UP,
+        actor=actor,
+        note=f"Lost to follow-up: {reason}",
+        close_reason=reason,
+    )

@@ -16,13 +16,15 @@ SHORT_NAME_LETTERS = 4
 # An MRN's number alone (MRN00012345 -> 00012345) is refused when it is at least this long.
 MIN_MRN_DIGITS = 5
 SSN = re.compile(r"(?<!\d)\d{3}[- ]\d{2}[- ]\d{4}(?!\d)")
+LETTER_RUN = re.compile(r"[^\W\d_]+")  # letters of any script
 
 
 def _plain(text: str) -> str:
-    """Upper case, accents removed ("José" -> "JOSE"), every run of other characters one '-'."""
+    """Case-folded, accents removed ("José" -> "jose", "ИВАНОВА" -> "иванова"), every run of other
+    characters one '-'. Letters of every script count (a name need not be written in A to Z)."""
     decomposed = unicodedata.normalize("NFKD", text or "")
-    letters = "".join(c for c in decomposed if not unicodedata.combining(c)).upper()
-    return re.sub(r"[^A-Z0-9]+", "-", letters).strip("-")
+    letters = "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+    return re.sub(r"[\W_]+", "-", letters).strip("-")
 
 
 def _compact(text: str) -> str:
@@ -30,11 +32,17 @@ def _compact(text: str) -> str:
 
 
 def _name_parts(name: str) -> list[str]:
-    return [part for part in _plain(name).split("-") if len(part) >= MIN_NAME_LETTERS and part.isalpha()]
+    """Each part of the name, and the whole name without its punctuation ("O'Neil" is "oneil" in a
+    code, not only "neil")."""
+    parts = [part for part in _plain(name).split("-") if len(part) >= MIN_NAME_LETTERS and part.isalpha()]
+    whole = _compact(name)
+    if len(whole) >= MIN_NAME_LETTERS and whole.isalpha() and whole not in parts:
+        parts.append(whole)
+    return parts
 
 
 def _contains_name(code: str, part: str) -> bool:
-    runs = re.findall(r"[A-Z]+", code)
+    runs = LETTER_RUN.findall(code)
     if len(part) <= SHORT_NAME_LETTERS:
         return part in runs
     return part in "".join(runs) or any(part in run for run in runs)
@@ -58,15 +66,26 @@ def _date_spellings(born: date) -> tuple[set[str], set[str]]:
     return spaced, compact
 
 
-MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
+MONTHS = "january february march april may june july august september october november december".split()
+# Besides the three-letter abbreviations.
+OTHER_ABBREVIATIONS = {9: ("sept",)}
 
 
-def _month_name_spellings(born: date) -> set[str]:
-    """02APR1961, 2APR61, APR021961 and the like (separators removed)."""
-    month = MONTHS[born.month - 1]
+def _month_name_spellings(born: date) -> re.Pattern:
+    """02APR1961, 2-April-61, April 2, 1961, APR021961, 1961-APR-02 and the like, matched in the
+    code without its separators, not inside a longer number (12APR1961 is another day)."""
+    full = MONTHS[born.month - 1]
+    names = (full, full[:3], *OTHER_ABBREVIATIONS.get(born.month, ()))
     years = (f"{born.year:04d}", f"{born.year % 100:02d}")
     days = (f"{born.day:02d}", str(born.day))
-    return {f"{d}{month}{y}" for d in days for y in years} | {f"{month}{d}{y}" for d in days for y in years}
+    spellings = {
+        spelling
+        for m in names
+        for d in days
+        for y in years
+        for spelling in (f"{d}{m}{y}", f"{m}{d}{y}", f"{y}{m}{d}")
+    }
+    return re.compile(r"(?<!\d)(?:" + "|".join(sorted(spellings, key=len, reverse=True)) + r")(?!\d)")
 
 
 def phi_in_code(code: str, *, given_name: str, family_name: str, mrn: str, birth_date: date) -> str | None:
@@ -91,7 +110,7 @@ def phi_in_code(code: str, *, given_name: str, family_name: str, mrn: str, birth
         if (
             any(f"-{spelling}-" in bounded for spelling in spaced)
             or any(spelling in run for spelling in compact_dates for run in digit_runs)
-            or any(spelling in compact for spelling in _month_name_spellings(birth_date))
+            or _month_name_spellings(birth_date).search(compact)
         ):
             return "the patient's birth date"
     if SSN.search(code or ""):

@@ -7,7 +7,7 @@ protocol it was treated under and the DEVICE_USER_FACILITY setting. Sandbox even
 appear in no list of work."""
 
 import uuid
-from datetime import datetime
+from datetime import datetime, tzinfo
 
 from django.conf import settings
 from django.db.models import F, Q
@@ -80,6 +80,7 @@ def rules_for_event(ae: AdverseEvent) -> list[clocks.ClockRule]:
         device_user_facility=bool(getattr(settings, "DEVICE_USER_FACILITY", False)),
         irb_report_days=days,
         device_death="death" in criteria,
+        confirmed=ae.triage == Triage.CONFIRMED,
     )
 
 
@@ -91,11 +92,20 @@ def clock_start(ae: AdverseEvent, rule: clocks.ClockRule) -> datetime | None:
     return ae.received_at
 
 
+def clinic_zone() -> tzinfo:
+    """The clinic's time zone (settings.TIME_ZONE, read from the environment): calendar and work
+    days are counted there, whatever zone a request or a task has active."""
+    return timezone.get_default_timezone()
+
+
 def sync_clocks(ae: AdverseEvent) -> dict[str, list[str]]:
     """Make the event's clock rows match the rules that apply; the caller (clinic.aftercare.
     adverse_events) holds the event's row lock, so one writer at a time. A new row opens; a row that
     no longer applies becomes not_required (never deleted) and opens again if it applies again; a
-    recorded submission stays as recorded. Returns the keys opened and stopped, for the change row."""
+    recorded submission stays as recorded. A row, once it has existed, keeps its first start and
+    deadline: an assessment that flips and flips back, or an update arriving later, cannot restart
+    a clock, so an overdue report stays overdue and its escalation still applies. Returns the keys
+    opened and stopped, for the change row."""
     if ae.sandbox:
         return {}
     opened: list[str] = []
@@ -107,23 +117,17 @@ def sync_clocks(ae: AdverseEvent) -> dict[str, list[str]]:
         if start is None:
             continue
         wanted.add(rule.key)
-        # The clinic's zone: a work day is a day at the clinic.
-        due = clocks.deadline(timezone.localtime(start), rule)
         terms = dict(recipient=rule.recipient, citation=rule.citation, form=rule.form)
         row = existing.get(rule.key)
         if row is None:
+            due = clocks.deadline(start, rule, zone=clinic_zone())
             ReportingClock.objects.create(
                 adverse_event=ae, case_id=ae.case_id, rule=rule.key, starts_at=start, due_at=due, **terms
             )
             opened.append(rule.key)
-        elif row.state == ClockState.NOT_REQUIRED or (
-            row.state == ClockState.OPEN and (row.starts_at, row.due_at) != (start, due)
-        ):
-            if row.state == ClockState.NOT_REQUIRED:
-                opened.append(rule.key)
-            ReportingClock.objects.filter(pk=row.pk).update(
-                state=ClockState.OPEN, starts_at=start, due_at=due, **terms
-            )
+        elif row.state == ClockState.NOT_REQUIRED:
+            ReportingClock.objects.filter(pk=row.pk).update(state=ClockState.OPEN, **terms)
+            opened.append(rule.key)
     for key, row in existing.items():
         if key not in wanted and row.state == ClockState.OPEN:
             ReportingClock.objects.filter(pk=row.pk).update(state=ClockState.NOT_REQUIRED)

@@ -279,6 +279,14 @@ def _locked_course(course_id) -> TreatmentCourse:
     return courses.select_related("decision", "case__patient").get(pk=course_id)
 
 
+def _locked_entry(entry_id, course: TreatmentCourse) -> TreatmentEntry:
+    """An unsigned entry of `course`, locked after the course, as everywhere (no deadlock)."""
+    entry = TreatmentEntry.objects.select_for_update().get(pk=entry_id, course=course)
+    if entry.signed_record_id:
+        raise WrongState(ALREADY_SIGNED)
+    return entry
+
+
 def values_of(entry: TreatmentEntry) -> dict:
     """An entry's values as a form or sign_treatment takes them."""
     values = {name: getattr(entry, name) for name in TREATMENT_FIELDS if name != "performer"}
@@ -294,11 +302,7 @@ def save_treatment_entry(
     _refuse_closed(course)
     if course.sandbox:
         raise AftercareError(SANDBOX)
-    entry = None
-    if entry_id is not None:
-        entry = TreatmentEntry.objects.select_for_update().get(pk=entry_id, course=course)
-        if entry.signed_record_id:
-            raise WrongState(ALREADY_SIGNED)
+    entry = _locked_entry(entry_id, course) if entry_id is not None else None
     clean = clean_treatment(course=course, values=values)
     fields = {name: clean[name] for name in (*TREATMENT_FIELDS, "protocol_id", "protocol_version", "basis")}
     if entry is None:
@@ -323,17 +327,14 @@ def sign_treatment(
     record moves the course to treated. The record then never changes."""
     if (entry_id is None) == (values is None):
         raise ValueError("sign_treatment takes an entry_id, or a course_id with values.")
-    entry = None
-    if entry_id is not None:
-        entry = TreatmentEntry.objects.select_for_update().get(pk=entry_id)
-        if entry.signed_record_id:
-            raise WrongState(ALREADY_SIGNED)
-        course_id, values = entry.course_id, values_of(entry)
+    if entry_id is not None:  # read without a lock: the course's lock comes first
+        course_id = TreatmentEntry.objects.values_list("course_id", flat=True).get(pk=entry_id)
     course = _locked_course(course_id)
+    entry = _locked_entry(entry_id, course) if entry_id is not None else None
     _refuse_closed(course)
     if course.sandbox and user.is_active:
         raise AftercareError(SANDBOX)
-    clean = clean_treatment(course=course, values=values)
+    clean = clean_treatment(course=course, values=values_of(entry) if entry is not None else values)
     performer = clean["performer"]
     if performer.pk != user.pk:
         raise AftercareError(

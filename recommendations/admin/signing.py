@@ -142,7 +142,9 @@ def sign(
         with transaction.atomic():
             record = write()
             signing = of_decision(record) if isinstance(record, Decision) else of_addendum(record)
-            if not confirmed or not hmac.compare_digest(signing.fingerprint, confirmed):
+            # As bytes: compare_digest refuses a str with a non-ASCII character (a forged or garbled
+            # confirmation), which would be a server error rather than "not what was shown".
+            if not confirmed or not hmac.compare_digest(signing.fingerprint.encode(), confirmed.encode()):
                 # Rolls back everything the service wrote, and the partner notice it queued.
                 raise _NotConfirmed(signing)
     except _NotConfirmed as shown:

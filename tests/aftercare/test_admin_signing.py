@@ -139,6 +139,29 @@ def test_an_entry_changed_after_it_was_checked_is_shown_again_never_signed_unsee
     assert TreatmentRecord.objects.get().lot == "LOT-CORRECTED"
 
 
+# Not a fingerprint the page ever shows: non-ASCII, digits by Unicode's count but not by ASCII's.
+FORGED = ("🦵", "²", "３" * 64, "é" * 64)
+
+
+@pytest.mark.django_db
+def test_a_confirmation_that_is_not_a_fingerprint_signs_nothing_and_shows_the_record_again(client):
+    me = make_performer("dr_forged", is_staff=True)
+    record = make_signed_treatment(make_course(), performer=me)
+    entry = entered(me)
+    client.force_login(me)
+    addendum = f"{RECORDS}{record.pk}/addendum/"
+
+    for forged in FORGED:
+        signing = text(client.post(sign_url(entry), {"fingerprint": forged, "confirm": "1"}))
+        correcting = text(client.post(addendum, {"reason": "A typo.", "fingerprint": forged, "confirm": "1"}))
+        for page in (signing, correcting):
+            assert "no longer what you checked" in page and "Nothing was written" in page, forged
+    assert list(TreatmentRecord.objects.all()) == [record] and not TreatmentAddendum.objects.exists()
+    # The page shown then signs as usual.
+    client.post(sign_url(entry), {"fingerprint": fingerprint(signing), "confirm": "1"})
+    assert TreatmentRecord.objects.count() == 2
+
+
 @pytest.mark.django_db
 def test_signed_records_cannot_be_added_changed_or_deleted_by_anyone_superuser_included(client):
     record = make_signed_treatment(make_course())

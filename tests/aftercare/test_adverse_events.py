@@ -24,6 +24,7 @@ from intake.models import ImmutableRecordError
 from intake.roles import FRONT_DESK
 from intake.workflow import Actor
 from tests.aftercare.factories import make_course, make_performer
+from tests.aftercare.test_reporting import course_under
 from tests.factories import make_partner, make_user
 from tests.support import at_once, committed_db
 
@@ -47,8 +48,11 @@ def partner_report(**changes) -> dict:
     return body | changes
 
 
-def partner_course(**kw):
+def partner_course(*, ind: bool = False, **kw):
+    """ind: under an IND where the clinic is investigator (a serious report's row opens untriaged)."""
     partner, _ = make_partner(**kw)
+    if ind:
+        return partner, course_under("ind", clinic_role="investigator", irb_report_days=5, partner=partner)
     return partner, make_course(partner=partner)
 
 
@@ -253,7 +257,7 @@ def test_a_patients_flag_waits_for_triage_and_opens_no_clock():
 
 
 def test_an_update_that_makes_the_event_serious_starts_the_serious_clock_at_its_own_receipt():
-    partner, course = partner_course()
+    partner, course = partner_course(ind=True)
     ae = post(course, partner)
 
     change = update_from_partner(
@@ -346,7 +350,7 @@ def test_two_specialists_grading_one_event_at_once_give_one_result():
 
 
 def test_dismissing_a_report_needs_a_reason_and_stops_its_clocks_which_are_kept():
-    partner, course = partner_course()
+    partner, course = partner_course(ind=True)
     ae = post(course, partner, serious=True, seriousness_criteria=["hospitalization"], ctcae_grade=3)
     assert ReportingClock.objects.get(adverse_event=ae).state == "open"
     nurse = make_user(group=FRONT_DESK)

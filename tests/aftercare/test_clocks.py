@@ -199,6 +199,17 @@ def test_same_surgical_procedure_has_no_fda_clock_only_a_voluntary_row_without_d
     assert rule.key == "same_surgical_voluntary" and not rule.has_deadline and "1271.15(b)" in rule.citation
 
 
+def test_same_surgical_procedure_offers_the_voluntary_row_for_any_confirmed_event():
+    ssp = dict(basis="same_surgical_procedure", clinic_role="user")
+    assert rules(**ssp, serious=False) == ["same_surgical_voluntary"]
+    assert rules(**ssp, serious=None) == ["same_surgical_voluntary"]  # seriousness not assessed yet
+    # In triage: a mild or unassessed report (a patient's flag) waits; a serious one is reported now.
+    assert rules(**ssp, serious=False, confirmed=False) == []
+    assert rules(**ssp, serious=None, confirmed=False) == []
+    assert rules(**ssp, serious=True, confirmed=False) == ["same_surgical_voluntary"]
+    assert clocks.RULES["same_surgical_voluntary"].starts_from == clocks.RECEIVED
+
+
 def test_a_device_user_facility_reports_a_device_death_to_fda_and_the_manufacturer_in_10_work_days():
     facts = dict(basis="same_surgical_procedure", clinic_role="user", device_involved=True)
     death = rules(**facts, device_related_death_or_injury=True, device_user_facility=True, device_death=True)
@@ -231,6 +242,15 @@ def test_immediately_is_24_elapsed_hours_even_across_a_daylight_saving_change():
     due = clocks.deadline(start, clocks.RULES["ind_sponsor_immediately"])
     assert due.astimezone(ZoneInfo("UTC")) - start.astimezone(ZoneInfo("UTC")) == timedelta(hours=24)
     assert (due.date(), due.hour, due.minute) == (date(2026, 11, 1), 23, 30)  # the wall clock went back
+
+
+def test_work_days_are_counted_in_the_zone_given_not_the_starts():
+    # Thursday 5 November 2026, 20:00 in New York, as the database gives it back: in UTC.
+    start = datetime(2026, 11, 5, 20, 0, tzinfo=NEW_YORK).astimezone(ZoneInfo("UTC"))
+    rule = clocks.RULES["device_death_10_work_days"]
+    assert clocks.deadline(start, rule, zone=NEW_YORK) == datetime(2026, 11, 20, 20, 0, tzinfo=NEW_YORK)
+    # Counted in UTC the start is a Friday and the due time two days later.
+    assert clocks.deadline(start, rule) == datetime(2026, 11, 22, 20, 0, tzinfo=NEW_YORK)
 
 
 def test_calendar_days_keep_the_wall_time():

@@ -12,8 +12,10 @@ from django.utils import timezone
 from clinic.aftercare import courses
 from clinic.aftercare.courses import (
     CourseMoved,
+    begin_follow_up,
     cancel_course,
     complete_course,
+    lose_to_follow_up,
     move_course,
     open_course_after_decision,
     schedule_course,
@@ -21,7 +23,7 @@ from clinic.aftercare.courses import (
 from clinic.aftercare.errors import WrongState
 from clinic.aftercare.models import CourseEvent, TreatmentCourse
 from intake.audit import verify_chains
-from intake.models import Case
+from intake.models import Case, CaseEvent
 from intake.workflow import Actor, Moved
 from tests.aftercare.factories import make_course, make_decided_case, make_signed_treatment
 from tests.factories import KNEE_INFUSION_AS_DECIDED, make_user
@@ -48,8 +50,14 @@ def test_an_approved_local_injection_opens_a_scheduled_course_in_the_audit_chain
     assert course.decision == decision
     assert course.protocol == decision.protocol and course.protocol["id"] == "knee-oa-bmac"
     assert events_of(course) == [("state", "", "scheduled", "Course opened (scheduled)")]
-    # The course's event is the case's newest link: the referral itself stays decided.
-    assert CourseEvent.objects.get(course=course).chain_seq == Case.objects.get(pk=case.pk).audit_length
+    # The course's event is linked into the case's chain after the move to decided (what the
+    # follow-up appends for the new course may come after it); the referral itself stays decided.
+    decided = CaseEvent.objects.get(case=case, to_status="decided").chain_seq
+    assert (
+        decided
+        < CourseEvent.objects.get(course=course).chain_seq
+        <= Case.objects.get(pk=case.pk).audit_length
+    )
     assert Case.objects.get(pk=case.pk).status == "decided"
     assert list(verify_chains()) == []
 
@@ -175,6 +183,54 @@ def test_a_course_without_a_signed_record_cannot_be_completed():
 
     assert "sign the treatment record first, or cancel the course" in str(refused.value)
     assert TreatmentCourse.objects.get(pk=course.pk).state == "scheduled"
+
+
+@pytest.mark.django_db
+def test_follow_up_begins_after_treatment_and_a_patient_lost_to_it_closes_the_course_with_the_reason():
+    course = make_course()
+    with pytest.raises(WrongState, match="follow-up starts once the patient is treated"):
+        begin_follow_up(course_id=course.pk, actor=DESK)
+    make_signed_treatment(course)
+    with pytest.raises(WrongState, match="Follow-up has not started"):
+        lose_to_follow_up(course_id=course.pk, actor=DESK, reason="No answer")
+
+    begin_follow_up(course_id=course.pk, actor=DESK)
+
+    course.refresh_from_db()
+    assert (course.state, course.closed_at) == ("following_up", None)
+    assert events_of(course)[-1] == ("state", "treated", "following_up", "Follow-up started")
+    with pytest.raises(WrongState, match="already following up"):
+        begin_follow_up(course_id=course.pk, actor=DESK)
+    with pytest.raises(ValidationError) as refused:
+        lose_to_follow_up(course_id=course.pk, actor=DESK, reason="  ")
+    assert "Say why" in refused.value.message_dict["reason"][0]
+    assert TreatmentCourse.objects.get(pk=course.pk).state == "following_up"
+
+    lose_to_follow_up(course_id=course.pk, actor=DESK, reason="Three calls and two letters unanswered.")
+
+    course.refresh_from_db()
+    assert course.state == "lost_to_follow_up" and course.closed_at is not None
+    assert course.close_reason == "Three calls and two letters unanswered."
+    assert events_of(course)[-1] == (
+        "state",
+        "following_up",
+        "lost_to_follow_up",
+        "Lost to follow-up: Three calls and two letters unanswered.",
+    )
+    with pytest.raises(WrongState, match="cannot change any more"):
+        complete_course(course_id=course.pk, actor=DESK)
+    assert list(verify_chains()) == []
+
+
+@pytest.mark.django_db
+def test_a_course_following_up_is_completed_when_follow_up_ends():
+    course = make_course()
+    make_signed_treatment(course)
+    begin_follow_up(course_id=course.pk, actor=DESK)
+
+    complete_course(course_id=course.pk, actor=DESK)
+
+    assert TreatmentCourse.objects.get(pk=course.pk).state == "completed"
 
 
 @pytest.mark.django_db

@@ -38,6 +38,30 @@ def test_an_accented_name_is_found_in_a_plain_code_and_the_reverse():
     assert found("ZOE-12", given_name="Zoë") == "the patient's given name"
 
 
+@pytest.mark.parametrize(
+    ("code", "family_name"),
+    [("ONEIL-2026-01", "O'Neil"), ("BMAC-MARYJANE", "Mary-Jane"), ("DASILVA-7", "da Silva")],
+)
+def test_a_name_written_with_punctuation_is_found_written_without_it(code, family_name):
+    assert found(code, family_name=family_name) == "the patient's family name"
+
+
+@pytest.mark.parametrize(
+    ("code", "names"),
+    [
+        ("ИВАНОВА-001", dict(family_name="Иванова")),
+        ("иванова001", dict(family_name="Иванова")),
+        ("BM-ΠΑΠΑΔΟΠΟΥΛΟΣ-4", dict(family_name="Παπαδόπουλος")),
+        ("ÖZTÜRK-12", dict(family_name="Öztürk")),
+        ("SØREN-3", dict(given_name="Søren")),
+    ],
+)
+def test_names_outside_a_to_z_are_compared_letter_for_letter(code, names):
+    kind = "family" if "family_name" in names else "given"
+    assert found(code, **names) == f"the patient's {kind} name"
+    assert found("BMAC-7Q4K-0091", **names) is None
+
+
 def test_a_short_name_counts_only_as_a_word_of_its_own_and_two_letters_never():
     ana = dict(given_name="Ana", family_name="Li")
     assert found("ANA-0042", **ana) == "the patient's given name"
@@ -63,8 +87,13 @@ def test_the_medical_record_number_or_its_number_is_refused(code):
         "4/2/61",
         "2-4-1961",
         "02APR1961",
+        "2APR1961",
         "BM-APR021961",
         "1961_04_02",
+        "BMAC-APRIL-2-1961",
+        "April 2, 1961",
+        "2 april 61",
+        "1961-APR-02",
     ],
 )
 def test_the_birth_date_is_refused_in_its_common_spellings(code):
@@ -74,6 +103,10 @@ def test_the_birth_date_is_refused_in_its_common_spellings(code):
 def test_another_date_is_not_the_birth_date():
     assert found("1961-04-03") is None
     assert found("BMAC-2026-04-02") is None
+    assert found("12APR1961") is None and found("APRIL-21-1961") is None
+    assert found("SEPT-2-1961") is None
+    assert found("SEPT-2-1961", birth_date=date(1961, 9, 2)) == "the patient's birth date"
+    assert found("2-SEPTEMBER-1961", birth_date=date(1961, 9, 2)) == "the patient's birth date"
 
 
 def test_a_number_written_like_a_social_security_number_is_refused():

@@ -4,7 +4,7 @@ assessment (not_required, never deleted; a recorded submission kept as recorded)
 overdue first; the partner's event data carries only the contract's members."""
 
 import itertools
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -175,7 +175,7 @@ def test_a_row_that_stops_applying_becomes_not_required_and_a_submitted_row_stay
     ae = assess(ae, expected=False, relatedness_product="probable")
     rows = clocks_of(ae)
     nurse = make_user(group=FRONT_DESK)
-    sent = timezone.now() - timedelta(hours=1)
+    sent = timezone.now()
     record_submission(
         clock_id=rows["ind_sponsor_immediately"].pk,
         user=nurse,
@@ -289,3 +289,23 @@ def test_a_patients_untriaged_flag_is_not_among_what_may_leave_the_clinic():
     )
 
     assert set(adverse_events_of(course.case_id, shared_only=True)) == {staff, flagged}
+
+
+def test_a_submission_dated_before_the_clinic_learned_of_the_event_is_refused_saying_when_that_was():
+    ae = staff_report(course_under("ind", clinic_role="investigator", irb_report_days=5), **HOSPITALIZED)
+    clock = clocks_of(ae)["ind_sponsor_immediately"]
+    nurse = make_user(group=FRONT_DESK)
+    learned = f"{timezone.localtime(ae.received_at):%Y-%m-%d %H:%M}"
+    for early in (datetime(2001, 1, 1, 9, 0, tzinfo=UTC), ae.received_at - timedelta(minutes=1)):
+        with pytest.raises(ValidationError) as excinfo:
+            record_submission(
+                clock_id=clock.pk, user=nurse, submitted_at=early, recipient="Sponsor", reference="SAE-1"
+            )
+        (message,) = excinfo.value.message_dict["submitted_at"]
+        assert f"learned of this adverse event on {learned}" in message and "check the date" in message
+    assert clocks_of(ae)["ind_sponsor_immediately"].state == "open"
+
+    # A time given to the minute, as the forms give it, in the minute it arrived is not before it.
+    same_minute = ae.received_at.replace(second=0, microsecond=0)
+    record_submission(clock_id=clock.pk, user=nurse, submitted_at=same_minute, recipient="S", reference="R")
+    assert clocks_of(ae)["ind_sponsor_immediately"].submitted_at == same_minute

@@ -153,6 +153,26 @@ def test_a_confirmation_of_something_else_than_what_would_be_signed_writes_nothi
 
 
 @pytest.mark.django_db
+def test_a_confirmation_that_is_not_a_fingerprint_signs_nothing_and_shows_the_record_again(client):
+    doctor = specialist(client, "dr_forged")
+    case, decided = queued(), queued()
+    review.approve_draft(case_id=decided.pk, user=doctor)
+    addendum = {"addendum": "1", "reason": "Left knee, not right"}
+
+    # Non-ASCII, or digits by Unicode's count but not by ASCII's: never a fingerprint the page shows.
+    for forged in ("🦵", "²", "３" * 64, "é" * 64):
+        approving = client.post(
+            review_url(case), {"action": "approve", "confirm": "stay", "fingerprint": forged}
+        )
+        correcting = client.post(review_url(decided), {**addendum, "confirm": "stay", "fingerprint": forged})
+        for response in (approving, correcting):
+            assert response.status_code == 200, forged
+            assert "What you would sign is no longer what you checked" in response.content.decode(), forged
+    assert Decision.objects.count() == 1 and not Addendum.objects.exists()
+    assert Case.objects.get(pk=case.pk).status != CaseStatus.DECIDED
+
+
+@pytest.mark.django_db
 def test_going_back_from_the_confirmation_keeps_what_was_typed(client):
     specialist(client)
     case = queued()

@@ -87,7 +87,9 @@ def sign(
         with transaction.atomic():
             written = write()
             signing = of_record(written) if isinstance(written, TreatmentRecord) else of_addendum(written)
-            if not confirmed or not hmac.compare_digest(signing.fingerprint, confirmed):
+            # As bytes: compare_digest refuses a str with a non-ASCII character (a forged or garbled
+            # confirmation), which would be a server error rather than "not what was shown".
+            if not confirmed or not hmac.compare_digest(signing.fingerprint.encode(), confirmed.encode()):
                 # Rolls back everything the service wrote, and what it queued after commit.
                 raise _NotConfirmed(signing)
     except _NotConfirmed as shown:

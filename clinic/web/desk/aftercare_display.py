@@ -176,6 +176,8 @@ def treatment(case: Case, course: TreatmentCourse | None) -> dict:
         "can_schedule": course.state == CourseState.SCHEDULED,
         "can_cancel": CourseState.CANCELLED in nxt,
         "can_complete": CourseState.COMPLETED in nxt,
+        "can_follow_up": CourseState.FOLLOWING_UP in nxt,
+        "can_lose": CourseState.LOST_TO_FOLLOW_UP in nxt,
         "can_enter": not course.facts.final,
     }
 

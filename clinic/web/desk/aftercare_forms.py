@@ -1,10 +1,10 @@
-"""The desk's forms after the decision: booking, cancelling and completing a course, the treatment
-record entered for its performer, a staff report of an adverse event, a recorded submission.
+"""The desk's forms after the decision: the treatment record entered for its performer, a staff
+report of an adverse event, a recorded submission (the course's own: clinic.web.desk.course_forms).
 They check the shape of what was typed, in words a person can act on; the services decide
 (clinic.aftercare), and the views put their errors on the fields."""
 
 import re
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 
 from django import forms
 from django.contrib.auth import get_user_model
@@ -65,44 +65,6 @@ def local_parts(moment: datetime | None) -> tuple[date | None, str]:
         return None, ""
     local = timezone.localtime(moment)
     return local.date(), local.strftime("%H:%M")
-
-
-class ScheduleForm(OneTimeKeyForm):
-    appointment_date = date_field("Appointment date", help_text="The day of the treatment session.")
-    appointment_time = time_field("Appointment time", help_text="24-hour clock, for example 09:30.")
-
-    def clean_appointment_date(self) -> date:
-        day = self.cleaned_data["appointment_date"]
-        today = timezone.localdate()
-        if day < today:
-            raise ValidationError(f"The date has passed: book from today ({today:%Y-%m-%d}) on.")
-        if day > today + timedelta(days=730):
-            raise ValidationError("That is more than two years ahead: check the year.")
-        return day
-
-    def appointment_at(self) -> datetime:
-        data = self.cleaned_data
-        return aware(data["appointment_date"], data["appointment_time"])
-
-
-class CancelCourseForm(forms.Form):
-    reason = LimitedTextField(
-        label="Reason for cancelling",
-        widget=forms.Textarea(attrs={"rows": 3}),
-        max_length=2000,
-        help_text="Kept in the case's permanent record; the referring partner is not sent it.",
-        error_messages={"required": "Say why the course is cancelled: the record keeps the reason."},
-    )
-
-
-class CompleteCourseForm(forms.Form):
-    note = LimitedTextField(
-        label="Note (optional)",
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 2}),
-        max_length=2000,
-        help_text="For example why the course ends now. Kept in the case's permanent record.",
-    )
 
 
 class NumberField(forms.CharField):
@@ -392,7 +354,9 @@ class SubmissionForm(OneTimeKeyForm):
             raise ValidationError("A submission cannot be recorded in the future: check the date.")
         return day
 
-    def submitted_at(self) -> datetime:
-        """The day given, at noon when it is not today (the time was not asked), else now."""
+    def submitted_at(self, *, not_before: datetime) -> datetime:
+        """The day given, at noon when it is not today (the time was not asked), else now; on the day
+        the event arrived, not before it arrived (`not_before`), which noon may be."""
         day = self.cleaned_data["submitted_on"]
-        return timezone.now() if day == timezone.localdate() else aware(day, time(12, 0))
+        at = timezone.now() if day == timezone.localdate() else aware(day, time(12, 0))
+        return max(at, not_before) if day == timezone.localdate(not_before) else at

@@ -28,14 +28,13 @@ from clinic.aftercare.vocabulary import ClockState
 from clinic.web import reads
 from clinic.web.desk import aftercare_display as display
 from clinic.web.desk.access import desk_required, submitted_key
-from clinic.web.desk.aftercare_forms import (
-    AdverseEventForm,
+from clinic.web.desk.aftercare_forms import AdverseEventForm, SubmissionForm, TreatmentEntryForm, local_parts
+from clinic.web.desk.course_forms import (
     CancelCourseForm,
     CompleteCourseForm,
+    LostToFollowUpForm,
     ScheduleForm,
-    SubmissionForm,
-    TreatmentEntryForm,
-    local_parts,
+    StartFollowUpForm,
 )
 from intake.audit import record_reads
 from intake.models import Case, ReadAccess
@@ -176,63 +175,66 @@ def course_schedule(request: HttpRequest, case_id) -> HttpResponse:
     return render(request, "desk/course_schedule.html", context, status=400 if form.errors else 200)
 
 
-def _closing(request: HttpRequest, case_id, *, to: str, form_class, template: str, close) -> HttpResponse:
-    """Cancel or complete: a page that says what follows and that it cannot be undone; its post
-    closes the course."""
+# Each confirmation page that moves the course: the state it moves to, what the course cannot do
+# otherwise, its form (whose fields are the service's arguments) and the service. The page is
+# desk/course_<key>.html; its GET says what follows, its POST makes the move.
+COURSE_MOVES = {
+    "cancel": (CourseState.CANCELLED, "be cancelled", CancelCourseForm, courses.cancel_course),
+    "follow_up": (
+        CourseState.FOLLOWING_UP,
+        "start its follow-up",
+        StartFollowUpForm,
+        courses.begin_follow_up,
+    ),
+    "lost": (
+        CourseState.LOST_TO_FOLLOW_UP,
+        "be recorded as lost to follow-up",
+        LostToFollowUpForm,
+        courses.lose_to_follow_up,
+    ),
+    "complete": (CourseState.COMPLETED, "be completed", CompleteCourseForm, courses.complete_course),
+}
+
+
+def _course_move(request: HttpRequest, case_id, key: str) -> HttpResponse:
     case = _case(case_id)
     course = aftercare.course_of(case.pk)
     if course is None:
         return _no_course(request, case)
+    to, cannot, form_class, move = COURSE_MOVES[key]
     if to not in course.facts.next:
-        action = "cancelled" if to == CourseState.CANCELLED else "completed"
         messages.error(
-            request, f"The course is {course.get_state_display().lower()}: it cannot be {action} now."
+            request, f"The course is {course.get_state_display().lower()}: it cannot {cannot} now."
         )
         return redirect(_to_case(case))
     form = form_class(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
-            closed = close(course=course, actor=Actor.of_user(request.user), data=form.cleaned_data)
+            moved = move(course_id=course.pk, actor=Actor.of_user(request.user), **form.cleaned_data)
         except ValidationError as exc:
             apply_service_errors(form, exc)
         except AftercareError as exc:
             messages.error(request, str(exc))
             return redirect(_to_case(case))
         else:
-            messages.success(request, f"The treatment course is now {closed.get_state_display().lower()}.")
+            messages.success(request, f"The treatment course is now {moved.get_state_display().lower()}.")
             return redirect(_to_case(case))
     context = {"case": case, "course": course, "form": form, "treatment": display.treatment(case, course)}
-    return render(request, template, context, status=400 if form.errors else 200)
+    return render(request, f"desk/course_{key}.html", context, status=400 if form.errors else 200)
 
 
-@desk_required
-def course_cancel(request: HttpRequest, case_id) -> HttpResponse:
-    def close(*, course: TreatmentCourse, actor: Actor, data: dict) -> TreatmentCourse:
-        return courses.cancel_course(course_id=course.pk, actor=actor, reason=data["reason"])
+def _course_page(key: str) -> Callable[..., HttpResponse]:
+    def view(request: HttpRequest, case_id) -> HttpResponse:
+        return _course_move(request, case_id, key)
 
-    return _closing(
-        request,
-        case_id,
-        to=CourseState.CANCELLED,
-        form_class=CancelCourseForm,
-        template="desk/course_cancel.html",
-        close=close,
-    )
+    view.__name__ = view.__qualname__ = f"course_{key}"
+    return desk_required(view)
 
 
-@desk_required
-def course_complete(request: HttpRequest, case_id) -> HttpResponse:
-    def close(*, course: TreatmentCourse, actor: Actor, data: dict) -> TreatmentCourse:
-        return courses.complete_course(course_id=course.pk, actor=actor, note=data["note"])
-
-    return _closing(
-        request,
-        case_id,
-        to=CourseState.COMPLETED,
-        form_class=CompleteCourseForm,
-        template="desk/course_complete.html",
-        close=close,
-    )
+course_cancel = _course_page("cancel")
+course_follow_up = _course_page("follow_up")
+course_lost = _course_page("lost")
+course_complete = _course_page("complete")
 
 
 def _entry(course: TreatmentCourse, entry_id) -> TreatmentEntry:
@@ -339,17 +341,17 @@ def adverse_event(request: HttpRequest, ae_id) -> HttpResponse:
     event = _adverse_event(ae_id)
     bound = SubmissionForm(request.POST) if request.method == "POST" else None
     if bound is not None and bound.is_valid():
-        clock_id = bound.cleaned_data["clock"]
-        if not event.clocks.filter(pk=clock_id).exists():
+        clock = event.clocks.select_related("adverse_event").filter(pk=bound.cleaned_data["clock"]).first()
+        if clock is None:
             raise Http404("No such reporting clock on this adverse event.")
         here = reverse("desk:adverse-event", kwargs={"ae_id": event.pk})
 
         def save() -> str:
             data = bound.cleaned_data
             ae_services.record_submission(
-                clock_id=clock_id,
+                clock_id=clock.pk,
                 user=request.user,
-                submitted_at=bound.submitted_at(),
+                submitted_at=bound.submitted_at(not_before=ae_services.submission_floor(clock)),
                 recipient=data["recipient"],
                 reference=data["reference"],
             )

@@ -35,6 +35,8 @@ urlpatterns = [
     path("cases/<uuid:case_id>/course/fhir.json", aftercare_exports.treatment_fhir, name="course-fhir"),
     path("cases/<uuid:case_id>/course/schedule/", aftercare.course_schedule, name="course-schedule"),
     path("cases/<uuid:case_id>/course/cancel/", aftercare.course_cancel, name="course-cancel"),
+    path("cases/<uuid:case_id>/course/follow-up/", aftercare.course_follow_up, name="course-follow-up"),
+    path("cases/<uuid:case_id>/course/lost/", aftercare.course_lost, name="course-lost"),
     path("cases/<uuid:case_id>/course/complete/", aftercare.course_complete, name="course-complete"),
     path("cases/<uuid:case_id>/treatment/", aftercare.treatment_entry, name="treatment-entry"),
     path(

@@ -81,6 +81,8 @@ def read_adverse_event(body) -> InboundReport:
             [Issue("not-supported", "Send an AdverseEvent to report an adverse event.", "resourceType")]
         )
     resource = validated(AdverseEvent, body, "AdverseEvent")
+    if modifiers := list(_modifier_extensions(resource, "AdverseEvent")):
+        raise FHIRInputError(modifiers)
     reader = _Reader(resource)
     report = InboundReport(
         body=reader.body(),
@@ -90,6 +92,27 @@ def read_adverse_event(body) -> InboundReport:
     if reader.issues:
         raise FHIRInputError(reader.issues)
     return report
+
+
+def _modifier_extensions(value, path: str):
+    """An issue per modifier extension anywhere in the resource. FHIR has a reader refuse one it does
+    not know rather than ignore it: it may change what its element means (entered in error, say), and
+    this door knows none."""
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _modifier_extensions(item, f"{path}[{index}]")
+    elif isinstance(value, dict):
+        for position, extension in enumerate(value.get("modifierExtension") or []):
+            yield Issue(
+                "not-supported",
+                f"This report carries a modifier extension we do not know ({extension.get('url')}); it may "
+                "change what its element means, so the report was not read. Send it without the modifier "
+                "extension.",
+                f"{path}.modifierExtension[{position}]",
+            )
+        for key, item in value.items():
+            if key != "modifierExtension":
+                yield from _modifier_extensions(item, f"{path}.{key}")
 
 
 class _Reader:
@@ -156,7 +179,7 @@ class _Reader:
         codes = [
             coding.get("code")
             for coding in (self.resource.get("seriousness") or {}).get("coding", [])
-            if coding.get("system") == SERIOUSNESS
+            if coding.get("system") == SERIOUSNESS and coding.get("code")
         ]
         if not codes:
             if "seriousness" in self.resource:
@@ -218,19 +241,18 @@ class _Reader:
             if recorder.get("display"):
                 reporter["name"] = recorder["display"]
             return reporter
-        names = person.get("name", [])
-        if names:
-            first = names[0]
-            reporter["name"] = (
-                first.get("text") or " ".join([*first.get("given", []), first.get("family", "")]).strip()
-            )
+        # The first name that says something. A part may be null beside its `_given` (a
+        # data-absent-reason, say): legal FHIR, and no part of the name. A name left unsaid stays out
+        # of the body, so the answer says to name the reporter.
+        if name := next(filter(None, map(_spelled, person.get("name", []))), ""):
+            reporter["name"] = name
         if person["resourceType"] == "Patient":
             reporter["qualification"] = ReporterQualification.PATIENT
             return reporter
         concepts = [item.get("code", {}) for item in person.get("qualification", [])]
         concepts += person.get("relationship", [])
         codings = [coding for concept in concepts for coding in concept.get("coding", [])]
-        ours = [c.get("code") for c in codings if c.get("system") == QUALIFICATION_SYSTEM]
+        ours = [c["code"] for c in codings if c.get("system") == QUALIFICATION_SYSTEM and c.get("code")]
         if ours:
             reporter["qualification"] = ours[0]
         elif any(c.get("system") == ROLE_CODE and c.get("code") == "ONESELF" for c in codings):
@@ -281,6 +303,12 @@ class _Reader:
                 "from your referral's Bundle, or the referral's ServiceRequest/<id> before any treatment.",
             )
         return found
+
+
+def _spelled(name: dict) -> str:
+    """A HumanName as one line: its text, or its given names and family name (nulls left out)."""
+    parts = [*(name.get("given") or []), name.get("family")]
+    return (name.get("text") or " ".join(part for part in parts if part)).strip()
 
 
 # What to send where, for a member left out (the serializer's words name the JSON member).

@@ -305,6 +305,9 @@ def test_recording_a_submission_closes_its_clock_once(desk):
         f"/desk/adverse-events/{event.pk}/", form | {"reference": "", "submission_key": str(uuid.uuid4())}
     )
     assert bad.status_code == 400 and "Enter the reference." in page(bad)
+    early = desk.post(f"/desk/adverse-events/{event.pk}/", form | {"submitted_on": "2001-01-01"})
+    assert early.status_code == 400
+    assert "learned of this adverse event on" in early.context["bound"].errors["submitted_on"][0]
 
     desk.post(f"/desk/adverse-events/{event.pk}/", form)
     again = desk.post(f"/desk/adverse-events/{event.pk}/", form, follow=True)
@@ -314,6 +317,22 @@ def test_recording_a_submission_closes_its_clock_once(desk):
     assert "This form was sent twice; it was saved once." in page(again)
     other = form | {"clock": str(uuid.uuid4()), "submission_key": str(uuid.uuid4())}
     assert desk.post(f"/desk/adverse-events/{event.pk}/", other).status_code == 404
+
+
+def test_a_submission_on_the_day_the_event_arrived_is_not_refused_for_the_hour_never_asked(desk):
+    course = make_course(route="intravenous")
+    desk.post(f"/desk/cases/{course.case_id}/adverse-events/new/", ae_form())
+    event = AdverseEvent.objects.get(course=course)
+    evening = timezone.localtime().replace(hour=18, minute=30, second=0, microsecond=0) - timedelta(days=1)
+    AdverseEvent.objects.filter(pk=event.pk).update(received_at=evening)
+    clock = ReportingClock.objects.filter(adverse_event=event, state="open").first()
+    form = {"clock": str(clock.pk), "recipient": "FDA", "reference": "MW-1"}
+    form["submission_key"] = str(uuid.uuid4())
+
+    desk.post(f"/desk/adverse-events/{event.pk}/", form | {"submitted_on": f"{evening:%Y-%m-%d}"})
+
+    clock.refresh_from_db()
+    assert (clock.state, clock.submitted_at) == ("submitted", evening)
 
 
 def test_sandbox_courses_and_events_never_show_on_the_desk(desk):
