@@ -38,6 +38,17 @@ def without_query(text: str) -> str:
     return _QUERY.sub(r"\1", text) if "?" in text else text
 
 
+# A patient's follow-up link is its own key (clinic.web.patient): whoever reads a log line with
+# it could open the form until it expires. Its token never reaches a log; the path keeps "/f/…".
+_FOLLOW_UP_TOKEN = re.compile(r"(/f/)[^\s/?#\"'<>]{8,}")
+
+
+def without_secrets(text: str) -> str:
+    """`text` with every query string and every follow-up link's token removed."""
+    text = without_query(text)
+    return _FOLLOW_UP_TOKEN.sub(r"\1…", text) if "/f/" in text else text
+
+
 def exception_without_values(exc_info: ExcInfo) -> str:
     """The stack and each exception's type, chained causes included; no message."""
     lines: list[str] = []
@@ -79,15 +90,17 @@ class WithholdPatientData(logging.Filter):
         self._withhold_celery_values(record)
         request = record.__dict__.pop("request", None)
         if request is not None and hasattr(request, "path") and hasattr(request, "method"):
-            record.request = f"{request.method} {request.path}"
+            record.request = without_secrets(f"{request.method} {request.path}")
+        if isinstance(getattr(record, "path", None), str):
+            record.path = without_secrets(record.path)
         try:
             message = record.getMessage()
         except (TypeError, ValueError, KeyError):
             return True  # a malformed call: the handler reports it, with no message to leak
         if record.name == "gunicorn.error" and message.startswith(_GUNICORN_INVALID):
             record.msg, record.args = _QUOTED.sub("'…'", message), None
-        elif "?" in message:
-            record.msg, record.args = without_query(message), None
+        elif "?" in message or "/f/" in message:
+            record.msg, record.args = without_secrets(message), None
         return True
 
     @staticmethod

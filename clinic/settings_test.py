@@ -57,3 +57,5 @@ STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.s
 # sets `settings.RULESET_LIVE` itself, and a worker it starts gets RULESET_LIVE in its environment
 # (the runner removed the caller's RULESET_LIVE above, so only a test sets it).
 RULESET_LIVE = "v" + os.environ.get("RULESET_LIVE", "v3").strip().lower().removeprefix("v")
+# No shadow rule set unless a test asks for one: a developer's environment must not change drafts.
+RULESET_SHADOW = None

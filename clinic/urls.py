@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
 from django.views import defaults
@@ -19,6 +20,8 @@ urlpatterns = [
     path("favicon.ico", desk_views.favicon, name="favicon"),
     path("admin/", admin.site.urls),
     path("desk/", include("clinic.web.desk.urls")),
+    # A patient's follow-up link: no sign-in; the token is the key (clinic.web.patient).
+    path("f/", include("clinic.web.patient.urls")),
     path("api/v1/", include("clinic.web.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves its start-up script as a file: no inline script, CSP holds.
@@ -26,6 +29,11 @@ urlpatterns = [
     # What each problem type means (its `type` names the page): public, no patient data; no slug, the list.
     re_path(r"^api/docs/problems/(?:(?P<slug>[a-z0-9-]+)/?)?$", problem_page, name="docs-problem"),
 ]
+
+# A provider's bounce and complaint webhooks (django-anymail), only with a secret: without one
+# they would take anyone's posts.
+if settings.ANYMAIL.get("WEBHOOK_SECRET"):
+    urlpatterns.append(path("anymail/", include("anymail.urls")))
 
 # Under /api/ even Django's own errors answer in problem+json.
 handler404 = api_aware(defaults.page_not_found, 404, "No such resource, or it belongs to another partner.")

@@ -17,6 +17,7 @@ DECISION_CORRECTED = "referral.decision_corrected"
 TREATED = "referral.treated"
 COURSE_CLOSED = "referral.course_closed"
 ADVERSE_EVENT = "referral.adverse_event"
+FOLLOW_UP = "referral.follow_up"
 
 # Sent to every partner: the test ping, then the v1 types in the order a referral meets them.
 ALWAYS_ON: tuple[str, ...] = (PING, *PARTNER_EVENTS.values())
@@ -36,6 +37,7 @@ OPTIONAL: dict[str, str] = {
     COURSE_CLOSED: "the course ends: completed, cancelled or lost to follow-up",
     ADVERSE_EVENT: "staff confirm a serious adverse event, or a partner's update "
     "(POST /api/v1/referrals/{id}/adverse-events/{ae_id}/updates/) makes one serious",
+    FOLLOW_UP: "a follow-up time point is scored: one event per instrument, the baseline's too",
 }
 
 ALL: tuple[str, ...] = (*ALWAYS_ON, *OPTIONAL)

@@ -64,6 +64,27 @@ class Demo:
     partner: Partner
 
 
+# More demo data from the apps above this one (the outcomes of treated patients, clinic.aftercare),
+# registered in their AppConfig.ready(): each makes what is missing and returns the lines seed_demo
+# prints. Run after the demo cases, in the same transaction.
+DemoSeeder = Callable[[Demo], list[str]]
+_seeders: list[DemoSeeder] = []
+
+
+def register_demo_seeder(seeder: DemoSeeder) -> None:
+    """Registering the same seeder twice is a no-op."""
+    if seeder not in _seeders:
+        _seeders.append(seeder)
+
+
+@transaction.atomic
+def seed_registered_demos(
+    *, desk: AbstractBaseUser, specialist: AbstractBaseUser, partner: Partner
+) -> list[str]:
+    demo = Demo(desk=desk, specialist=specialist, partner=partner)
+    return [line for seeder in _seeders for line in seeder(demo)]
+
+
 def _ask(demo: Demo, case: Case) -> object:
     return review.request_information(
         case_id=case.pk,

@@ -20,10 +20,15 @@ Outcome = _choices("Outcome", OUTCOMES)
 
 
 class DraftQuerySet(AppendOnlyQuerySet):
+    def live(self) -> "DraftQuerySet":
+        """The drafts specialists, partners and the sandbox see: every draft but the shadow ones."""
+        return self.filter(shadow=False)
+
     def current_of(self, case: Case) -> "Recommendation | None":
-        """The draft a specialist decides on: the case's newest, with the highest sequence (every
-        draft is a row of its case's chain, so the case holds no pointer to it)."""
-        return self.filter(case_id=case.pk).order_by("-sequence").first()
+        """The draft a specialist decides on: the case's newest live one, with the highest sequence
+        (every draft is a row of its case's chain, so the case holds no pointer to it). A shadow
+        draft is never current."""
+        return self.live().filter(case_id=case.pk).order_by("-sequence").first()
 
 
 class Recommendation(ChainedRecord):
@@ -54,13 +59,27 @@ class Recommendation(ChainedRecord):
     needs = models.JSONField(default=dict, blank=True)
     # A default, not auto_now_add: the value must be known before the row's hash is taken.
     created_at = models.DateTimeField(default=timezone.now, editable=False)
+    # The draft the rule set RULESET_SHADOW would have made, stored beside the live draft of the same
+    # sequence: never current, never shown to partners, never used for needs, the queue or the sandbox;
+    # compared with the live drafts against outcomes (clinic.aftercare.outcomes).
+    shadow = models.BooleanField(default=False, editable=False)
 
     chain_added_fields = ("protocol_id", "protocol_version", "needs")
 
     class Meta:
         ordering = ["case", "-sequence"]
         constraints = [
-            models.UniqueConstraint(fields=["case", "sequence"], name="recommendation_unique_sequence"),
+            models.UniqueConstraint(
+                fields=["case", "sequence"],
+                condition=models.Q(shadow=False),
+                name="recommendation_unique_sequence",
+            ),
+            # One shadow per live draft and rule set (the setting may name another rule set later).
+            models.UniqueConstraint(
+                fields=["case", "sequence", "ruleset_version"],
+                condition=models.Q(shadow=True),
+                name="recommendation_unique_shadow",
+            ),
             models.CheckConstraint(
                 condition=models.Q(route__in=DraftRoute.values), name="recommendation_route_valid"
             ),
@@ -71,6 +90,14 @@ class Recommendation(ChainedRecord):
 
     def chain_case_id(self):
         return self.case_id
+
+    def chain_content(self) -> dict:
+        content = super().chain_content()
+        # Added after drafts were chained: a live draft's hash leaves the flag out, so the drafts
+        # hashed before it keep their hashes; a shadow draft's hash holds it.
+        if not self.shadow:
+            content.pop("shadow", None)
+        return content
 
     @property
     def notice_text(self) -> str:

@@ -1,9 +1,12 @@
-"""Rule replay: re-draft decided cases in memory with a rule set version and compare."""
+"""Rule replay: re-draft decided cases in memory with a rule set version and compare, with the
+specialists' decisions and, where patients were followed up, with how they did."""
 
+import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
+from intake import providers
 from recommendations import engine
 from recommendations.models import Decision
 from recommendations.selectors import active_protocols
@@ -24,6 +27,19 @@ class Difference:
 
 
 @dataclass
+class Responders:
+    """Of the patients whose draft matched the route given: how many have an outcome yet, and how
+    many of those responded (clinic.aftercare.outcomes.responders_by_case says what that means)."""
+
+    with_outcome: int = 0
+    responders: int = 0
+
+    @property
+    def percent(self) -> float | None:
+        return 100 * self.responders / self.with_outcome if self.with_outcome else None
+
+
+@dataclass
 class ReplayReport:
     ruleset: str
     total: int = 0
@@ -33,6 +49,20 @@ class ReplayReport:
     changes: Counter = field(default_factory=Counter)
     drafted_with: Counter = field(default_factory=Counter)  # rule set -> cases drafted with it
     differences: list[Difference] = field(default_factory=list)
+    old_responders: Responders = field(default_factory=Responders)
+    new_responders: Responders = field(default_factory=Responders)
+
+
+def _count_responders(report: ReplayReport, matched: dict[uuid.UUID, tuple[bool, bool]], batch: int) -> None:
+    """Ask for the outcomes of the patients whose old or new draft matched the route given."""
+    ids = list(matched)
+    for start in range(0, len(ids), batch):
+        for case_id, responded in providers.patient_outcomes(ids[start : start + batch]).items():
+            old, new = matched[case_id]
+            for counted, tally in ((old, report.old_responders), (new, report.new_responders)):
+                if counted:
+                    tally.with_outcome += 1
+                    tally.responders += responded
 
 
 def decided_count() -> int:
@@ -71,6 +101,7 @@ def replay(
             raise KeyError(version)
     draft, report = engine.RULESETS[ruleset], ReplayReport(ruleset=ruleset)
     config = engine_config(active_protocols())
+    matched: dict[uuid.UUID, tuple[bool, bool]] = {}  # case -> (old matched, new matched)
     for done, decision in enumerate(_decisions(batch), start=1):
         intake = engine.intake_from_snapshot(decision.recommendation.engine_input)
         if against == DRAFTED_WITH:
@@ -84,8 +115,11 @@ def replay(
         report.total += 1
         same = new.route == old.route and list(new.flags) == list(old.flags)
         report.same_as_old += same
-        report.old_agreed_with_specialist += old.route == decision.route
-        report.new_agrees_with_specialist += new.route == decision.route
+        old_matched, new_matched = old.route == decision.route, new.route == decision.route
+        report.old_agreed_with_specialist += old_matched
+        report.new_agrees_with_specialist += new_matched
+        if old_matched or new_matched:
+            matched[decision.case_id] = (old_matched, new_matched)
         if not same:
             report.changes[(old.route, new.route)] += 1
             report.differences.append(
@@ -101,4 +135,5 @@ def replay(
         if done % 100 == 0:
             progress(done)
     progress(report.total)
+    _count_responders(report, matched, batch)
     return report

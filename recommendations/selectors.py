@@ -2,7 +2,7 @@
 
 import unicodedata
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -28,12 +28,12 @@ def decision_of(case: Case) -> Decision | None:
 
 
 def current_draft(case: Case) -> Recommendation | None:
-    """The draft a specialist decides on: the case's newest."""
+    """The draft a specialist decides on: the case's newest live one (never a shadow draft)."""
     return Recommendation.objects.current_of(case)
 
 
 def _newest_draft(field: str, **output) -> Subquery:
-    newest = Recommendation.objects.filter(case=OuterRef("pk")).order_by("-sequence")
+    newest = Recommendation.objects.live().filter(case=OuterRef("pk")).order_by("-sequence")
     return Subquery(newest.values(field)[:1], **output)
 
 
@@ -162,7 +162,8 @@ def review_page(case: Case) -> ReviewPage:
     return ReviewPage(
         decision=decision,
         addenda=decision.addenda.select_related("author__specialist_profile") if decision else [],
-        drafts=case.recommendations.order_by("-sequence"),
+        # Shadow drafts are compared against outcomes, never shown beside the live ones.
+        drafts=case.recommendations.filter(shadow=False).order_by("-sequence"),
         events=case.events.order_by("id"),
         earlier_cases=(
             Case.objects.filter(patient=case.patient)
@@ -171,6 +172,49 @@ def review_page(case: Case) -> ReviewPage:
             .order_by("-created_at")
         ),
     )
+
+
+@dataclass(frozen=True)
+class DecidedDrafts:
+    """A decided case's route given, and the route each rule set drafted for the draft answered: the
+    live draft's rule set, and each shadow stored beside it (same sequence)."""
+
+    case_id: uuid.UUID
+    route_given: str
+    live: tuple[str, str]  # (rule set, route drafted)
+    shadows: dict[str, str] = field(default_factory=dict)  # rule set -> route drafted
+
+
+def decided_drafts() -> list[DecidedDrafts]:
+    """Every decided clinic case (sandbox cases left out) with the route its live draft gave and
+    the routes of the shadow drafts stored beside that draft. Two queries."""
+    decisions = list(
+        Decision.objects.filter(case__sandbox=False)
+        .select_related("recommendation")
+        .only(
+            "case_id",
+            "route",
+            "recommendation__route",
+            "recommendation__sequence",
+            "recommendation__ruleset_version",
+        )
+        .order_by("decided_at")
+    )
+    shadows: dict[tuple, dict[str, str]] = {}
+    rows = Recommendation.objects.filter(shadow=True, case__sandbox=False, case__decision__isnull=False)
+    for case_id, sequence, ruleset, route in rows.values_list(
+        "case_id", "sequence", "ruleset_version", "route"
+    ):
+        shadows.setdefault((case_id, sequence), {})[ruleset] = route
+    return [
+        DecidedDrafts(
+            case_id=d.case_id,
+            route_given=d.route,
+            live=(d.recommendation.ruleset_version, d.recommendation.route),
+            shadows=shadows.get((d.case_id, d.recommendation.sequence), {}),
+        )
+        for d in decisions
+    ]
 
 
 @dataclass

@@ -102,9 +102,10 @@ def _start_drafting(case_id: uuid.UUID | str) -> None:
         pass
 
 
-def make_draft(*, case_id: uuid.UUID | str) -> Recommendation | None:
+def make_draft(*, case_id: uuid.UUID | str, shadow_ruleset: str | None = None) -> Recommendation | None:
     """Draft the case if it is waiting for one. Safe to run any number of times:
-    a redelivered message finds the case already drafted and does nothing."""
+    a redelivered message finds the case already drafted and does nothing. Beside the live draft,
+    the rule set RULESET_SHADOW (or `shadow_ruleset`, the quick start's demo) stores its shadow."""
     _start_drafting(case_id)
     with transaction.atomic():
         case = (
@@ -138,30 +139,16 @@ def make_draft(*, case_id: uuid.UUID | str) -> Recommendation | None:
             return None
         newest = Recommendation.objects.current_of(case)
         sequence = newest.sequence + 1 if newest else 1
-        recommendation = Recommendation(
-            case=case,
-            sequence=sequence,
-            route=draft.route,
-            rules=draft.as_dict()["rules"],
-            flags=list(draft.flags),
-            ruleset_version=draft.ruleset_version,
-            notice=notice_of(draft, protocols),
-            missing=draft.missing,
-            condition=draft.condition,
-            answers=draft.as_dict().get("answers", []),
-            other_route=draft.other_route,
-            engine_input=engine.snapshot_of(intake),
-            protocol_id=(draft.protocol or {}).get("id", ""),
-            protocol_version=(draft.protocol or {}).get("version"),
-            needs=draft.needs if draft.ruleset_version not in ("v1", "v2") else {},
-        )
+        recommendation = _stored(case, sequence, draft, intake, protocols)
+        shadow = _shadow_draft(case, sequence, intake, live=version, named=shadow_ruleset)
         transition(
             case=case,
             to_status=CaseStatus.AWAITING_REVIEW,
             actor=WORKER,
             note=f"Draft {sequence} ready (rule set {draft.ruleset_version})",
-            # The draft joins the case's chain with the move's event (one locked read, one head update).
-            records=[recommendation],
+            # The draft (and its shadow) joins the case's chain with the move's event (one locked
+            # read, one head update): a shadow is stored with its live draft or not at all.
+            records=[recommendation, *([shadow] if shadow else [])],
         )
     log.info(
         "draft %d made: %s (rule set %s)",
@@ -171,6 +158,75 @@ def make_draft(*, case_id: uuid.UUID | str) -> Recommendation | None:
         extra={"case_id": str(case.pk), "route": draft.route, "ruleset": draft.ruleset_version},
     )
     return recommendation
+
+
+def _stored(
+    case: Case,
+    sequence: int,
+    draft: engine.Draft,
+    intake: engine.Intake,
+    protocols: tuple[EngineProtocol, ...],
+    *,
+    shadow: bool = False,
+) -> Recommendation:
+    return Recommendation(
+        case=case,
+        sequence=sequence,
+        route=draft.route,
+        rules=draft.as_dict()["rules"],
+        flags=list(draft.flags),
+        ruleset_version=draft.ruleset_version,
+        notice=notice_of(draft, protocols),
+        missing=draft.missing,
+        condition=draft.condition,
+        answers=draft.as_dict().get("answers", []),
+        other_route=draft.other_route,
+        engine_input=engine.snapshot_of(intake),
+        protocol_id=(draft.protocol or {}).get("id", ""),
+        protocol_version=(draft.protocol or {}).get("version"),
+        needs=draft.needs if draft.ruleset_version not in ("v1", "v2") else {},
+        shadow=shadow,
+    )
+
+
+def shadow_ruleset(*, live: str, named: str | None = None) -> str | None:
+    """The rule set whose drafts are stored as shadow drafts (`named`, else settings.RULESET_SHADOW),
+    or None: none named, or the live one named (there is nothing to compare). An unknown name is
+    logged, never raised: a shadow is an experiment, and a typo in it must not stop live drafts."""
+    version = named or settings.RULESET_SHADOW
+    if not version or version == live:
+        return None
+    if version not in engine.RULESETS:
+        log.error(
+            "RULESET_SHADOW is %r, which is no rule set (known: %s); no shadow draft is stored",
+            version,
+            ", ".join(engine.RULESETS),
+        )
+        return None
+    return version
+
+
+def _shadow_draft(
+    case: Case, sequence: int, intake: engine.Intake, *, live: str, named: str | None
+) -> Recommendation | None:
+    """The draft RULESET_SHADOW would have made beside live draft `sequence`, with the same input and
+    the same protocols a live draft uses. Never for a sandbox case: shadows are compared against the
+    clinic's own outcomes, and the sandbox drafts only with the newest rule set."""
+    version = None if case.sandbox else shadow_ruleset(live=live, named=named)
+    if version is None:
+        return None
+    protocols = () if version in ("v1", "v2") else active_protocols()
+    try:
+        draft = engine.draft(intake, engine_config(protocols), version=version)
+    except InvalidIntake:
+        # Data a newer rule set takes may not pass an older one: that case simply has no shadow.
+        log.warning(
+            "no shadow draft: the case's data does not pass rule set %s",
+            version,
+            extra={"case_id": str(case.pk)},
+        )
+        return None
+    return _stored(case, sequence, draft, intake, protocols, shadow=True)
 
 
 def mark_draft_failed(*, case_id: uuid.UUID | str, error: str, error_type: str = "") -> None:

@@ -186,11 +186,26 @@ TABLE: dict[str, tuple[str, str, dict | None, tuple[str, ...]]] = {
     "desk:course-cancel": ("POST", "/desk/cases/{decided}/course/cancel/", {}, DESK),
     # Its GET is the confirmation page; a POST completes the course (tests/web/desk).
     "desk:course-complete": ("GET", "/desk/cases/{decided}/course/complete/", None, DESK),
+    # The same for starting the follow-up and for a patient lost to it.
+    "desk:course-follow-up": ("GET", "/desk/cases/{decided}/course/follow-up/", None, DESK),
+    "desk:course-lost": ("GET", "/desk/cases/{decided}/course/lost/", None, DESK),
     "desk:treatment-entry": ("GET", "/desk/cases/{decided}/treatment/", None, DESK),
     "desk:adverse-event-new": ("GET", "/desk/cases/{decided}/adverse-events/new/", None, DESK),
     "desk:adverse-event": ("POST", "/desk/adverse-events/{adverse_event}/", {}, DESK),
     "desk:medwatch": ("GET", "/desk/adverse-events/{adverse_event}/medwatch/", None, DESK),
     "desk:adverse-event-json": ("GET", "/desk/adverse-events/{adverse_event}/export.json", None, DESK),
+    # Follow-up (#26): {decided}'s day 42 (treated, so it is dated). Empty POSTs get the forms' errors
+    # (400) and record nothing.
+    "desk:follow-up-calls": ("GET", "/desk/follow-up/calls/", None, DESK),
+    "desk:follow-up-answer": ("POST", "/desk/cases/{decided}/follow-up/42/answers/", {}, DESK),
+    "desk:follow-up-unreachable": ("POST", "/desk/cases/{decided}/follow-up/42/unreachable/", {}, DESK),
+    # The patient's follow-up link: no sign-in; a token never issued is "not valid" for everyone.
+    "patient:thank-you": ("GET", "/f/thank-you", None, ("ok",) * 5),
+    "patient:form": ("GET", "/f/" + "x" * 43, None, ("404",) * 5),
+    "patient:answer": ("POST", "/f/" + "x" * 43 + "/answer", None, ("404",) * 5),
+    "patient:send": ("POST", "/f/" + "x" * 43 + "/send", None, ("404",) * 5),
+    "patient:opt-out": ("GET", "/f/" + "x" * 43 + "/stop-emails", None, ("404",) * 5),
+    "patient:not-valid": ("GET", "/f/no/such/link", None, ("404",) * 5),
     # Partner A owns the referral; the first row's {case} has no course (409 no-treatment counts as served).
     "api:referral-adverse-events": (
         "POST",
@@ -205,6 +220,19 @@ TABLE: dict[str, tuple[str, str, dict | None, tuple[str, ...]]] = {
         ("401", "403", "403", "ok", "404"),
     ),
     "api:fhir-adverse-event": ("POST", "/api/v1/fhir/AdverseEvent", {}, ("401", "403", "403", "ok", "ok")),
+    # Follow-up scores (#26): partner A's own referral; partner B's is not found.
+    "api:referral-follow-ups": (
+        "GET",
+        "/api/v1/referrals/{decided}/follow-ups/",
+        None,
+        ("401", "403", "403", "ok", "404"),
+    ),
+    "api:malformed-referral-follow-ups": (
+        "GET",
+        "/api/v1/referrals/x/follow-ups/",
+        None,
+        ("401", "403", "403", "ok", "ok"),
+    ),
     "api:malformed-referral-adverse-events": (
         "POST",
         "/api/v1/referrals/x/adverse-events/",
@@ -221,6 +249,12 @@ TABLE: dict[str, tuple[str, str, dict | None, tuple[str, ...]]] = {
     "admin:aftercare_treatmententry_sign": (
         "GET",
         "/admin/aftercare/treatmententry/{entry}/sign/",
+        None,
+        ("login", "login", "ok", "login", "login"),
+    ),
+    "admin:aftercare_outcomes": (
+        "GET",
+        "/admin/aftercare/treatmentrecord/outcomes/",
         None,
         ("login", "login", "ok", "login", "login"),
     ),

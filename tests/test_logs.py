@@ -227,3 +227,21 @@ def test_under_gunicorn_no_line_holds_a_query_and_each_request_line_has_its_id()
         loggers = {line["logger"] for line in about if line["request_id"] == request_id}
         assert {"clinic.requests", "gunicorn.access"} <= loggers, (request_id, loggers)
     assert {"django.request", "django.security.csrf"} <= {line["logger"] for line in about}
+
+
+@pytest.mark.django_db
+def test_no_line_holds_a_patients_follow_up_link(json_lines, capfd, client):
+    # Given a patient's link (a token is its own key: whoever reads it could open the form)
+    token = "Qx7" + "a" * 40
+
+    # When it is opened and refused (not valid), and its answer endpoint is posted to
+    assert client.get(f"/f/{token}", HTTP_X_REQUEST_ID="r-f1").status_code == 404
+    assert client.post(f"/f/{token}/answer", HTTP_X_REQUEST_ID="r-f2").status_code in (403, 404)
+
+    # Then the request lines are there, and none holds the token
+    lines = json_lines()
+    assert any("/f/" in json.dumps(line) for line in lines)
+    for line in lines:
+        assert token not in json.dumps(line), line
+    captured = capfd.readouterr()
+    assert token not in captured.out + captured.err

@@ -64,6 +64,9 @@ if not SECRET_KEY:
         )
     # Only ever used with DEBUG=1 on a developer machine; production refuses to start without a key.
     SECRET_KEY = "insecure-local-development-key-do-not-use-in-production"  # noqa: S105  # nosec B105
+# Earlier keys, comma-separated, during a rotation: sessions and patients' follow-up links made under
+# them keep working (clinic.aftercare.follow_up_tokens) until they expire.
+SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS", [])
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
@@ -82,6 +85,8 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "axes",
     "django_prometheus",
+    # Follow-up email through a provider, and its bounce webhooks (clinic.aftercare.bounces).
+    "anymail",
     "intake",
     "recommendations",
     # What follows the decision: the treatment course, adverse events, follow-up (clinic.aftercare).

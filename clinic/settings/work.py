@@ -1,6 +1,7 @@
 """Settings of the background work: Celery, the workflow's clocks, email and the draft engine
 (read from the environment: clinic.settings.base)."""
 
+import json
 import os
 
 from kombu import Queue
@@ -58,11 +59,13 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
 # endpoint must never delay a draft). Production runs one worker with `-Q drafting` and another
 # with `-Q celery,email,webhooks`; a worker started without -Q consumes all four.
 DRAFTING_QUEUE, EMAIL_QUEUE, WEBHOOKS_QUEUE, DEFAULT_QUEUE = "drafting", "email", "webhooks", "celery"
+FOLLOW_UP_QUEUE = "follow_up"
 CELERY_TASK_DEFAULT_QUEUE = DEFAULT_QUEUE
 # Each queue under its own routing key, so a message routed to one queue can only land there
 # (on any broker, not only Redis).
 CELERY_TASK_QUEUES = [
-    Queue(name, routing_key=name) for name in (DRAFTING_QUEUE, EMAIL_QUEUE, WEBHOOKS_QUEUE, DEFAULT_QUEUE)
+    Queue(name, routing_key=name)
+    for name in (DRAFTING_QUEUE, EMAIL_QUEUE, WEBHOOKS_QUEUE, FOLLOW_UP_QUEUE, DEFAULT_QUEUE)
 ]
 CELERY_TASK_ROUTES = {
     "recommendations.draft_case": {"queue": DRAFTING_QUEUE},
@@ -72,6 +75,9 @@ CELERY_TASK_ROUTES = {
     "recommendations.send_escalation": {"queue": EMAIL_QUEUE},
     "aftercare.escalate_overdue_clocks": {"queue": EMAIL_QUEUE},
     "aftercare.send_clock_escalation": {"queue": EMAIL_QUEUE},
+    # Patients' follow-up email from its own queue: a slow provider never holds the clinic's mail.
+    "aftercare.send_due_follow_ups": {"queue": FOLLOW_UP_QUEUE},
+    "aftercare.send_invitation": {"queue": FOLLOW_UP_QUEUE},
     "intake.deliver_notification": {"queue": WEBHOOKS_QUEUE},
     "intake.deliver_due_notifications": {"queue": WEBHOOKS_QUEUE},
     # Everything else (beat's housekeeping: audit checkpoints, purges) goes to DEFAULT_QUEUE.
@@ -99,6 +105,11 @@ CELERY_BEAT_SCHEDULE = {
     "purge-idempotency-keys": {
         "task": "intake.purge_idempotency_keys",
         "schedule": 3600,
+    },
+    # Follow-up links due today, reminders owed, and unsent invitations (clinic.aftercare).
+    "send-due-follow-ups": {
+        "task": "aftercare.send_due_follow_ups",
+        "schedule": env_int("FOLLOW_UP_SWEEP_SECONDS", 300),
     },
     # Adverse-event reporting clocks past their deadline: an email to the specialists (clinic.aftercare).
     "escalate-overdue-clocks": {
@@ -150,6 +161,15 @@ EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 # hold a worker (or anything waiting on it) for ever.
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "clinic-review@localhost")
+# django-anymail, for a provider (EMAIL_BACKEND="anymail.backends.<provider>.EmailBackend"): its
+# settings as JSON (e.g. {"POSTMARK_SERVER_TOKEN": "..."}); the bounce webhooks at /anymail/ are
+# mounted only with a secret, since without one they would accept anyone's posts.
+ANYMAIL = {
+    **json.loads(os.environ.get("ANYMAIL_SETTINGS") or "{}"),
+    "WEBHOOK_SECRET": os.environ.get("ANYMAIL_WEBHOOK_SECRET", ""),
+}
+# The number a patient calls about a follow-up link (its pages and emails say it).
+CLINIC_PHONE = os.environ.get("CLINIC_PHONE", "")
 
 # --- Draft engine -----------------------------------------------------------
 # Three or more distinct affected sites make a localized condition "multiple areas".
@@ -158,6 +178,16 @@ DRAFT_AGE_OF_MAJORITY = env_int("DRAFT_AGE_OF_MAJORITY", 18)
 # The rule set new drafts use ("v3", or "3"); older ones stay for replay and `recommend`. A clinic moving
 # to v3 first imports its protocols (`manage.py protocols import`): without one, v3 drafts NO-PROTOCOL.
 RULESET_LIVE = "v" + os.environ.get("RULESET_LIVE", "v3").strip().lower().removeprefix("v")
+# A rule set whose drafts are stored beside the live ones as shadow drafts (never current, never
+# shown to partners, never in the queue) and compared on the outcomes page; empty: none.
+_shadow = os.environ.get("RULESET_SHADOW", "").strip().lower().removeprefix("v")
+RULESET_SHADOW = f"v{_shadow}" if _shadow else None
+
+# --- Follow-up after treatment (clinic.aftercare) ----------------------------------------------
+# A patient's link (/f/<token>) works this many days, until the form is submitted.
+FOLLOW_UP_LINK_DAYS = env_int("FOLLOW_UP_LINK_DAYS", 14)
+# Reminders this many days after the link was sent; after the last, the desk's call list.
+FOLLOW_UP_REMINDER_DAYS = [int(d) for d in env_list("FOLLOW_UP_REMINDER_DAYS", ["3", "7"])]
 # Where the clinic practises: notices and which protocols are effective depend on it (DESIGN, rule 1).
 CLINIC_COUNTRY = os.environ.get("CLINIC_COUNTRY", "US").strip() or "US"
 CLINIC_JURISDICTION = os.environ.get("CLINIC_JURISDICTION", "").strip()

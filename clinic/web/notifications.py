@@ -2,9 +2,9 @@
 that the webhook sender (clinic.web.webhooks) delivers.
 
 The events after the decision (`referral.treated`, `referral.course_closed`,
-`referral.adverse_event`) carry the referral's `id` and `external_id` and their own member only:
-never the decision's reason, a product's code, lot or dose, a name, or any free text
-(DESIGN.md, "Partners: events after the decision")."""
+`referral.adverse_event`, `referral.follow_up`) carry the referral's `id` and `external_id` and their
+own member only: never the decision's reason, a product's code, lot or dose, a form's item answers,
+a name, or any free text (DESIGN.md, "Partners: events after the decision")."""
 
 import copy
 import uuid
@@ -15,7 +15,8 @@ from django.utils import timezone
 
 from clinic.aftercare import reporting, selectors
 from clinic.aftercare.courses import CourseMoved
-from clinic.aftercare.models import AdverseEvent, TreatmentRecord
+from clinic.aftercare.follow_up import follow_up_data
+from clinic.aftercare.models import AdverseEvent, FormResponse, TreatmentRecord
 from clinic.aftercare.statuses import COURSE
 from intake import event_types, tracing
 from intake.models import Case, CaseStatus, PartnerNotification
@@ -137,6 +138,13 @@ def record_adverse_event(*, adverse_event: AdverseEvent) -> PartnerNotification 
     return _record(case, event_types.ADVERSE_EVENT, member=("adverse_event", data))
 
 
+def record_follow_up(*, response: FormResponse) -> PartnerNotification | None:
+    """Inside the scoring transaction: `referral.follow_up`, one per instrument scored at a time point
+    (the baseline's too). Its scores only: never the item answers or anything the patient wrote."""
+    case = Case.objects.select_related("partner").get(pk=response.case_id)
+    return _record(case, event_types.FOLLOW_UP, member=("follow_up", follow_up_data(response)))
+
+
 def _record(
     case: Case, event_type: str, *, member: tuple[str, dict] | None = None
 ) -> PartnerNotification | None:
@@ -192,6 +200,11 @@ def tell_partner_course_closed(*, moved: CourseMoved, queue_delivery: QueueDeliv
 def tell_partner_adverse_event(*, adverse_event: AdverseEvent, queue_delivery: QueueDelivery) -> None:
     """In the confirming transaction, as tell_partner in a move's."""
     _queue(record_adverse_event(adverse_event=adverse_event), queue_delivery)
+
+
+def tell_partner_follow_up(*, response: FormResponse, queue_delivery: QueueDelivery) -> None:
+    """In the scoring transaction, as tell_partner in a move's."""
+    _queue(record_follow_up(response=response), queue_delivery)
 
 
 def resend(*, notification_id: uuid.UUID | str, queue_delivery: QueueDelivery) -> bool:

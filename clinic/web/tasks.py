@@ -1,7 +1,7 @@
 """Celery tasks of the partner face (webhook delivery), and the handlers this app registers on
-status moves, addenda, signed treatments, course moves and confirmed adverse events
-(clinic.web.apps). Task names are unchanged from when they lived in intake.tasks, so messages
-already queued by an earlier release still find them."""
+status moves, addenda, signed treatments, course moves, confirmed adverse events and scored
+follow-up answers (clinic.web.apps). Task names are unchanged from when they lived in intake.tasks,
+so messages already queued by an earlier release still find them."""
 
 import uuid
 
@@ -9,7 +9,7 @@ from celery import shared_task
 from django.db import transaction
 
 from clinic.aftercare.courses import CourseMoved
-from clinic.aftercare.models import AdverseEvent, TreatmentRecord
+from clinic.aftercare.models import AdverseEvent, FormResponse, TreatmentRecord
 from clinic.web import notifications, webhooks
 from intake.workflow import Moved
 from recommendations.models import Addendum
@@ -65,3 +65,8 @@ def tell_partner_of_course(moved: CourseMoved) -> None:
 def tell_partner_adverse_event(adverse_event: AdverseEvent) -> None:
     """Registered in the transaction that confirms a serious adverse event (clinic.web.apps)."""
     notifications.tell_partner_adverse_event(adverse_event=adverse_event, queue_delivery=enqueue_delivery)
+
+
+def tell_partner_follow_up(response: FormResponse) -> None:
+    """Registered in the transaction that scores a follow-up answer (clinic.web.apps)."""
+    notifications.tell_partner_follow_up(response=response, queue_delivery=enqueue_delivery)

@@ -28,9 +28,10 @@ from clinic.aftercare import selectors as course_selectors
 from clinic.aftercare.models import AdverseEvent
 from clinic.web.fhir.adverse_event_outbound import AsReported, adverse_event, is_own
 from clinic.web.fhir.aftercare import CourseAt, course_task, patient_reference, procedure
+from clinic.web.fhir.follow_up_outbound import observation_of
 from clinic.web.fhir.outbound import AsOf, collection, referral_bundle, service_request
 from intake import telemetry, tracing
-from intake.event_types import ADVERSE_EVENT, COURSE_CLOSED, TREATED, receives
+from intake.event_types import ADVERSE_EVENT, COURSE_CLOSED, FOLLOW_UP, TREATED, receives
 from intake.models import Case, Partner, PartnerNotification, WebhookAttempt, WebhookFormat
 from intake.partner_webhooks import disable_webhooks, signing_secrets
 from intake.webhook_urls import Target, UnsafeWebhookURL, check_url
@@ -68,14 +69,15 @@ def _render_fhir(notification: PartnerNotification) -> None:
     notification.payload = rendered.values_list("payload", flat=True).get()
 
 
-AFTERCARE_EVENTS = frozenset({TREATED, COURSE_CLOSED, ADVERSE_EVENT})
+AFTERCARE_EVENTS = frozenset({TREATED, COURSE_CLOSED, ADVERSE_EVENT, FOLLOW_UP})
 
 
 def aftercare_event_bundle(case: Case, event_type: str, snapshot: dict, partner: Partner) -> dict:
     """A FHIR partner's `data` for an event after the decision: a `collection` Bundle of the event's
     resources (referral.treated: the Procedure and the course Task; referral.course_closed: the
-    course Task; referral.adverse_event: the AdverseEvent), as the event's snapshot tells them, and
-    the ServiceRequest with the partner's external_id as its placer identifier."""
+    course Task; referral.adverse_event: the AdverseEvent; referral.follow_up: the Observation of the
+    scored response, which never changes once scored), as the event's snapshot tells them, and the
+    ServiceRequest with the partner's external_id as its placer identifier."""
     course = course_selectors.course_of(case.pk)
     records = list(course.records.all()) if course is not None else []
     # A Procedure is named only to a partner that may read it (subscribed to referral.treated).
@@ -91,6 +93,8 @@ def aftercare_event_bundle(case: Case, event_type: str, snapshot: dict, partner:
             (record.pk, procedure(record, case=case)),
             (course.pk, course_task(course, case=case, records=so_far, at=at)),
         ]
+    elif event_type == FOLLOW_UP:
+        entries = [observation_of(snapshot["follow_up"]["id"], case=case)]
     elif event_type == COURSE_CLOSED:
         closed_at = parse_datetime(treatment["closed_at"])
         at = CourseAt(treatment["state"], changed or closed_at, closed_at)
@@ -100,8 +104,9 @@ def aftercare_event_bundle(case: Case, event_type: str, snapshot: dict, partner:
         ae = AdverseEvent.objects.get(pk=data["id"])
         told = AsReported(data["ctcae_grade"], data["serious"], data["seriousness_criteria"], data["outcome"])
         entries = [(ae.pk, adverse_event(ae, case=case, records=known, own=is_own(ae, partner), at=told))]
-    # Never the patient's name in the events after the decision: the subject without it.
-    request = service_request(case) | {"subject": patient_reference(case)}
+    # Never the patient's name in the events after the decision: every subject without it, the
+    # contained Conditions' too.
+    request = service_request(case, subject=patient_reference(case))
     return collection([*entries, (case.pk, request)])
 
 

@@ -240,6 +240,21 @@ def test_a_submission_is_recorded_on_its_clock_with_date_recipient_and_reference
 
 
 @pytest.mark.django_db
+def test_a_submission_dated_before_the_event_arrived_is_refused_on_its_date_field(client):
+    specialist(client)
+    event = clocked()
+    clock = ReportingClock.objects.get(adverse_event=event, citation="21 CFR 312.32(c)(1)")
+    prefix = f"clock-{clock.pk}"
+    post = {"submission": str(clock.pk), f"{prefix}-recipient": "FDA", f"{prefix}-reference": "SN-1"}
+
+    page = text(client.post(page_of(event), post | {f"{prefix}-submitted_at": "2001-01-01T09:00"}))
+
+    field = page.split(f'for="id_{prefix}-submitted_at"')[1].split("</div>")[0]
+    assert "errorlist" in field and "The clinic learned of this adverse event on" in field
+    assert ReportingClock.objects.get(pk=clock.pk).state == "open"
+
+
+@pytest.mark.django_db
 def test_nothing_is_added_or_deleted_here_superuser_included(client):
     event = clocked()
     clock = ReportingClock.objects.filter(adverse_event=event).first()

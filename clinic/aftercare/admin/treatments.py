@@ -16,6 +16,7 @@ from django.utils.html import format_html
 
 from clinic.aftercare import treatments
 from clinic.aftercare.admin.common import ShownNotChanged, desk_url, may_sign, signer_of, treatment_rows, when
+from clinic.aftercare.admin.outcomes import OutcomesPage
 from clinic.aftercare.admin.signing import ConfirmForm, sign
 from clinic.aftercare.errors import AftercareError
 from clinic.aftercare.models import TreatmentAddendum, TreatmentEntry, TreatmentRecord
@@ -212,7 +213,7 @@ class AddendumForm(forms.Form):
 
 
 @admin.register(TreatmentRecord)
-class TreatmentRecordAdmin(ShownNotChanged, admin.ModelAdmin):
+class TreatmentRecordAdmin(OutcomesPage, ShownNotChanged, admin.ModelAdmin):
     """Signed records: shown, never changed or deleted; corrections are addenda."""
 
     list_display = ["administered", "case_link", "patient", "route_label", "signature", "signed", "addenda"]

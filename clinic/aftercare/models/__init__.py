@@ -8,14 +8,28 @@ from clinic.aftercare.models.adverse_events import (
     ReportingClock,
 )
 from clinic.aftercare.models.courses import CourseEvent, TreatmentCourse
+from clinic.aftercare.models.follow_up import (
+    ContactOptOut,
+    FollowUpEvent,
+    FormResponse,
+    Instrument,
+    Invitation,
+    TimePoint,
+)
 from clinic.aftercare.models.treatments import TreatmentAddendum, TreatmentEntry, TreatmentRecord
 
 __all__ = [
     "AdverseEvent",
     "AdverseEventChange",
     "ClockEscalation",
+    "ContactOptOut",
     "CourseEvent",
+    "FollowUpEvent",
+    "FormResponse",
+    "Instrument",
+    "Invitation",
     "ReportingClock",
+    "TimePoint",
     "TreatmentAddendum",
     "TreatmentCourse",
     "TreatmentEntry",

@@ -2,4 +2,5 @@
 the escalation of overdue reporting clocks, one module each."""
 
 from clinic.aftercare.tasks.escalation import *  # noqa: F403
+from clinic.aftercare.tasks.follow_up import *  # noqa: F403
 from clinic.aftercare.tasks.sandbox import *  # noqa: F403

@@ -1,5 +1,6 @@
-"""The sandbox's simulated course (clinic.aftercare.sandbox): one task per simulated day, each a
-thin call of a service that does nothing when its step was done already."""
+"""The sandbox's simulated course (clinic.aftercare.sandbox): one task per simulated day with
+something to do (treatment, adverse event, each follow-up day), each a thin call of services that
+do nothing when their step was done already."""
 
 import logging
 
@@ -28,19 +29,19 @@ RETRYABLE = (OperationalError, InterfaceError)
     max_retries=5,
 )
 def simulate_sandbox_course(course_id: str, day: int = 0) -> str:
-    """Day 0 treats the course, then queues day 1 when the external_id asks for an adverse event."""
-    if day == 0:
-        record = sandbox.simulate_treatment(course_id=course_id)
-        # Queued whenever still owed, not only after this run signed: a run that signed and then
-        # lost its broker is repaired by the retry.
-        if sandbox.owes_adverse_event(course_id):
-            simulate_sandbox_course.apply_async(
-                args=[course_id], kwargs={"day": sandbox.AE_DAY}, countdown=settings.SANDBOX_TIME_SCALE
-            )
-        return "treated" if record else "nothing to do"
-    if day == sandbox.AE_DAY:
-        return "adverse event" if sandbox.simulate_adverse_event(course_id=course_id) else "nothing to do"
-    return "nothing to do"
+    """One simulated day of a sandbox course (clinic.aftercare.sandbox), then the next day that has
+    something to do, queued SANDBOX_TIME_SCALE seconds a day later."""
+    done = sandbox.simulate_day(course_id=course_id, day=day)
+    # Queued whenever something is still owed, not only when this run did something: the retry of a
+    # run that changed the course and then failed still queues the day after it.
+    following = sandbox.next_day(course_id, after=day)
+    if following is not None:
+        simulate_sandbox_course.apply_async(
+            args=[course_id],
+            kwargs={"day": following},
+            countdown=(following - day) * settings.SANDBOX_TIME_SCALE,
+        )
+    return ", ".join(done) or "nothing to do"
 
 
 def start_sandbox_course(moved: CourseMoved) -> None:

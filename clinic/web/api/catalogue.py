@@ -33,6 +33,7 @@ from clinic.web.api.adverse_event_fields import (
 )
 from clinic.web.api.auth import partner_of
 from clinic.web.api.enums import OpenChoiceField, open_enum
+from clinic.web.api.follow_ups import FollowUpDataSerializer
 from clinic.web.api.problems import PROBLEM_JSON
 from clinic.web.api.serializers import ProblemSerializer, ReferralOutSerializer
 from intake import event_types
@@ -66,7 +67,10 @@ class PingDataSerializer(serializers.Serializer):
 
 class FhirBundleEntrySerializer(serializers.Serializer):
     fullUrl = serializers.CharField()  # noqa: N815  FHIR's member names
-    resource = serializers.DictField(help_text="A FHIR R4 resource: ServiceRequest, Task or Provenance.")
+    resource = serializers.DictField(
+        help_text="A FHIR R4 resource: ServiceRequest, Task or Provenance; after the decision, the event's "
+        "Procedure, course Task, AdverseEvent or Observation."
+    )
 
 
 class FhirBundleSerializer(serializers.Serializer):
@@ -95,6 +99,7 @@ AFTERCARE_DATA: dict[str, type[serializers.Serializer]] = {
     event_types.TREATED: TreatedDataSerializer,
     event_types.COURSE_CLOSED: CourseClosedDataSerializer,
     event_types.ADVERSE_EVENT: AdverseEventDataSerializer,
+    event_types.FOLLOW_UP: FollowUpDataSerializer,
 }
 
 

@@ -125,6 +125,8 @@ DATA_NOTES = {
     event_types.COURSE_CLOSED: " (`data.treatment`: `id`, `state`, `closed_at`)",
     event_types.ADVERSE_EVENT: " (`data.adverse_event`: `id`, `onset`, `ctcae_grade`, `serious`, "
     "`seriousness_criteria`, `outcome`, `received_at`, `source`)",
+    event_types.FOLLOW_UP: " (`data.follow_up`: `id`, `day`, `instrument`, `score`, `baseline`, "
+    "`improvement`, `responder`, `completed_at`)",
 }
 EXAMPLE_TREATED = {
     "type": event_types.TREATED,
@@ -179,11 +181,12 @@ Every event's body is `{{"type", "timestamp", "data"}}`. For the v1 `referral.*`
 `referral.decision_corrected`, `data` is the referral as `GET /api/v1/referrals/{{id}}/` shows it at
 the event (schema `ReferralOut`); a partner whose webhook format is FHIR gets the referral's FHIR R4
 `collection` Bundle instead (as `GET /api/v1/referrals/{{id}}/fhir`). The events after the decision
-(`referral.treated`, `referral.course_closed`, `referral.adverse_event`) carry in `data` the
-referral's `id` and `external_id` and their own member (`treatment` or `adverse_event`), never a
-name, a product's code, lot or dose, or free text; for a FHIR partner, a `collection` Bundle with the
-event's resource and the ServiceRequest. Receivers ignore members and event types they do not know:
-more may be added within v1.
+(`referral.treated`, `referral.course_closed`, `referral.adverse_event`, `referral.follow_up`) carry
+in `data` the referral's `id` and `external_id` and their own member (`treatment`, `adverse_event` or
+`follow_up`), never a name, a product's code, lot or dose, a form's answers, or free text; for a FHIR
+partner, a `collection` Bundle with the event's resource (a Procedure, the course Task, an
+AdverseEvent or an Observation) and the ServiceRequest. Receivers ignore members and event types they
+do not know: more may be added within v1.
 
 | type | sent when | who receives it |
 | --- | --- | --- |
@@ -218,6 +221,18 @@ serious):
 ```json
 {json.dumps(EXAMPLE_ADVERSE_EVENT, indent=2)}
 ```
+
+`referral.follow_up` is sent once per instrument each time a follow-up time point is scored, the
+baseline (day 0, before the treatment) too. `data.follow_up` holds `id`, `day` (days after the
+treatment), `instrument` (`pain_nrs`, `koos_jr`, `hoos_jr`, `sane`, or one the clinic added: an open
+enum), `score`, `baseline`, `improvement` (the change in the instrument's better direction),
+`responder` (`true` when the improvement reaches the instrument's MCID; `null` at the baseline or
+where no MCID applies) and `completed_at`, never the answers themselves. `GET
+/api/v1/referrals/{{id}}/follow-ups/` lists the same members for every scored time point (newest
+first, paged like the referral list), and the referral's FHIR Bundle holds one Observation each (the
+instrument coded in `https://clinic.example.org/fhir/CodeSystem/instrument`, with LOINC where there
+is a code, the score as `valueQuantity`); both only while you receive `referral.follow_up`: otherwise
+the list is empty and the Bundle holds none.
 
 A `ping`:
 
@@ -256,11 +271,16 @@ every optional event type, but a sandbox decision takes no addendum, so it is ne
 `referral.decision_corrected`: its payload is `referral.decided`'s, shown above.
 
 After an approved or amended sandbox decision the sandbox runs a treatment course on synthetic data,
-one simulated day lasting {settings.SANDBOX_TIME_SCALE:g} seconds: `referral.treated` on day 0, then
-by the `external_id`: `approve-ae-` a grade 2 non-serious adverse event on day 1 (no event is sent
-for it, as in production); `approve-sae-` a serious one (hospitalization) on day 1, confirmed at once,
-sending `referral.adverse_event` with `source` `staff`; `approve-lost-` lost to follow-up after the
-first time point; anything else completes (`referral.course_closed`). A sandbox referral takes
+one simulated day lasting {settings.SANDBOX_TIME_SCALE:g} seconds. On day 0 the synthetic patient
+answers the baseline (`referral.follow_up`, day 0, one per instrument of the protocol's follow-up) and
+is treated (`referral.treated`); then, by the `external_id`: `approve-ae-` a grade 2 non-serious
+adverse event on day 1 (no event is sent for it, as in production); `approve-sae-` a serious one
+(hospitalization) on day 1, confirmed at once, sending `referral.adverse_event` with `source`
+`staff`. On each follow-up day of the protocol (the demo knee and hip protocols: days 42, 91, 182 and
+365) the patient answers with scores that improve (`referral.follow_up`), and after the last the
+course completes (`referral.course_closed`, `completed`); a protocol that names no instruments
+completes on day 1. `approve-lost-` answers the first follow-up day only and is lost to follow-up on
+the next (`referral.course_closed`, `lost_to_follow_up`). A sandbox referral takes
 adverse-event reports like any other (`POST /api/v1/referrals/{{id}}/adverse-events/`): validated,
 stored and answered the same way, but a test: no reporting clock, never seen by staff."""
 
@@ -281,8 +301,7 @@ listed are today's, and an unknown one must not break your client (treat it as "
 event types (an event's `type`, `GET /api/v1/event-types/`, the feed's `types`), `consent.by`,
 `decision.protocol.basis`, a finding's `type`, and the members of `needs`; after the decision,
 treatment `state`, adverse-event `outcome` and `seriousness_criteria`, `reporter.qualification`,
-`triage`, adverse-event `source` (`partner`, `staff`, `patient`) and, when it arrives,
-`follow_up.instrument`.
+`triage`, adverse-event `source` (`partner`, `staff`, `patient`) and `follow_up.instrument`.
 
 **Closed enums** keep `enum`, and no value is added to them within v1: referral `status`,
 `decision.route`, `decision.outcome`, a webhook delivery's `state`, the referral Task's

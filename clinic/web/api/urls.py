@@ -6,6 +6,7 @@ from clinic.web.api import (
     catalogue,
     fhir,
     fhir_adverse_events,
+    follow_ups,
     integration,
     malformed,
     secrets,
@@ -45,6 +46,7 @@ urlpatterns = [
         adverse_events.AdverseEventUpdateView,
         "referral-adverse-event-updates",
     ),
+    *route("referrals/<uuid:pk>/follow-ups/", follow_ups.FollowUpListView, "referral-follow-ups"),
     *route("fhir/ServiceRequest", fhir.ServiceRequestCreateView, "fhir-service-request"),
     *route(
         "fhir/Questionnaire/referral-screening",
@@ -75,6 +77,7 @@ urlpatterns = [
     *route(
         "referrals/<str:pk>/adverse-events/", malformed.MalformedIdView, "malformed-referral-adverse-events"
     ),
+    *route("referrals/<str:pk>/follow-ups/", malformed.MalformedIdView, "malformed-referral-follow-ups"),
     *route(
         "referrals/<str:pk>/adverse-events/<str:ae_id>/updates/",
         adverse_events.MalformedAdverseEventIdView,

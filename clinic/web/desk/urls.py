@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from clinic.web.desk import aftercare_exports, patients, views
+from clinic.web.desk import aftercare_exports, follow_up_views, patients, views
 from clinic.web.desk import aftercare_views as aftercare
 
 app_name = "desk"
@@ -55,5 +55,17 @@ urlpatterns = [
         "adverse-events/<uuid:ae_id>/export.json",
         aftercare.adverse_event_json,
         name="adverse-event-json",
+    ),
+    # Follow-up: a time point answered at the desk or by phone, "unreachable", and the call list.
+    path("follow-up/calls/", follow_up_views.calls, name="follow-up-calls"),
+    path(
+        "cases/<uuid:case_id>/follow-up/<int:day>/answers/",
+        follow_up_views.answer,
+        name="follow-up-answer",
+    ),
+    path(
+        "cases/<uuid:case_id>/follow-up/<int:day>/unreachable/",
+        follow_up_views.unreachable,
+        name="follow-up-unreachable",
     ),
 ]

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from clinic.aftercare import selectors as aftercare
 from clinic.web import reads
-from clinic.web.desk import aftercare_display
+from clinic.web.desk import aftercare_display, follow_up_display
 from clinic.web.desk.access import apply_errors, desk_required, submitted_key
 from clinic.web.desk.forms import AnswerForm, DismissContactForm, IntakeForm, WithdrawForm
 from clinic.web.desk.wording import readable
@@ -40,14 +40,19 @@ def board(request: HttpRequest) -> HttpResponse:
         "groups": groups,
         "board_version": _board_version(),
         **aftercare_display.board_lists(),
+        # The follow-up call list's length (the nav's "Follow-up calls: N" on the board).
+        "follow_up_calls": follow_up_display.calls_count(),
     }
     template = "desk/_board.html" if request.GET.get("fragment") else "desk/board.html"
     return render(request, template, context)
 
 
 def _board_version() -> str:
-    # A course booked or moved, an adverse event reported or a submission recorded redraws it too.
-    return f"{selectors.board_version()}|{aftercare_display.board_version()}"
+    # A course booked or moved, an adverse event reported, a submission recorded or a follow-up step
+    # (a patient put on the call list, an answer) redraws it too.
+    return (
+        f"{selectors.board_version()}|{aftercare_display.board_version()}|{follow_up_display.board_version()}"
+    )
 
 
 @require_GET
@@ -161,9 +166,10 @@ def _case_context(case: Case, answer_form=None, withdraw_form=None) -> dict:
     return {
         "case": case,
         "decision": decision_of(case),
-        # The case's own events with the treatment course's, its records and adverse events.
-        "events": aftercare_display.timeline(case, course, _events(case)),
+        # The case's own events with the treatment course's, its records, adverse events and follow-up.
+        "events": _with_follow_up(case, aftercare_display.timeline(case, course, _events(case))),
         "treatment": aftercare_display.treatment(case, course),
+        "follow_up": follow_up_display.section(case, course),
         "question": readable(case.open_question),
         "contact_updates": selectors.pending_contact_updates(case.patient_id),
         "dismiss_form": DismissContactForm(),
@@ -187,6 +193,12 @@ def _case_context(case: Case, answer_form=None, withdraw_form=None) -> dict:
         "withdraw_form": withdraw_form or WithdrawForm(),
         "can_withdraw": not facts.final,
     }
+
+
+def _with_follow_up(case: Case, events: list) -> list:
+    """The timeline with the follow-up's steps (links made and sent, calls, answers) in their place."""
+    steps = follow_up_display.timeline_items(case)
+    return sorted([*events, *steps], key=lambda e: (e.created_at, e.chain_seq or 0)) if steps else events
 
 
 def _open_parts(form: AnswerForm | None) -> dict[str, bool]:

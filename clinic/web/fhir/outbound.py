@@ -26,9 +26,10 @@ from clinic.web.fhir import (
 )
 from clinic.web.fhir.adverse_event_outbound import adverse_event, is_own
 from clinic.web.fhir.aftercare import TASK_SYSTEM, body_site, course_task, procedure
+from clinic.web.fhir.follow_up_outbound import observations
 from clinic.web.fhir.supporting import ADDITIONAL
 from clinic.web.notifications import needs_of
-from intake.event_types import ADVERSE_EVENT, COURSE_CLOSED, TREATED, receives
+from intake.event_types import ADVERSE_EVENT, COURSE_CLOSED, FOLLOW_UP, TREATED, receives
 from intake.models import CONTRAINDICATION_LABELS, Case, CaseStatus, ConsentBy, Priority
 from intake.statuses import STATUS
 from intake.vocabulary.findings import BY_KEY
@@ -76,8 +77,11 @@ def _subject(case: Case) -> dict:
     return {"display": f"{case.patient.given_name} {case.patient.family_name}"}
 
 
-def service_request(case: Case, at: AsOf | None = None) -> dict:
+def service_request(case: Case, at: AsOf | None = None, *, subject: dict | None = None) -> dict:
+    """The referral. `subject` None: the patient by name, as the v1 reads and events carry it; the
+    Bundles after the decision pass fhir.aftercare.patient_reference, which names no one."""
     at = at or AsOf.now(case)
+    subject = subject or _subject(case)
     resource = {
         "resourceType": "ServiceRequest",
         "id": str(case.pk),
@@ -86,7 +90,7 @@ def service_request(case: Case, at: AsOf | None = None) -> dict:
         "intent": "order",
         "priority": _priority(case),
         "code": {"text": "Stem cell therapy consult: local injection or intravenous infusion"},
-        "subject": _subject(case),
+        "subject": subject,
         "authoredOn": case.created_at.isoformat(),
         "reasonCode": [
             {"coding": [{"system": ICD10_CM, "code": case.condition_code}]}
@@ -101,7 +105,7 @@ def service_request(case: Case, at: AsOf | None = None) -> dict:
         resource["note"] = [{"text": case.notes}]
     contained = [finding(key, value) for key, value in (case.findings or {}).items() if key in BY_KEY]
     contained += [
-        additional_condition(case, index, condition)
+        additional_condition(case, index, condition, subject=subject)
         for index, condition in enumerate(case.additional_conditions or [])
     ]
     if contained:
@@ -131,7 +135,7 @@ def finding(key: str, value) -> dict:
     return resource
 
 
-def additional_condition(case: Case, index: int, condition: dict) -> dict:
+def additional_condition(case: Case, index: int, condition: dict, *, subject: dict | None = None) -> dict:
     concept = {"coding": [{"system": ICD10_CM, "code": condition["icd10"]}]}
     if condition.get("description"):
         concept["text"] = condition["description"]
@@ -140,7 +144,7 @@ def additional_condition(case: Case, index: int, condition: dict) -> dict:
         "id": f"additional-{index + 1}",
         "category": [{"coding": [{"system": CONDITION_ROLE_SYSTEM, "code": ADDITIONAL}]}],
         "code": concept,
-        "subject": _subject(case),
+        "subject": subject or _subject(case),
     }
 
 
@@ -257,7 +261,8 @@ def partner_entries(case, partner) -> list[tuple[uuid.UUID, dict]]:
     """The resources after the decision a partner may read in its referral's Bundle, as its
     subscriptions unlock them (DESIGN.md, "Partners: events after the decision"): the Procedures
     with `referral.treated`; the course Task with it or `referral.course_closed`; its own
-    adverse-event reports always, and the others staff confirmed with `referral.adverse_event`."""
+    adverse-event reports always, and the others staff confirmed with `referral.adverse_event`; one
+    Observation per scored time point with `referral.follow_up`."""
     course = course_selectors.course_of(case.pk) if partner is not None else None
     if course is None:
         return []
@@ -272,6 +277,8 @@ def partner_entries(case, partner) -> list[tuple[uuid.UUID, dict]]:
         # As GET .../adverse-events/ reads them: a patient's flag only once staff confirmed it.
         if own or (others and ae.source != AdverseEventSource.PARTNER and ae.triage == Triage.CONFIRMED):
             entries.append((ae.pk, adverse_event(ae, case=case, records=records, own=own)))
+    if receives(subscribed, FOLLOW_UP):
+        entries += observations(case)
     return entries
 
 

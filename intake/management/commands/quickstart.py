@@ -42,7 +42,8 @@ class Command(BaseCommand):
             "worker": _worker(
                 python,
                 "other",
-                f"{settings.DEFAULT_QUEUE},{settings.EMAIL_QUEUE},{settings.WEBHOOKS_QUEUE}",
+                f"{settings.DEFAULT_QUEUE},{settings.EMAIL_QUEUE},{settings.WEBHOOKS_QUEUE},"
+                f"{settings.FOLLOW_UP_QUEUE}",
             ),
             "beat": [python, "-m", "celery", "-A", "clinic", "beat", "--loglevel=INFO"],
         }

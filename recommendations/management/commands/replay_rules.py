@@ -2,7 +2,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from intake import exports
 from recommendations import engine
-from recommendations.replay import DRAFTED_WITH, decided_count, replay
+from recommendations.replay import DRAFTED_WITH, Responders, decided_count, replay
 from recommendations.services import live_ruleset
 
 
@@ -13,10 +13,22 @@ def _version(value: str | None) -> str | None:
     return f"v{value}"
 
 
+def _responders(tally: Responders) -> str:
+    """Beside an agreement figure: how the patients whose draft matched the route given did."""
+    if not tally.with_outcome:
+        return "; responders among them: none followed up yet"
+    return (
+        f"; responders among them: {tally.responders} of {tally.with_outcome} followed up "
+        f"({tally.percent:.1f}%)"
+    )
+
+
 class Command(BaseCommand):
     help = (
         "Re-draft every decided case in memory with a rule set version and report where the new "
-        "drafts differ from the old drafts and from the specialists' decisions. Saves nothing."
+        "drafts differ from the old drafts and from the specialists' decisions, and, where treated "
+        "patients were followed up, how many of those whose draft matched the decision responded. "
+        "Saves nothing."
     )
 
     def add_arguments(self, parser):
@@ -57,14 +69,21 @@ class Command(BaseCommand):
         self.stdout.write(
             f"  same route and flags as the old draft: {report.same_as_old} ({pct(report.same_as_old)})"
         )
+        outcomes = report.old_responders.with_outcome or report.new_responders.with_outcome
         self.stdout.write(
             f"  old drafts matching the specialist:   {report.old_agreed_with_specialist} "
             f"({pct(report.old_agreed_with_specialist)})"
+            + (_responders(report.old_responders) if outcomes else "")
         )
         self.stdout.write(
             f"  new drafts matching the specialist:   {report.new_agrees_with_specialist} "
             f"({pct(report.new_agrees_with_specialist)})"
+            + (_responders(report.new_responders) if outcomes else "")
         )
+        if not outcomes:
+            self.stdout.write(
+                "  responders: no outcomes yet among the patients whose draft matched the decision"
+            )
         for (old, new), count in report.changes.most_common():
             self.stdout.write(f"  {old} -> {new}: {count}")
         if csv_path:

@@ -10,7 +10,7 @@ from intake.models import Partner
 from intake.partners import create_partner, issue_api_key
 from intake.roles import FRONT_DESK, SPECIALISTS
 from recommendations import review
-from recommendations.demo import seed_demo_cases
+from recommendations.demo import seed_demo_cases, seed_registered_demos
 from recommendations.protocols import import_demo_protocols
 
 DEMO_USERS = {"desk": FRONT_DESK, "specialist": SPECIALISTS}
@@ -65,3 +65,8 @@ class Command(BaseCommand):
             self.stdout.write(f"Demo case    {case.reference}: {shows}")
         if not made:
             self.stdout.write("Demo cases   already there (made once; delete the database to start over)")
+        # The apps above register theirs (the outcomes of treated patients: clinic.aftercare.demo).
+        for line in seed_registered_demos(
+            desk=users["desk"], specialist=users["specialist"], partner=partner
+        ):
+            self.stdout.write(line)

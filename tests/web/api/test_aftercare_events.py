@@ -265,3 +265,75 @@ def test_a_real_worker_delivers_referral_treated_after_the_signing_commits(celer
     (row,) = rows(partner, TREATED)
     assert wait_for(lambda: PartnerNotification.objects.get(pk=row.pk).state == "delivered")
     assert tasks.deliver_due_notifications() == 0  # nothing left for the sweep
+
+
+PATIENT = {
+    "given_name": "Zoraida",
+    "family_name": "Quetzalcoatl",
+    "birth_date": "1958-11-23",
+    "sex": "female",
+    "phone": "+15557654321",
+    "email": "zoraida@example.org",
+}
+
+
+def private_values(course: TreatmentCourse, record, performer) -> list[str]:
+    """Everything of the patient, the product, the staff and the clinic's own text in the record."""
+    patient = course.case.patient
+    return [
+        patient.given_name,
+        patient.family_name,
+        patient.birth_date.isoformat(),
+        patient.birth_date.strftime("%m/%d/%Y"),
+        patient.mrn,
+        patient.phone,
+        patient.email,
+        record.lot,
+        record.distinct_code,
+        record.product_kind,
+        record.processing_facility,
+        str(record.dose_tnc),
+        performer.specialist_profile.full_name,
+        record.signed_name,
+        record.notes,
+        record.route_reason,
+        "Clinic's note: febrile, admitted.",  # the staff report's description
+        "Ice and rest.",  # its action taken
+        "All went well.",  # the note closing the course
+        "The patient chose another clinic.",  # the reason cancelling one
+    ]
+
+
+@pytest.mark.parametrize("webhook_format", ["json", "fhir"])
+@pytest.mark.django_db
+def test_no_event_after_the_decision_carries_the_patient_the_product_a_name_or_the_clinics_text(
+    webhook_format, receiver
+):
+    endpoint = receiver()
+    partner, key = subscribed(TREATED, CLOSED, AE, webhook_url=endpoint.url, webhook_format=webhook_format)
+    # Additional conditions: the ServiceRequest contains a Condition per condition, each with a subject.
+    conditions = [{"icd10": "I10", "description": "Hypertension"}, {"icd10": "E11.9"}]
+    course = make_course(partner=partner, patient=PATIENT, additional_conditions=conditions)
+    cancelled = make_course(partner=partner, patient=PATIENT | {"email": "other@example.org"})
+    performer = make_performer()
+    record = make_signed_treatment(
+        course, performer, notes="Tolerated well, mild discomfort at the needle site."
+    )
+    staff_report(course, **SERIOUS)
+    complete_course(course_id=course.pk, actor=DESK, note="All went well.")
+    cancel_course(course_id=cancelled.pk, actor=DESK, reason="The patient chose another clinic.")
+
+    tasks.deliver_due_notifications()
+    PartnerNotification.objects.update(feed_txid=0)  # the feed waits for the test's own transaction
+    fed = client_for(key).get("/api/v1/events/", {"types": ",".join((TREATED, CLOSED, AE))}).json()
+
+    sent = [json.loads(body) for _, body in endpoint.received]
+    sent = [body for body in sent if body["type"] in (TREATED, CLOSED, AE)]
+    assert sorted(body["type"] for body in sent) == sorted([TREATED, AE, CLOSED, CLOSED])
+    assert sorted(event["type"] for event in fed["events"]) == sorted(body["type"] for body in sent)
+    shape = "Bundle" if webhook_format == "fhir" else None
+    assert {body["data"].get("resourceType") for body in sent} == {shape}
+    secrets = [value for value in private_values(course, record, performer) if value]
+    for body in sent + fed["events"]:
+        text = json.dumps(body, ensure_ascii=False)
+        assert [secret for secret in secrets if secret in text] == [], (body["type"], text)

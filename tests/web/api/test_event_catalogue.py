@@ -14,6 +14,8 @@ from rest_framework.test import APIClient
 
 from clinic.aftercare import adverse_events
 from clinic.aftercare.courses import complete_course
+from clinic.aftercare.follow_up import record_desk_answers
+from clinic.aftercare.models import TimePoint
 from clinic.aftercare.vocabulary import AdverseEventSource
 from clinic.web import tasks
 from intake import event_types
@@ -49,8 +51,18 @@ def decided_and_corrected(partner: Partner, external_id: str = "RF-CAT"):
 
 
 def after_the_decision(partner: Partner) -> None:
-    """referral.treated, referral.adverse_event and referral.course_closed, through the services."""
+    """referral.follow_up, referral.treated, referral.adverse_event and referral.course_closed,
+    through the services."""
     course = make_course(partner=partner)
+    record_desk_answers(
+        time_point_id=TimePoint.objects.get(course=course, day=0).pk,
+        user=make_user(),
+        answers_by_instrument={
+            "pain_nrs": {"pain_nrs": 6},
+            "koos_jr": {f"koos_jr_{n}": 2 for n in range(1, 8)},
+        },
+        source="desk",
+    )
     make_signed_treatment(course)
     values = report_body(serious=True, seriousness_criteria=["hospitalization"], ctcae_grade=3)
     for name in ("external_id", "reporter"):
