@@ -161,6 +161,7 @@ def add_cases(total: int, *, patients: int | None = None, seed: int = 7, status:
                     "protocol_id": "",
                     "protocol_version": None,
                     "needs": "{}",
+                    "shadow": False,
                     "created_at": created,
                     # Loaded rows stand outside any chain (verify_audit would report them).
                     "chain_seq": None,
