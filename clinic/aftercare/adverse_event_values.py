@@ -55,6 +55,9 @@ def _text(value, *, required: bool, limit: int, what: str, field: str) -> str:
     if not isinstance(value, str):
         raise _Bad(f"Give {field} as text: {what}.")
     value = value.strip()
+    if "\x00" in value:
+        # PostgreSQL cannot store it: without this a patient's flag or a desk form would end in a 500.
+        raise _Bad(f"{field} holds a NUL character, which cannot be stored; remove it and send it again.")
     if required and not value:
         raise _Bad(f"Fill in {field}: {what} (up to {limit} characters).")
     if len(value) > limit:

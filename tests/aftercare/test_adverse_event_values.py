@@ -7,7 +7,10 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from clinic.aftercare import adverse_events
 from clinic.aftercare.adverse_event_values import clean_report_values
+from clinic.aftercare.models import AdverseEvent
+from tests.aftercare.factories import make_course
 
 
 def partner_values(**reporter) -> dict:
@@ -36,3 +39,14 @@ def test_a_reporter_name_takes_the_contracts_200_characters():
         clean(partner_values(name="x" * 201))
     (message,) = excinfo.value.message_dict["reporter.name"]
     assert "201 characters long; shorten it to at most 200" in message
+
+
+@pytest.mark.django_db
+def test_a_patients_flag_with_a_nul_character_is_refused_in_words_not_a_500():
+    course = make_course()
+
+    with pytest.raises(ValidationError) as refused:
+        adverse_events.flag_from_patient(course_id=course.pk, description="knee swelled\x00 up")
+
+    assert "NUL character" in str(refused.value.message_dict["description"])
+    assert not AdverseEvent.objects.filter(course=course).exists()
