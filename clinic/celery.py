@@ -6,6 +6,7 @@ from pathlib import Path
 
 from celery import Celery, Task
 from celery.signals import before_task_publish, task_postrun, task_prerun
+from django.db import close_old_connections
 
 from intake import telemetry, tracing
 
@@ -35,6 +36,15 @@ _bound: dict[str, tuple] = {}
 def _send_request_id(headers: dict | None = None, **kwargs: object) -> None:
     if headers is not None and (request_id := tracing.current()):
         headers.setdefault(REQUEST_ID_HEADER, request_id)
+
+
+@task_prerun.connect
+@task_postrun.connect
+def _close_old_connections(task: Task | None = None, **kwargs: object) -> None:
+    # Each task as a request: a connection past CONN_MAX_AGE, or left unusable by an error (a
+    # database restart), is closed, and the next query opens a new one (settings: CELERY_DB_REUSE_MAX).
+    if task is None or not task.request.is_eager:
+        close_old_connections()
 
 
 @task_prerun.connect

@@ -52,6 +52,26 @@ def append_all(records: Sequence[ChainedRecord]) -> None:
         )
 
 
+def link_locked(records: Sequence[ChainedRecord], *, case: Case) -> dict[str, object]:
+    """Make `records` the next links of `case`, a case the caller read under its lock (case and
+    patient, select_for_update) in this transaction and has already given the values it is about
+    to write. Nothing is written: the caller inserts the records and writes the returned head
+    fields in its own UPDATE of the case (intake.workflow.move_locked: one statement for the
+    status and the head)."""
+    key_id = settings.AUDIT_KEY_ID
+    head, length = case.audit_head, case.audit_length
+    for record in records:
+        record.chain_seq, record.prev_hash, record.hash_key = length + 1, head or GENESIS, key_id
+        record.row_hash = record.compute_hash()
+        head, length = record.row_hash, record.chain_seq
+    values = sealed_values_of(case)
+    return {
+        "audit_head": head,
+        "audit_length": length,
+        "audit_seal": seal(key_id=key_id, case_id=case.pk, head=head, length=length, values=values),
+    }
+
+
 def first_link(record: R, *, case: Case) -> R:
     """Make `record` the first link of `case`, a case not yet saved.
 

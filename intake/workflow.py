@@ -35,6 +35,8 @@ __all__ = [
     "record_note",
     "open_case",
     "transition",
+    "Step",
+    "move_locked",
 ]
 
 
@@ -191,6 +193,73 @@ def transition(
     case.status = to_status
     case.status_changed_at = now
     for name, value in fields.items():
+        setattr(case, name, value)
+    return case
+
+
+@dataclass(frozen=True)
+class Step:
+    """One move of a path (move_locked): to this status, with its note; `records` (a draft) join
+    the chain just before the move's event."""
+
+    to_status: str
+    note: str = ""
+    records: Sequence[ChainedRecord] = ()
+
+
+def move_locked(*, case: Case, steps: Sequence[Step], actor: Actor, **fields: object) -> Case:
+    """Move `case` through `steps` (received -> drafting -> awaiting_review) in the caller's
+    transaction, in which the caller read it under its lock:
+    `Case.objects.select_for_update(of=("self", "patient")).select_related("patient")`.
+
+    Every move is checked and has its event, and handlers hear each one in order; but the rows are
+    written with one INSERT per table and the case with one UPDATE (status, `fields`, chain head
+    and seal), guarded by the status it was read with. The lock is what makes one writer: a second
+    worker waits for it, then reads the moved case."""
+    connection = transaction.get_connection()
+    if not connection.in_atomic_block:
+        raise TransitionError("move_locked needs the caller's transaction, holding the case's lock.")
+    from_status = current = case.status
+    moves = []
+    for step in steps:
+        check_transition(current, step.to_status)
+        moves.append((current, step))
+        current = step.to_status
+    now = timezone.now()
+    links: list[ChainedRecord] = []
+    for before, step in moves:
+        links += [
+            *step.records,
+            CaseEvent(
+                case_id=case.pk,
+                actor=actor.user,
+                actor_label=actor.label,
+                note=step.note,
+                kind=CaseEvent.Kind.STATUS,
+                from_status=before,
+                to_status=step.to_status,
+            ),
+        ]
+    case.status, case.status_changed_at = current, now
+    for name, value in fields.items():
+        setattr(case, name, value)
+    head = chain.link_locked(links, case=case)
+    events = [link for link in links if isinstance(link, CaseEvent)]
+    CaseEvent.objects.bulk_create(events)
+    for link in links:
+        if not isinstance(link, CaseEvent):
+            link.save()
+    updated = Case.objects.filter(pk=case.pk, status=from_status).update(
+        status=current, status_changed_at=now, **fields, **head
+    )
+    if updated != 1:
+        # Only a caller that did not hold the lock gets here; its transaction must not commit.
+        raise TransitionError(
+            f"Case {case.pk} was not {_label(from_status)} under its lock; nothing was changed."
+        )
+    for before, step in moves:
+        _announce(Moved(case.pk, before, step.to_status, actor.label, case.sandbox))
+    for name, value in head.items():
         setattr(case, name, value)
     return case
 

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from intake.models import Case, CaseStatus
 from intake.statuses import AWAITING_DRAFT
-from intake.workflow import WORKER, Actor, Moved, TransitionError, record_note, transition
+from intake.workflow import WORKER, Actor, Moved, Step, move_locked, record_note, transition
 from recommendations import engine, notices
 from recommendations.engine.protocols import Protocol as EngineProtocol
 from recommendations.engine.protocols import load_protocols
@@ -87,35 +87,29 @@ def intake_of(case: Case) -> engine.Intake:
     )
 
 
-def _start_drafting(case_id: uuid.UUID | str) -> None:
-    """received -> drafting, straight away as a compare-and-set (no read first). When the
-    case is not `received` (a redelivery, a re-draft after an answer, a withdrawn or a
-    missing case) nothing happens here, and the locked read below decides."""
-    try:
-        transition(
-            case=Case(pk=case_id, status=CaseStatus.RECEIVED),
-            to_status=CaseStatus.DRAFTING,
-            actor=WORKER,
-            note="Drafting started",
-        )
-    except TransitionError:
-        pass
-
-
 def make_draft(*, case_id: uuid.UUID | str, shadow_ruleset: str | None = None) -> Recommendation | None:
     """Draft the case if it is waiting for one. Safe to run any number of times:
     a redelivered message finds the case already drafted and does nothing. Beside the live draft,
-    the rule set RULESET_SHADOW (or `shadow_ruleset`, the quick start's demo) stores its shadow."""
-    _start_drafting(case_id)
+    the rule set RULESET_SHADOW (or `shadow_ruleset`, the quick start's demo) stores its shadow.
+
+    One transaction: the case is read under its lock, drafted, and moved received -> drafting ->
+    awaiting_review with both events and the draft (intake.workflow.move_locked). A crash
+    before the commit leaves the case received, and the redelivery or the sweep drafts it."""
     with transaction.atomic():
         case = (
-            Case.objects.select_for_update(of=("self",)).select_related("patient").filter(pk=case_id).first()
+            Case.objects.select_for_update(of=("self", "patient"))
+            .select_related("patient")
+            .filter(pk=case_id)
+            .first()
         )
         if case is None:
             log.warning("draft requested for case %s, which does not exist", case_id)
             return None
-        if case.status != CaseStatus.DRAFTING:
+        if case.status not in AWAITING_DRAFT:
             return None
+        started = (
+            [Step(CaseStatus.DRAFTING, "Drafting started")] if case.status == CaseStatus.RECEIVED else []
+        )
         intake = intake_of(case)
         # The sandbox shows partners the newest rules with the published demo protocols, whatever
         # this clinic's protocols and rollout are.
@@ -127,29 +121,23 @@ def make_draft(*, case_id: uuid.UUID | str, shadow_ruleset: str | None = None) -
             draft = engine.draft(intake, engine_config(protocols), version=version)
         except InvalidIntake as error:
             # The doors validate first, so this is a defect; retrying would fail the same way.
-            transition(
-                case=case,
-                to_status=CaseStatus.DRAFT_FAILED,
-                actor=WORKER,
-                note=f"Drafting failed: the case's data does not pass rule set {version}: {str(error)[:500]}",
-            )
+            failed = f"Drafting failed: the case's data does not pass rule set {version}: {str(error)[:500]}"
+            move_locked(case=case, steps=[*started, Step(CaseStatus.DRAFT_FAILED, failed)], actor=WORKER)
             log.error(
                 "draft refused by rule set %s: invalid intake", version, extra={"case_id": str(case.pk)}
             )
             return None
-        newest = Recommendation.objects.current_of(case)
-        sequence = newest.sequence + 1 if newest else 1
+        sequence = _next_sequence(case)
         recommendation = _stored(case, sequence, draft, intake, protocols)
         shadow = _shadow_draft(case, sequence, intake, live=version, named=shadow_ruleset)
-        transition(
-            case=case,
-            to_status=CaseStatus.AWAITING_REVIEW,
-            actor=WORKER,
-            note=f"Draft {sequence} ready (rule set {draft.ruleset_version})",
-            # The draft (and its shadow) joins the case's chain with the move's event (one locked
-            # read, one head update): a shadow is stored with its live draft or not at all.
+        ready = Step(
+            CaseStatus.AWAITING_REVIEW,
+            f"Draft {sequence} ready (rule set {draft.ruleset_version})",
+            # The draft (and its shadow) joins the chain just before the move's event: a shadow is
+            # stored with its live draft or not at all.
             records=[recommendation, *([shadow] if shadow else [])],
         )
+        move_locked(case=case, steps=[*started, ready], actor=WORKER)
     log.info(
         "draft %d made: %s (rule set %s)",
         sequence,
@@ -158,6 +146,14 @@ def make_draft(*, case_id: uuid.UUID | str, shadow_ruleset: str | None = None) -
         extra={"case_id": str(case.pk), "route": draft.route, "ruleset": draft.ruleset_version},
     )
     return recommendation
+
+
+def _next_sequence(case: Case) -> int:
+    # A chain of one link is the intake event alone: no draft yet, and no query to ask.
+    if case.audit_length == 1:
+        return 1
+    newest = Recommendation.objects.current_of(case)
+    return newest.sequence + 1 if newest else 1
 
 
 def _stored(
@@ -169,17 +165,18 @@ def _stored(
     *,
     shadow: bool = False,
 ) -> Recommendation:
+    said = draft.as_dict()
     return Recommendation(
         case=case,
         sequence=sequence,
         route=draft.route,
-        rules=draft.as_dict()["rules"],
+        rules=said["rules"],
         flags=list(draft.flags),
         ruleset_version=draft.ruleset_version,
         notice=notice_of(draft, protocols),
         missing=draft.missing,
         condition=draft.condition,
-        answers=draft.as_dict().get("answers", []),
+        answers=said.get("answers", []),
         other_route=draft.other_route,
         engine_input=engine.snapshot_of(intake),
         protocol_id=(draft.protocol or {}).get("id", ""),
