@@ -69,7 +69,8 @@ class RequestIdMiddleware:
             response = self.get_response(request)
             response[tracing.HEADER] = request_id
             user = getattr(request, "user", None)
-            partner = getattr(user, "partner", None)
+            # A partner's principal (clinic.web.api.auth) names it as its key was verified: no read.
+            partner = getattr(user, "identity", None)
             staff = user is not None and partner is None and user.is_authenticated
             access_log.log(
                 logging.DEBUG if request.path.startswith("/health/") else logging.INFO,

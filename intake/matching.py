@@ -112,6 +112,29 @@ class Match:
     reasons: tuple[str, ...]
 
 
+# The candidates' query compiled once per shape (which of phone and email are given, sandbox or
+# not): every referral and every desk warning runs it, and compiling it cost more than running it.
+_COMPILED: dict[tuple[bool, bool, bool], str] = {}
+
+
+def _candidates(*, birth_date: date, key: str, email: str, sandbox: bool):
+    params = [birth_date, *([key] if key else []), *([email] if email else [])]
+    shape = (bool(key), bool(email), sandbox)
+    sql = _COMPILED.get(shape)
+    if sql is None:
+        candidates = Q(birth_date=birth_date)
+        if key:
+            candidates |= Q(phone_key=key)
+        if email:
+            candidates |= Q(email=email)
+        query = Patient.objects.filter(candidates, sandbox=sandbox).order_by("family_name", "given_name")
+        sql, compiled_params = query[:200].query.sql_with_params()
+        if list(compiled_params) != params:  # the reuse below relies on this order
+            raise RuntimeError(f"the candidates' query takes {compiled_params!r}, not {params!r}")
+        _COMPILED[shape] = sql
+    return Patient.objects.raw(sql, params)
+
+
 def likely_duplicates(
     *,
     given_name: str,
@@ -125,15 +148,8 @@ def likely_duplicates(
     """Existing patients who may be the person described, with the reasons why. A sandbox
     partner's test patients and real patients are never candidates for each other."""
     key, email = phone_key(phone), (email or "").strip().lower()
-    candidates = Q(birth_date=birth_date)
-    if key:
-        candidates |= Q(phone_key=key)
-    if email:
-        candidates |= Q(email=email)
     matches = []
-    for patient in Patient.objects.filter(candidates, sandbox=sandbox).order_by("family_name", "given_name")[
-        :200
-    ]:
+    for patient in _candidates(birth_date=birth_date, key=key, email=email, sandbox=sandbox):
         reasons = []
         if patient.birth_date == birth_date:
             names = (given_name, family_name, patient.given_name, patient.family_name)

@@ -154,6 +154,8 @@ def invisible_characters(text: str) -> list[str]:
 def invisible_characters_message(text: str) -> str | None:
     """The error for a name or identifier holding invisible characters or emoji, or None when
     it has none."""
+    if text.isascii() and text.isprintable():
+        return None  # no printable ASCII character is an emoji or invisible: the usual name, at once
     problems = []
     if emoji := emoji_in(text):
         # The emoji whole, as the person sees it: its joiners, selectors and skin tones are part of

@@ -10,7 +10,7 @@ from kombu.exceptions import OperationalError as BrokerError
 
 from intake import telemetry
 from intake.workflow import Moved
-from recommendations import escalation, sandbox
+from recommendations import escalation, publish, sandbox
 from recommendations.services import (
     find_stuck_cases,
     make_draft,
@@ -111,7 +111,7 @@ def _sweep_sandbox_decisions() -> None:
 def queue_draft_after_move(moved: Moved) -> None:
     """Registered after commit (recommendations.apps). A broker that is down here only delays
     the draft: the stuck-case sweep queues it later."""
-    if owes_draft(moved):
+    if owes_draft(moved) and not publish.lpush_task(draft_case.name, [str(moved.case_id)]):
         draft_case.delay(str(moved.case_id))
 
 

@@ -24,6 +24,15 @@ def _fresh_metrics_directory():
     telemetry.drop_stale(settings.PROMETHEUS_MULTIPROC_DIR, keep_pid=os.getpid())
 
 
+@pytest.fixture(autouse=True)
+def _no_remembered_api_keys():
+    """Each test starts with no verified API key in memory (clinic.web.api.auth): a key
+    remembered by an earlier test would carry that test's partner row, since rolled back."""
+    from clinic.web.api.auth import forget_verified_keys
+
+    forget_verified_keys()
+
+
 _DATABASE_FIXTURES = frozenset({"db", "transactional_db", "live_server", "django_db_serialized_rollback"})
 
 

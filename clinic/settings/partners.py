@@ -7,6 +7,9 @@ from clinic.settings.base import DEBUG, env_bool, env_int
 # --- API ------------------------------------------------------------------
 # DRF's rate form ("600/min") per partner, counted in the cache below.
 PARTNER_THROTTLE_RATE = os.environ.get("PARTNER_THROTTLE_RATE", "600/min")
+# A verified API key is remembered by each web process this long: a key revoked or a partner
+# deactivated in the admin is refused everywhere within it (0: look the key up on every request).
+PARTNER_KEY_CACHE_SECONDS = env_int("PARTNER_KEY_CACHE_SECONDS", 5)
 IDEMPOTENCY_KEY_TTL_HOURS = env_int("IDEMPOTENCY_KEY_TTL_HOURS", 24)
 # A first request still unfinished after this long is taken to have died.
 IDEMPOTENCY_IN_FLIGHT_SECONDS = env_int("IDEMPOTENCY_IN_FLIGHT_SECONDS", 60)

@@ -145,3 +145,11 @@ def test_every_format_character_python_knows_is_refused():
         chr(c) for c in range(sys.maxunicode + 1) if unicodedata.category(chr(c)) in {"Cf", "Cc", "Zl", "Zp"}
     ]
     assert all(text.is_refused_invisible(char) for char in refused)
+
+
+def test_every_printable_ascii_character_passes_and_every_ascii_control_character_is_refused():
+    printable = [chr(code) for code in range(0x20, 0x7F)]
+    controls = [chr(code) for code in [*range(0x00, 0x20), 0x7F]]
+
+    assert [c for c in printable if text.invisible_characters_message(f"Ana{c}Silva") is not None] == []
+    assert [c for c in controls if text.invisible_characters_message(f"Ana{c}Silva") is None] == []

@@ -8,10 +8,11 @@ from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from clinic.web.api.auth import partner_of
+from clinic.web.api.auth import partner_identity_of, partner_of
 from clinic.web.api.errors import flatten_errors
 from clinic.web.api.once import idempotent
 from clinic.web.api.problems import PROBLEM_JSON, problem, problem_response
+from clinic.web.api.reuse import represented, validated_referral
 from clinic.web.api.serializers import (
     InformationSerializer,
     ProblemSerializer,
@@ -95,7 +96,7 @@ EXAMPLE_WAITING = EXAMPLE_REFERRAL | {
 
 
 def _referral_body(case) -> dict:
-    return ReferralOutSerializer(referral_data(case)).data
+    return represented(ReferralOutSerializer, referral_data(case))
 
 
 class ReferralPagination(CursorPagination):
@@ -159,23 +160,24 @@ class ReferralListCreateView(GenericAPIView):
         data = request.data
         if not isinstance(data, dict):
             raise ValidationError({"body": ["Send one JSON object, the referral."]})
-        status, body = self._submit(partner_of(request), data, request.path)
+        # The partner as its key was verified (id, name, sandbox flag): all a referral needs.
+        status, body = self._submit(partner_identity_of(request), data, request.path)
         return Response(
             body, status=status, content_type=PROBLEM_JSON if status >= 400 else "application/json"
         )
 
     def _submit(self, partner, data: dict, path: str) -> tuple[int, dict]:
-        serializer = ReferralSerializer(data=data)
-        if not serializer.is_valid():
+        referral, errors = validated_referral(data)
+        if errors is not None:
             return 400, problem(
                 400,
                 "Some fields are missing or invalid; see `errors`.",
                 instance=path,
                 kind="validation",
-                errors=flatten_errors(serializer.errors),
+                errors=flatten_errors(errors),
             )
         try:
-            case = submit_referral(partner=partner, referral=serializer.validated_data)
+            case = submit_referral(partner=partner, referral=referral)
         except DuplicateReferral as exc:
             return 409, problem(
                 409,
