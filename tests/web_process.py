@@ -20,7 +20,10 @@ def free_port() -> int:
 
 
 class GunicornProcess:
-    def __init__(self, *, name: str = "gunicorn", env: dict[str, str] | None = None):
+    def __init__(
+        self, *, name: str = "gunicorn", env: dict[str, str] | None = None, options: tuple[str, ...] = ()
+    ):
+        self.options = options
         db = settings.DATABASES["default"]
         self.port = free_port()
         self.env = {
@@ -48,6 +51,7 @@ class GunicornProcess:
             f"127.0.0.1:{self.port}",
             "--workers",
             "1",
+            *self.options,
         ]
         with open(self.log_path, "wb") as log:
             self.proc = subprocess.Popen(
