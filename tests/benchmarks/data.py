@@ -133,8 +133,10 @@ def add_cases(total: int, *, patients: int | None = None, seed: int = 7, status:
                     "open_question": "",
                     "claimed_by_id": None,
                     "claimed_at": None,
-                    "audit_head": "",
-                    "audit_length": 0,
+                    # A received case's chain holds its intake event, as a referral leaves it (the
+                    # event row itself is not loaded: no page reads it, and the drafts only count it).
+                    "audit_head": "" if status != "received" else "0" * 64,
+                    "audit_length": 0 if status != "received" else 1,
                     "audit_seal": "",
                 }
                 copy.write_row([values[c] for c in case_columns])

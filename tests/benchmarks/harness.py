@@ -1,17 +1,15 @@
 """The benchmark's harness: the environment it runs under, fresh databases, the server and worker
-processes, and the load generator."""
+processes (the load generator is tests/benchmarks/load.py)."""
 
-import json
 import os
 import secrets
 import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 import uuid
-from http.client import HTTPConnection
+from datetime import date, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,6 +31,8 @@ ENV = {
     "CLINIC_ENV_FILE": os.devnull,
     "LOG_LEVEL": "WARNING",
     "CONN_MAX_AGE": "600",
+    # As production: the throttle's counters in Redis, shared by every web process.
+    "CACHE_URL": BROKER,
     "STATIC_ROOT": str(OUTPUT / "bench-static"),
 }
 os.environ.update(ENV)
@@ -67,7 +67,9 @@ class Processes:
         self.web: subprocess.Popen | None = None
         self.worker: subprocess.Popen | None = None
 
-    def start_web(self) -> None:
+    def start_web(self, *options: str, env: dict[str, str] | None = None) -> None:
+        """gunicorn with the production settings (clinic/gunicorn.conf.py), or with `options` on
+        top; returns once it accepts a connection (after the master's warm-up, clinic.warmup)."""
         command = [
             sys.executable,
             "-m",
@@ -77,25 +79,30 @@ class Processes:
             "clinic.wsgi:application",
             "--bind",
             f"127.0.0.1:{self.port}",
-            "--workers",
-            "4",
+            *options,
         ]
         self.web = subprocess.Popen(
             command,
             cwd=ROOT,
-            env={**os.environ},
+            env={**os.environ, **(env or {})},
             start_new_session=True,
             stdout=subprocess.DEVNULL,
-            stderr=open(OUTPUT / "bench-web.log", "wb"),
-        )  # noqa: SIM115
-        deadline = time.monotonic() + 30
+            stderr=open(OUTPUT / "bench-web.log", "ab"),  # noqa: SIM115
+        )
+        deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
                 socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
                 return
             except OSError:
-                time.sleep(0.2)
+                if self.web.poll() is not None:
+                    break
+                time.sleep(0.05)
         raise RuntimeError("gunicorn did not start; see test-output/bench-web.log")
+
+    def stop_web(self) -> None:
+        self._stop(self.web)
+        self.web = None
 
     def start_worker(self) -> None:
         command = [
@@ -160,53 +167,15 @@ class Processes:
         return peak / 1024
 
 
-def post_load(port: int, path: str, bodies, headers: dict, *, clients: int, seconds: float) -> dict:
-    """`clients` threads with keep-alive connections POSTing for `seconds`."""
-    latencies: list[float] = []
-    errors = [0]
-    stop_at = time.monotonic() + seconds
-    lock = threading.Lock()
-
-    def client() -> None:
-        conn = HTTPConnection("127.0.0.1", port, timeout=30)
-        mine = []
-        while time.monotonic() < stop_at:
-            body = json.dumps(next(bodies))
-            started = time.perf_counter()
-            conn.request("POST", path, body=body, headers=headers)
-            response = conn.getresponse()
-            response.read()
-            mine.append(time.perf_counter() - started)
-            if response.status != 201:
-                with lock:
-                    errors[0] += 1
-        conn.close()
-        with lock:
-            latencies.extend(mine)
-
-    started = time.monotonic()
-    threads = [threading.Thread(target=client) for _ in range(clients)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    elapsed = time.monotonic() - started
-    return {
-        "requests": len(latencies),
-        "errors": errors[0],
-        "rps": len(latencies) / elapsed,
-        "p50_ms": percentile(latencies, 0.5) * 1000,
-        "p99_ms": percentile(latencies, 0.99) * 1000,
-    }
-
-
 def referral(n: int) -> dict:
+    """A new referral, as the load generator's (tests/benchmarks/load.py): birth dates spread over
+    70 years, a unique external_id and name."""
     return {
         "external_id": f"BENCH-{n}-{uuid.uuid4().hex[:8]}",
         "patient": {
             "given_name": f"Pat{n}",
             "family_name": f"Bench{n}",
-            "birth_date": "1961-04-02",
+            "birth_date": (date(1935, 1, 1) + timedelta(days=n * 7919 % 25567)).isoformat(),
             "sex": "female",
             "phone": "",
             "email": "",
@@ -226,14 +195,3 @@ def referral(n: int) -> dict:
         ),
         "consent_obtained": True,
     }
-
-
-class counter:  # noqa: N801 - used like a generator, shared by the client threads
-    def __init__(self, make):
-        self.make, self.n, self.lock = make, 0, threading.Lock()
-
-    def __next__(self):
-        with self.lock:
-            self.n += 1
-            n = self.n
-        return self.make(n)
