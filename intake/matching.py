@@ -20,6 +20,7 @@ from difflib import SequenceMatcher
 from functools import lru_cache
 
 from anyascii import anyascii
+from django.db import connection
 from django.db.models import Q
 
 from intake.models import Case, Patient
@@ -112,14 +113,17 @@ class Match:
     reasons: tuple[str, ...]
 
 
-# The candidates' query compiled once per shape (which of phone and email are given, sandbox or
-# not): every referral and every desk warning runs it, and compiling it cost more than running it.
-_COMPILED: dict[tuple[bool, bool, bool], str] = {}
+# The candidates' query compiled once per database and shape (which of phone and email are given,
+# sandbox or not): every referral and every desk warning runs it, and compiling it cost more than
+# running it.
+_COMPILED: dict[tuple[str, bool, bool, bool], str] = {}
 
 
 def _candidates(*, birth_date: date, key: str, email: str, sandbox: bool):
-    params = [birth_date, *([key] if key else []), *([email] if email else [])]
-    shape = (bool(key), bool(email), sandbox)
+    # As the compiler hands them to the database (SQLite takes dates as text).
+    born = connection.ops.adapt_datefield_value(birth_date)
+    params = [born, *([key] if key else []), *([email] if email else [])]
+    shape = (connection.vendor, bool(key), bool(email), sandbox)
     sql = _COMPILED.get(shape)
     if sql is None:
         candidates = Q(birth_date=birth_date)

@@ -102,15 +102,14 @@ def submit_referral(*, partner: Partner, referral: dict, via: str = "") -> Case:
         # A repeated external_id is rare: on our own first attempt the case's unique index finds
         # it (one statement fewer for every new referral), and the attempt after the refusal names
         # the case that holds it. A caller's transaction cannot be run again by us: check first.
-        if attempt > 1 or in_callers_transaction:
-            existing = Case.objects.filter(partner=partner, external_id=referral["external_id"]).first()
-            if existing is not None:
-                raise DuplicateReferral(existing)
+        if (attempt > 1 or in_callers_transaction) and (existing := _holding(partner, referral)) is not None:
+            raise DuplicateReferral(existing)
         try:
             case = _open_referral(partner=partner, referral=referral, via=via)
         except IntegrityError:
             if in_callers_transaction or attempt == UNIQUE_CONFLICT_ATTEMPTS:
                 raise
+
         else:
             log.info(
                 "referral opened as case %s",
@@ -118,6 +117,11 @@ def submit_referral(*, partner: Partner, referral: dict, via: str = "") -> Case:
                 extra={"case_id": str(case.pk), "partner_id": str(partner.pk)},
             )
             return case
+
+
+def _holding(partner: Partner, referral: dict) -> Case | None:
+    """The partner's case that already holds the referral's external_id."""
+    return Case.objects.filter(partner=partner, external_id=referral["external_id"]).first()
 
 
 @transaction.atomic(savepoint=False)

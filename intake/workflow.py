@@ -13,7 +13,8 @@ transaction has committed, and never for one that rolled back.
 
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
@@ -205,6 +206,8 @@ class Step:
     to_status: str
     note: str = ""
     records: Sequence[ChainedRecord] = ()
+    # When the move happened (its event's time): a step is made when it is taken.
+    at: datetime = field(default_factory=timezone.now)
 
 
 def move_locked(*, case: Case, steps: Sequence[Step], actor: Actor, **fields: object) -> Case:
@@ -219,6 +222,9 @@ def move_locked(*, case: Case, steps: Sequence[Step], actor: Actor, **fields: ob
     connection = transaction.get_connection()
     if not connection.in_atomic_block:
         raise TransitionError("move_locked needs the caller's transaction, holding the case's lock.")
+    if any(hasattr(value, "resolve_expression") for value in fields.values()):
+        # The seal is made from the values in memory: an expression would be sealed as its text.
+        raise TypeError("move_locked takes plain values, not expressions.")
     from_status = current = case.status
     moves = []
     for step in steps:
@@ -238,6 +244,7 @@ def move_locked(*, case: Case, steps: Sequence[Step], actor: Actor, **fields: ob
                 kind=CaseEvent.Kind.STATUS,
                 from_status=before,
                 to_status=step.to_status,
+                created_at=step.at,
             ),
         ]
     case.status, case.status_changed_at = current, now

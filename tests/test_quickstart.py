@@ -182,3 +182,30 @@ def _raw(port: int, request: bytes) -> bytes:
         while chunk := sock.recv(65536):
             received += chunk
     return received
+
+
+REFER_TWICE = """
+import django; django.setup()
+from django.core.management import call_command
+call_command("migrate", verbosity=0)
+from rest_framework.test import APIClient
+from intake.partners import create_partner
+from tests.factories import referral_body
+_, key = create_partner(name="Quick")
+client = APIClient(HTTP_AUTHORIZATION=f"Api-Key {key}")
+first = client.post("/api/v1/referrals/", referral_body(external_id="Q-1"), format="json")
+again = client.post("/api/v1/referrals/", referral_body(external_id="Q-2"), format="json")
+print(first.status_code, again.status_code, first.json()["id"] != again.json()["id"])
+"""
+
+
+def test_a_partner_referral_for_a_known_patient_is_matched_on_the_quick_starts_sqlite(tmp_path):
+    # The patient match runs a query compiled once per database (intake.matching): SQLite's own.
+    env = quick_start_env(tmp_path)
+
+    done = subprocess.run(
+        [sys.executable, "-c", REFER_TWICE], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "201 201 True"

@@ -16,18 +16,23 @@ import os
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clinic.settings_test")
 import django
 django.setup()
-from django.db import connections
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.urls import get_resolver
+from redis.connection import AbstractConnection
 from intake.vocabulary import icd10cm
 from clinic.warmup import load_code
+opened = []
+def refuse(self, *args, **kwargs):
+    opened.append(type(self).__name__)
+    raise RuntimeError("no connection may be opened before the fork")
+BaseDatabaseWrapper.connect = AbstractConnection.connect = refuse
 assert icd10cm._codes.cache_info().currsize == 0 and not get_resolver()._populated
 timings = load_code()
-print(icd10cm._codes.cache_info().currsize, get_resolver()._populated,
-      [alias for alias in connections if connections[alias].connection is not None], sorted(timings))
+print(icd10cm._codes.cache_info().currsize, get_resolver()._populated, opened, sorted(timings))
 """
 
 
-def test_loading_the_code_reads_the_code_table_and_the_urls_and_leaves_no_connection_open():
+def test_loading_the_code_reads_the_code_table_and_the_urls_and_opens_no_connection():
     # A fresh interpreter: nothing of it loaded by this test session.
     done = subprocess.run(
         [sys.executable, "-c", LOADED], cwd=ROOT, env=os.environ, capture_output=True, text=True, timeout=120

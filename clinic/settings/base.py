@@ -149,6 +149,10 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # A database host that drops packets must not hold a process for the kernel's TCP timeout
+    # (a web worker opens its connection before it takes traffic: clinic.warmup).
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The web process and the worker write at the same time: WAL lets readers
     # go on, IMMEDIATE takes the write lock up front instead of failing at

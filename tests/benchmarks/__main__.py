@@ -80,6 +80,9 @@ def main() -> int:
 
     call_command("migrate", verbosity=0)
     call_command("collectstatic", interactive=False, verbosity=0)  # as production does
+    from recommendations.protocols import import_demo_protocols
+
+    import_demo_protocols()  # drafts under the clinic's protocols, as the quick start's are
     with connection.cursor() as cursor:
         for statement in SCHEMA:
             cursor.execute(statement)

@@ -1,8 +1,13 @@
-import pytest
-from django.db import connection
+from datetime import timedelta
 
+import pytest
+from django.db import connection, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from intake.audit import verify_chains
 from intake.models import Case, CaseEvent, CaseStatus
-from intake.workflow import FINAL_STATUSES, TRANSITIONS, Actor, TransitionError, transition
+from intake.workflow import FINAL_STATUSES, TRANSITIONS, Actor, Step, TransitionError, move_locked, transition
 from tests.factories import make_case
 from tests.support import at_once, committed_db
 
@@ -103,3 +108,47 @@ def test_creating_a_case_records_its_first_event():
 
     (event,) = case.events.all()
     assert (event.from_status, event.to_status, event.note) == ("", "received", "Intake received")
+
+
+def _locked(case: Case) -> Case:
+    return Case.objects.select_for_update(of=("self", "patient")).select_related("patient").get(pk=case.pk)
+
+
+@pytest.mark.django_db
+def test_moves_made_under_the_lock_are_each_an_event_at_its_own_time_in_a_whole_chain():
+    case = make_case()
+    started = timezone.now() - timedelta(seconds=5)
+
+    with transaction.atomic():
+        move_locked(
+            case=_locked(case),
+            steps=[
+                Step(CaseStatus.DRAFTING, "Drafting started", at=started),
+                Step(CaseStatus.DRAFT_FAILED, "no"),
+            ],
+            actor=Actor(label="worker"),
+        )
+
+    events = list(case.events.order_by("chain_seq").values_list("to_status", "created_at"))
+    assert [status for status, _ in events] == ["received", "drafting", "draft_failed"]
+    assert events[1][1] == started < events[2][1]
+    assert Case.objects.get(pk=case.pk).status == CaseStatus.DRAFT_FAILED
+    assert list(verify_chains()) == []
+
+
+@pytest.mark.django_db
+def test_a_move_under_the_lock_that_is_not_allowed_or_takes_an_expression_writes_nothing():
+    case = make_case()
+
+    with pytest.raises(TransitionError), transaction.atomic():
+        move_locked(case=_locked(case), steps=[Step(CaseStatus.DECIDED)], actor=Actor(label="worker"))
+    with pytest.raises(TypeError), transaction.atomic():
+        move_locked(
+            case=_locked(case),
+            steps=[Step(CaseStatus.DRAFTING)],
+            actor=Actor(label="worker"),
+            open_question=F("notes"),
+        )
+
+    assert list(case.events.values_list("to_status", flat=True)) == ["received"]
+    assert Case.objects.get(pk=case.pk).status == CaseStatus.RECEIVED
