@@ -18,6 +18,7 @@ from django.db import DatabaseError, connections
 from django.urls import get_resolver, resolve
 from kombu.exceptions import OperationalError as BrokerError
 from limits.errors import StorageError
+from redis.exceptions import RedisError
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +79,7 @@ def connect() -> dict[str, float]:
     for name, work, errors in (
         ("database", database, DatabaseError),
         ("throttle store", lambda: limiter().storage.check(), StorageError),
-        ("broker", lambda: _broker(app), (BrokerError, OSError)),
+        ("broker", lambda: _broker(app), (BrokerError, RedisError, OSError)),
     ):
         started = time.perf_counter()
         try:
@@ -90,11 +91,13 @@ def connect() -> dict[str, float]:
 
 
 def _broker(app) -> None:
+    from recommendations.publish import client_ready
+
     app.backend  # noqa: B018 - built on the first publish otherwise
-    if not str(app.conf.broker_url).startswith(("redis://", "rediss://", "amqp://", "amqps://")):
-        return  # an in-process or file broker: nothing to connect to
-    with app.producer_pool.acquire(block=True, timeout=2) as producer:
-        producer.connection.ensure_connection(max_retries=1, timeout=2)
+    # A referral queues its draft with one LPUSH on recommendations.publish's client, opened here
+    # (nothing to open for an in-process or file broker); other tasks go through Celery's pool,
+    # which connects on first use, off the referral path.
+    client_ready()
 
 
 def warm() -> dict[str, float]:

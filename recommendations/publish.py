@@ -95,12 +95,27 @@ def message(name: str, args: list, *, queue: str) -> str:
     )
 
 
+def _redis_url() -> str | None:
+    # Celery's own setting (from CELERY_BROKER_URL), which is what its publish would use.
+    url = str(current_app.conf.broker_url or "")
+    return url if url.startswith(("redis://", "rediss://")) else None
+
+
+def client_ready() -> bool:
+    """Open this process's client now (a web worker's warm-up, clinic.warmup); False when the
+    broker is not Redis."""
+    url = _redis_url()
+    if url is None:
+        return False
+    _client(url).ping()
+    return True
+
+
 def lpush_task(name: str, args: list) -> bool:
     """Queue task `name` with `args` (plain JSON values) on its routed queue with one LPUSH.
     False when the broker is not Redis: the caller then publishes through Celery."""
-    # Celery's own setting (from CELERY_BROKER_URL), which is what its publish would use.
-    url = str(current_app.conf.broker_url or "")
-    if not url.startswith(("redis://", "rediss://")):
+    url = _redis_url()
+    if url is None:
         return False
     queue = _queue_of(name)
     _client(url).lpush(queue, message(name, args, queue=queue))
